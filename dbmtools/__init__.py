@@ -1,0 +1,36 @@
+"""dbmtools: spatial dynamic Boltzmann distributions on lattices.
+
+A fast, tested companion to O. K. Ernst, T. Bartol, T. Sejnowski and
+E. Mjolsness, "Learning moment closure in reaction-diffusion systems with
+spatial dynamic Boltzmann distributions", Phys. Rev. E 99, 063315 (2019).
+
+The data flow: ``network + initial lattices -> simulate -> trajectories ->
+observables (moments)``.
+"""
+
+from .lattice import bond_table, neighbour_table, random_state
+from .observables import chain_moments, counts, pair_counts
+from .reactions import Network, Reaction, annihilation, rossler
+from .simulate import diffusion_constant, hop_rate, simulate, simulate_ensemble
+from .trajectory import Ensemble, Trajectory
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ensemble",
+    "Network",
+    "Reaction",
+    "Trajectory",
+    "annihilation",
+    "bond_table",
+    "chain_moments",
+    "counts",
+    "diffusion_constant",
+    "hop_rate",
+    "neighbour_table",
+    "pair_counts",
+    "random_state",
+    "rossler",
+    "simulate",
+    "simulate_ensemble",
+]

@@ -1,0 +1,590 @@
+"""The lattice reaction-diffusion simulator (paper section IV; REFERENCE_NOTES section 1).
+
+One timestep ``dt`` of :func:`simulate` does, in order:
+
+1. **Unimolecular reactions** by an exact Gillespie clock. The total propensity
+   is ``a0 = sum_r k_r * count(reactant_r)`` (kept current after every event);
+   events are executed while the next event time falls inside the step. By the
+   memorylessness of the exponential clock, redrawing it at each step start is
+   exact. ``X -> 0`` removes a uniformly random ``X``; ``X -> Y`` converts one in
+   place; ``X -> X + X`` puts a child on a uniformly random *empty* nearest
+   neighbour of a parent chosen uniformly among the ``X`` that have one (the
+   propensity stays ``k * count(X)``). When no ``X`` has an empty neighbour the
+   event is dropped.
+2. **Diffusion and collisions.** Every particle present at the start of the
+   sweep makes one hop attempt, in uniformly random order: with probability
+   ``hop_prob`` it picks one of the ``2 d`` directions uniformly (a wall, with
+   reflecting boundaries, rejects the hop). An empty target: the particle
+   moves. An occupied target: a collision; the bimolecular reactions of that
+   species pair are tried in network order, each with its probability (first
+   success wins). Both reactants are consumed; the first product goes on the
+   target site, the second on the mover's old site. No reaction: the mover
+   stays. A particle consumed, or placed as a product, during the sweep makes no
+   further move in it.
+3. Time advances by ``dt``.
+
+The hop rate per neighbour is ``hop_prob / (2 d dt)`` and the diffusion
+constant ``D = hop_prob * a**2 / (2 d dt)`` for lattice spacing ``a``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from concurrent.futures import Executor
+
+import numba
+import numpy as np
+
+from ._config import njit, pjit, show_progress
+from ._random import SeedLike, as_seed_sequence, sample_seeds
+from .lattice import check_boundary, check_shape, check_state, neighbour_table
+from .reactions import Network, NetworkTables
+from .trajectory import Ensemble, Trajectory
+
+__all__ = ["simulate", "simulate_ensemble", "hop_rate", "diffusion_constant"]
+
+
+def hop_rate(dt: float, dim: int, hop_prob: float = 1.0) -> float:
+    """Hop rate per neighbour of the lattice sweep, ``hop_prob / (2 dim dt)``.
+
+    Examples
+    --------
+    >>> hop_rate(0.01, 1)
+    50.0
+    """
+    return hop_prob / (2 * dim * dt)
+
+
+def diffusion_constant(dt: float, dim: int, hop_prob: float = 1.0, spacing: float = 1.0) -> float:
+    """Diffusion constant ``D = hop_prob * spacing**2 / (2 dim dt)`` of the sweep.
+
+    Examples
+    --------
+    >>> diffusion_constant(0.01, 3)
+    16.666666666666668
+    """
+    return hop_prob * spacing**2 / (2 * dim * dt)
+
+
+def simulate(
+    state: np.ndarray,
+    network: Network,
+    *,
+    n_steps: int,
+    dt: float,
+    seed: SeedLike = None,
+    boundary: str = "periodic",
+    hop_prob: float = 1.0,
+    record_every: int = 1,
+) -> Trajectory:
+    """Simulate one lattice trajectory.
+
+    Parameters
+    ----------
+    state : ndarray of int, shape (L,), (L0, L1) or (L0, L1, L2)
+        Initial lattice: 0 empty, ``1..M`` the network's species.
+    network : Network
+        Species and reactions, e.g. :func:`~dbmtools.annihilation`.
+    n_steps : int
+        Number of timesteps.
+    dt : float
+        Timestep; the hop rate per neighbour is ``hop_prob / (2 d dt)``.
+    seed : None, int, SeedSequence or Generator
+        Same seed, same trajectory.
+    boundary : {"periodic", "reflecting"}
+    hop_prob : float
+        Probability in [0, 1] that a particle attempts its hop in a step.
+    record_every : int
+        Record the lattice every this many steps; must divide ``n_steps``.
+
+    Returns
+    -------
+    Trajectory
+        ``times`` shape (n_rec,), ``states`` shape (n_rec, *state.shape) int8,
+        with ``n_rec = n_steps // record_every + 1``; time 0 is the first record.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument; the message names it and the allowed range.
+
+    See Also
+    --------
+    simulate_ensemble : many trajectories in parallel.
+
+    Examples
+    --------
+    >>> import dbmtools as dbm
+    >>> s0 = dbm.random_state(1000, densities=[0.5], seed=0)
+    >>> traj = dbm.simulate(s0, dbm.annihilation(1.0), n_steps=100, dt=0.01, seed=1)
+    >>> traj.states.shape, traj.times[-1]
+    ((101, 1000), 1.0)
+    >>> int(traj.counts()[-1, 0])
+    31
+    """
+    ens = simulate_ensemble(
+        np.asarray(state)[None],
+        network,
+        n_steps=n_steps,
+        dt=dt,
+        seed=seed,
+        boundary=boundary,
+        hop_prob=hop_prob,
+        record_every=record_every,
+        progress=False,
+    )
+    return ens[0]
+
+
+def simulate_ensemble(
+    states: np.ndarray,
+    network: Network,
+    *,
+    n_steps: int,
+    dt: float,
+    seed: SeedLike = None,
+    boundary: str = "periodic",
+    hop_prob: float = 1.0,
+    record_every: int = 1,
+    progress: bool = True,
+    executor: Executor | None = None,
+    chunk_size: int | None = None,
+) -> Ensemble:
+    """Simulate many independent trajectories in parallel.
+
+    Samples run in a numba ``prange`` on all cores. Sample ``i`` uses its own
+    random stream, the ``i``-th child of ``SeedSequence(seed)``, so results do
+    not depend on the number of threads, the chunking, or the executor.
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (n_samples, *shape)
+        One initial lattice per sample.
+    network, n_steps, dt, seed, boundary, hop_prob, record_every
+        As in :func:`simulate`.
+    progress : bool
+        Show a progress bar (always off under CI).
+    executor : concurrent.futures.Executor, optional
+        Any object with ``submit(fn, *args)`` returning futures, e.g.
+        ``dask.distributed.Client(...).get_executor()``. Chunks of samples are
+        submitted to it instead of running here: the way to scale past one
+        machine.
+    chunk_size : int, optional
+        Samples per chunk (progress update or executor task). By default about
+        1/20 of the samples, at least ``numba.get_num_threads()``.
+
+    Returns
+    -------
+    Ensemble
+        ``states`` shape (n_samples, n_rec, *shape) int8.
+
+    Examples
+    --------
+    >>> import dbmtools as dbm
+    >>> s0 = dbm.random_state((8, 8), counts=[20], seed=0)
+    >>> ens = dbm.simulate_ensemble(np.stack([s0] * 4), dbm.Network([("A -> 0", 1.0)]),
+    ...                             n_steps=10, dt=0.1, seed=3, progress=False)
+    >>> ens.states.shape
+    (4, 11, 8, 8)
+    """
+    initial, job = _prepare(states, network, n_steps, dt, boundary, hop_prob, record_every)
+    n_samples = initial.shape[0]
+    seeds = sample_seeds(seed, n_samples)
+    if chunk_size is None:
+        chunk_size = max(numba.get_num_threads(), -(-n_samples // 20))
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ValueError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
+    shape = job["shape"]
+    n_rec = n_steps // record_every + 1
+    out = np.empty((n_samples, n_rec, int(np.prod(shape))), dtype=np.int8)
+    bounds = [(a, min(a + chunk_size, n_samples)) for a in range(0, n_samples, chunk_size)]
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n_samples, desc="simulate", unit="traj", disable=not show_progress(progress))
+    try:
+        if executor is None:
+            for a, b in bounds:
+                out[a:b] = _run_chunk(job, initial[a:b], seeds[a:b])
+                bar.update(b - a)
+        else:
+            futures = [(a, b, executor.submit(_run_chunk, job, initial[a:b], seeds[a:b])) for a, b in bounds]
+            for a, b, fut in futures:
+                out[a:b] = fut.result()
+                bar.update(b - a)
+    finally:
+        bar.close()
+
+    meta = {
+        "network": network.to_dict(),
+        "shape": list(shape),
+        "boundary": boundary,
+        "dt": float(dt),
+        "hop_prob": float(hop_prob),
+        "n_steps": int(n_steps),
+        "record_every": int(record_every),
+        "seed": _seed_record(seed),
+    }
+    times = np.arange(n_rec) * (record_every * dt)
+    return Ensemble(times=times, states=out.reshape((n_samples, n_rec, *shape)), meta=meta)
+
+
+def _seed_record(seed: SeedLike) -> dict | int | None:
+    """What to store in ``meta`` so a run can be repeated."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return None  # not reproducible from the metadata alone
+    ss = as_seed_sequence(seed)
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": json.dumps(ss.entropy), "spawn_key": list(ss.spawn_key)}
+    return int(seed)
+
+
+def _prepare(
+    states, network, n_steps, dt, boundary, hop_prob, record_every
+) -> tuple[np.ndarray, dict]:
+    """Validate every argument and pack what the kernel needs (picklable)."""
+    if not isinstance(network, Network):
+        raise TypeError(f"`network` must be a dbmtools Network; got {type(network).__name__}.")
+    arr = np.asarray(states)
+    if arr.ndim < 2 or arr.ndim > 4:
+        raise ValueError(
+            "`states` must have shape (n_samples, *lattice_shape) with a 1-3D lattice; "
+            f"got shape {arr.shape}."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError("`states` holds no samples.")
+    shape = check_shape(arr.shape[1:])
+    initial = check_state(arr, network.n_species, name="states").reshape(arr.shape[0], -1)
+    check_boundary(boundary)
+    _check_int("n_steps", n_steps, minimum=0)
+    _check_int("record_every", record_every, minimum=1)
+    if n_steps % record_every:
+        raise ValueError(
+            f"`record_every` ({record_every}) must divide `n_steps` ({n_steps}) so that the "
+            "last step is recorded."
+        )
+    if isinstance(dt, bool) or not np.isscalar(dt) or not np.isfinite(dt) or dt <= 0:
+        raise ValueError(f"`dt` must be a finite number > 0; got {dt!r}.")
+    if (
+        isinstance(hop_prob, bool)
+        or not np.isscalar(hop_prob)
+        or not np.isfinite(hop_prob)
+        or not 0 <= hop_prob <= 1
+    ):
+        raise ValueError(f"`hop_prob` must be a probability in [0, 1]; got {hop_prob!r}.")
+    return initial, {
+        "shape": shape,
+        "neighbours": neighbour_table(shape, boundary),
+        "tables": network.tables(),
+        "n_steps": int(n_steps),
+        "record_every": int(record_every),
+        "dt": float(dt),
+        "hop_prob": float(hop_prob),
+    }
+
+
+def _check_int(name: str, value, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}; got {value}.")
+
+
+def _run_chunk(job: dict, initial: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Run the samples of one chunk; module-level so that executors can pickle it."""
+    t: NetworkTables = job["tables"]
+    n_rec = job["n_steps"] // job["record_every"] + 1
+    out = np.empty((seeds.size, n_rec, initial.shape[1]), dtype=np.int8)
+    _simulate_samples(
+        initial,
+        job["neighbours"],
+        t.n_species,
+        t.uni_reactant,
+        t.uni_kind,
+        t.uni_product,
+        t.uni_rate,
+        t.pair_start,
+        t.pair_prob,
+        t.pair_product_target,
+        t.pair_product_mover,
+        job["n_steps"],
+        job["record_every"],
+        job["dt"],
+        job["hop_prob"],
+        seeds,
+        out,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------
+# numba kernels
+# --------------------------------------------------------------------------
+
+
+@pjit
+def _simulate_samples(
+    initial,
+    nbr,
+    n_species,
+    uni_reactant,
+    uni_kind,
+    uni_product,
+    uni_rate,
+    pair_start,
+    pair_prob,
+    pair_tgt,
+    pair_mov,
+    n_steps,
+    record_every,
+    dt,
+    hop_prob,
+    seeds,
+    out,
+):
+    """Run ``initial.shape[0]`` independent trajectories; ``out[i]`` gets sample ``i``.
+
+    Assumes validated input: ``initial`` (S, N) int8 codes in 0..n_species,
+    ``nbr`` (N, 2d) int64 with -1 at walls, ``out`` (S, n_rec, N) int8.
+    Work buffers are allocated once per sample, never per step.
+    """
+    n_sites = initial.shape[1]
+    for i in numba.prange(initial.shape[0]):
+        lattice = initial[i].copy()
+        members = np.empty((n_species + 1, n_sites), dtype=np.int32)
+        count = np.zeros(n_species + 1, dtype=np.int64)
+        slot = np.empty(n_sites, dtype=np.int32)
+        order = np.empty(n_sites, dtype=np.int32)
+        moved = np.empty(n_sites, dtype=np.int64)
+        _simulate_one(
+            lattice,
+            nbr,
+            n_species,
+            uni_reactant,
+            uni_kind,
+            uni_product,
+            uni_rate,
+            pair_start,
+            pair_prob,
+            pair_tgt,
+            pair_mov,
+            n_steps,
+            record_every,
+            dt,
+            hop_prob,
+            seeds[i],
+            members,
+            count,
+            slot,
+            order,
+            moved,
+            out[i],
+        )
+
+
+@njit
+def _rand_below(n):
+    """Uniform integer in [0, n) from numba's per-thread generator."""
+    k = int(np.random.random() * n)
+    return k if k < n else n - 1
+
+
+@njit
+def _add(lattice, members, count, slot, site, species):
+    lattice[site] = species
+    k = count[species]
+    members[species, k] = site
+    slot[site] = k
+    count[species] = k + 1
+
+
+@njit
+def _remove(lattice, members, count, slot, site):
+    species = lattice[site]
+    k = slot[site]
+    last = members[species, count[species] - 1]
+    members[species, k] = last
+    slot[last] = k
+    count[species] -= 1
+    lattice[site] = 0
+    slot[site] = -1
+
+
+@njit
+def _n_empty_neighbours(lattice, nbr, site):
+    n = 0
+    for d in range(nbr.shape[1]):
+        t = nbr[site, d]
+        if t >= 0 and lattice[t] == 0:
+            n += 1
+    return n
+
+
+@njit
+def _pick_parent(lattice, nbr, members, count, species):
+    """A uniformly random site of ``species`` with an empty neighbour, or -1."""
+    n = count[species]
+    for _ in range(64):  # rejection sampling: exactly uniform over eligible parents
+        site = members[species, _rand_below(n)]
+        if _n_empty_neighbours(lattice, nbr, site) > 0:
+            return site
+    eligible = 0  # crowded: count the eligible ones and pick one of them
+    for k in range(n):
+        if _n_empty_neighbours(lattice, nbr, members[species, k]) > 0:
+            eligible += 1
+    if eligible == 0:
+        return -1
+    target = _rand_below(eligible)
+    for k in range(n):
+        site = members[species, k]
+        if _n_empty_neighbours(lattice, nbr, site) > 0:
+            if target == 0:
+                return site
+            target -= 1
+    return -1
+
+
+@njit
+def _birth(lattice, nbr, members, count, slot, species):
+    parent = _pick_parent(lattice, nbr, members, count, species)
+    if parent < 0:
+        return  # no X has an empty neighbour: the event is dropped
+    k = _rand_below(_n_empty_neighbours(lattice, nbr, parent))
+    for d in range(nbr.shape[1]):
+        t = nbr[parent, d]
+        if t >= 0 and lattice[t] == 0:
+            if k == 0:
+                _add(lattice, members, count, slot, t, species)
+                return
+            k -= 1
+
+
+@njit
+def _unimolecular_step(
+    lattice, nbr, members, count, slot, uni_reactant, uni_kind, uni_product, uni_rate, dt
+):
+    """Gillespie events inside one step of length ``dt``."""
+    n_uni = uni_rate.size
+    t = 0.0
+    while True:
+        a0 = 0.0
+        for r in range(n_uni):
+            a0 += uni_rate[r] * count[uni_reactant[r]]
+        if a0 <= 0.0:
+            return
+        t += -np.log(1.0 - np.random.random()) / a0
+        if t >= dt:
+            return
+        u = np.random.random() * a0
+        r = 0
+        while r < n_uni - 1:
+            u -= uni_rate[r] * count[uni_reactant[r]]
+            if u < 0.0:
+                break
+            r += 1
+        while count[uni_reactant[r]] == 0 or uni_rate[r] == 0.0:  # guard rounding at the end
+            r -= 1
+        species = uni_reactant[r]
+        kind = uni_kind[r]
+        if kind == 2:
+            _birth(lattice, nbr, members, count, slot, species)
+        else:
+            site = members[species, _rand_below(count[species])]
+            _remove(lattice, members, count, slot, site)
+            if kind == 1:
+                _add(lattice, members, count, slot, site, uni_product[r])
+
+
+@njit
+def _simulate_one(
+    lattice,
+    nbr,
+    n_species,
+    uni_reactant,
+    uni_kind,
+    uni_product,
+    uni_rate,
+    pair_start,
+    pair_prob,
+    pair_tgt,
+    pair_mov,
+    n_steps,
+    record_every,
+    dt,
+    hop_prob,
+    seed,
+    members,
+    count,
+    slot,
+    order,
+    moved,
+    out,
+):
+    """One trajectory; ``lattice`` (N,) is modified in place, ``out`` (n_rec, N) filled.
+
+    ``members[c, :count[c]]`` lists the sites of species ``c``; ``slot[s]`` is
+    the position of site ``s`` in its species' list; ``moved[s] == step`` marks
+    a site whose particle already moved or was created in this step.
+    """
+    np.random.seed(seed)
+    n_sites = lattice.size
+    n_dir = nbr.shape[1]
+    stride = n_species + 1
+    for s in range(n_sites):
+        slot[s] = -1
+        moved[s] = -1
+        if lattice[s] > 0:
+            _add(lattice, members, count, slot, s, lattice[s])
+    out[0, :] = lattice
+    rec = 1
+    for step in range(n_steps):
+        if uni_rate.size > 0:
+            _unimolecular_step(
+                lattice, nbr, members, count, slot, uni_reactant, uni_kind, uni_product, uni_rate, dt
+            )
+        n = 0
+        for c in range(1, n_species + 1):
+            for k in range(count[c]):
+                order[n] = members[c, k]
+                n += 1
+        for k in range(n - 1, 0, -1):  # Fisher-Yates shuffle
+            j = _rand_below(k + 1)
+            tmp = order[k]
+            order[k] = order[j]
+            order[j] = tmp
+        for k in range(n):
+            s = order[k]
+            a = lattice[s]
+            if a == 0 or moved[s] == step:
+                continue  # consumed, or already moved / created in this step
+            if hop_prob < 1.0 and np.random.random() >= hop_prob:
+                continue
+            t = nbr[s, _rand_below(n_dir)]
+            if t < 0:
+                continue  # reflecting wall
+            b = lattice[t]
+            if b == 0:
+                lattice[t] = a
+                lattice[s] = 0
+                j = slot[s]
+                members[a, j] = t
+                slot[t] = j
+                slot[s] = -1
+                moved[t] = step
+                continue
+            pair = a * stride + b
+            for r in range(pair_start[pair], pair_start[pair + 1]):
+                if np.random.random() < pair_prob[r]:
+                    _remove(lattice, members, count, slot, s)
+                    _remove(lattice, members, count, slot, t)
+                    if pair_tgt[r] > 0:
+                        _add(lattice, members, count, slot, t, pair_tgt[r])
+                        moved[t] = step
+                    if pair_mov[r] > 0:
+                        _add(lattice, members, count, slot, s, pair_mov[r])
+                        moved[s] = step
+                    break
+        if (step + 1) % record_every == 0:
+            out[rec, :] = lattice
+            rec += 1
