@@ -34,3 +34,10 @@ __all__ = [
     "simulate",
     "simulate_ensemble",
 ]
+
+# Each block below imports one module's public API and extends __all__ itself,
+# so that work on different modules never edits the same lines.
+
+# --- Hermite finite elements (issue 3) ---
+
+# --- Boltzmann machines (issue 4) ---
