@@ -221,7 +221,9 @@ class Network:
         try:
             return self.species.index(name) + 1
         except ValueError:
-            raise ValueError(f"Unknown species {name!r}; this network has {self.species}.") from None
+            raise ValueError(
+                f"Unknown species {name!r}; this network has {self.species}."
+            ) from None
 
     def __str__(self) -> str:
         codes = ", ".join(f"{s}={i + 1}" for i, s in enumerate(self.species))

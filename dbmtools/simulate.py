@@ -30,14 +30,13 @@ constant ``D = hop_prob * a**2 / (2 d dt)`` for lattice spacing ``a``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from concurrent.futures import Executor
 
 import numba
 import numpy as np
 
 from ._config import njit, pjit, show_progress
-from ._random import SeedLike, as_seed_sequence, sample_seeds
+from ._random import SeedLike, as_seed_sequence, rng_below, rng_seed, rng_uniform, sample_seeds
 from .lattice import check_boundary, check_shape, check_state, neighbour_table
 from .reactions import Network, NetworkTables
 from .trajectory import Ensemble, Trajectory
@@ -209,7 +208,10 @@ def simulate_ensemble(
                 out[a:b] = _run_chunk(job, initial[a:b], seeds[a:b])
                 bar.update(b - a)
         else:
-            futures = [(a, b, executor.submit(_run_chunk, job, initial[a:b], seeds[a:b])) for a, b in bounds]
+            futures = [
+                (a, b, executor.submit(_run_chunk, job, initial[a:b], seeds[a:b]))
+                for a, b in bounds
+            ]
             for a, b, fut in futures:
                 out[a:b] = fut.result()
                 bar.update(b - a)
@@ -347,16 +349,9 @@ def _simulate_samples(
 
     Assumes validated input: ``initial`` (S, N) int8 codes in 0..n_species,
     ``nbr`` (N, 2d) int64 with -1 at walls, ``out`` (S, n_rec, N) int8.
-    Work buffers are allocated once per sample, never per step.
     """
-    n_sites = initial.shape[1]
     for i in numba.prange(initial.shape[0]):
         lattice = initial[i].copy()
-        members = np.empty((n_species + 1, n_sites), dtype=np.int32)
-        count = np.zeros(n_species + 1, dtype=np.int64)
-        slot = np.empty(n_sites, dtype=np.int32)
-        order = np.empty(n_sites, dtype=np.int32)
-        moved = np.empty(n_sites, dtype=np.int64)
         _simulate_one(
             lattice,
             nbr,
@@ -374,20 +369,8 @@ def _simulate_samples(
             dt,
             hop_prob,
             seeds[i],
-            members,
-            count,
-            slot,
-            order,
-            moved,
             out[i],
         )
-
-
-@njit
-def _rand_below(n):
-    """Uniform integer in [0, n) from numba's per-thread generator."""
-    k = int(np.random.random() * n)
-    return k if k < n else n - 1
 
 
 @njit
@@ -422,47 +405,76 @@ def _n_empty_neighbours(lattice, nbr, site):
 
 
 @njit
-def _pick_parent(lattice, nbr, members, count, species):
-    """A uniformly random site of ``species`` with an empty neighbour, or -1."""
-    n = count[species]
-    for _ in range(64):  # rejection sampling: exactly uniform over eligible parents
-        site = members[species, _rand_below(n)]
+def _cand_add(cand, cand_n, cand_of, cand_slot, site, species):
+    """Add ``site`` to the birth-candidate list of ``species`` if that list is active."""
+    if cand_n[species] >= 0 and cand_of[site] == 0:
+        k = cand_n[species]
+        cand[species, k] = site
+        cand_slot[site] = k
+        cand_n[species] = k + 1
+        cand_of[site] = species
+
+
+@njit
+def _cand_drop(cand, cand_n, cand_of, cand_slot, site):
+    """Remove ``site`` from whichever candidate list holds it."""
+    c = cand_of[site]
+    if c > 0:
+        k = cand_slot[site]
+        last = cand[c, cand_n[c] - 1]
+        cand[c, k] = last
+        cand_slot[last] = k
+        cand_n[c] -= 1
+        cand_of[site] = 0
+
+
+@njit
+def _pick_parent(rng, lattice, nbr, members, count, species, cand, cand_n, cand_of, cand_slot):
+    """A uniformly random site of ``species`` with an empty neighbour, or -1.
+
+    First by rejection from all sites of the species (exactly uniform over the
+    eligible ones). If that keeps failing, the lattice is crowded: one scan
+    builds the list of eligible parents, which is then kept as a *superset* of
+    the eligible set for the rest of the unimolecular phase (every event that
+    can make a site eligible adds it) and thinned lazily, so a draw from it
+    followed by rejection is again exactly uniform.
+    """
+    if cand_n[species] < 0:
+        n = count[species]
+        for _ in range(32):
+            site = members[species, rng_below(rng, n)]
+            if _n_empty_neighbours(lattice, nbr, site) > 0:
+                return site
+        cand_n[species] = 0
+        for k in range(n):
+            site = members[species, k]
+            if _n_empty_neighbours(lattice, nbr, site) > 0:
+                _cand_add(cand, cand_n, cand_of, cand_slot, site, species)
+    while cand_n[species] > 0:
+        site = cand[species, rng_below(rng, cand_n[species])]
         if _n_empty_neighbours(lattice, nbr, site) > 0:
             return site
-    eligible = 0  # crowded: count the eligible ones and pick one of them
-    for k in range(n):
-        if _n_empty_neighbours(lattice, nbr, members[species, k]) > 0:
-            eligible += 1
-    if eligible == 0:
-        return -1
-    target = _rand_below(eligible)
-    for k in range(n):
-        site = members[species, k]
-        if _n_empty_neighbours(lattice, nbr, site) > 0:
-            if target == 0:
-                return site
-            target -= 1
+        _cand_drop(cand, cand_n, cand_of, cand_slot, site)
     return -1
 
 
 @njit
-def _birth(lattice, nbr, members, count, slot, species):
-    parent = _pick_parent(lattice, nbr, members, count, species)
-    if parent < 0:
-        return  # no X has an empty neighbour: the event is dropped
-    k = _rand_below(_n_empty_neighbours(lattice, nbr, parent))
-    for d in range(nbr.shape[1]):
-        t = nbr[parent, d]
-        if t >= 0 and lattice[t] == 0:
-            if k == 0:
-                _add(lattice, members, count, slot, t, species)
-                return
-            k -= 1
-
-
-@njit
 def _unimolecular_step(
-    lattice, nbr, members, count, slot, uni_reactant, uni_kind, uni_product, uni_rate, dt
+    rng,
+    lattice,
+    nbr,
+    members,
+    count,
+    slot,
+    uni_reactant,
+    uni_kind,
+    uni_product,
+    uni_rate,
+    dt,
+    cand,
+    cand_n,
+    cand_of,
+    cand_slot,
 ):
     """Gillespie events inside one step of length ``dt``."""
     n_uni = uni_rate.size
@@ -472,11 +484,11 @@ def _unimolecular_step(
         for r in range(n_uni):
             a0 += uni_rate[r] * count[uni_reactant[r]]
         if a0 <= 0.0:
-            return
-        t += -np.log(1.0 - np.random.random()) / a0
+            break
+        t += -np.log(1.0 - rng_uniform(rng)) / a0
         if t >= dt:
-            return
-        u = np.random.random() * a0
+            break
+        u = rng_uniform(rng) * a0
         r = 0
         while r < n_uni - 1:
             u -= uni_rate[r] * count[uni_reactant[r]]
@@ -487,13 +499,38 @@ def _unimolecular_step(
             r -= 1
         species = uni_reactant[r]
         kind = uni_kind[r]
-        if kind == 2:
-            _birth(lattice, nbr, members, count, slot, species)
+        if kind == 2:  # X -> X + X
+            parent = _pick_parent(
+                rng, lattice, nbr, members, count, species, cand, cand_n, cand_of, cand_slot
+            )
+            if parent < 0:
+                continue  # no X has an empty neighbour: the event is dropped
+            k = rng_below(rng, _n_empty_neighbours(lattice, nbr, parent))
+            for d in range(nbr.shape[1]):
+                child = nbr[parent, d]
+                if child >= 0 and lattice[child] == 0:
+                    if k == 0:
+                        _add(lattice, members, count, slot, child, species)
+                        _cand_add(cand, cand_n, cand_of, cand_slot, child, species)
+                        break
+                    k -= 1
         else:
-            site = members[species, _rand_below(count[species])]
+            site = members[species, rng_below(rng, count[species])]
+            _cand_drop(cand, cand_n, cand_of, cand_slot, site)
             _remove(lattice, members, count, slot, site)
-            if kind == 1:
+            if kind == 1:  # X -> Y
                 _add(lattice, members, count, slot, site, uni_product[r])
+                _cand_add(cand, cand_n, cand_of, cand_slot, site, uni_product[r])
+            else:  # X -> 0 frees a site: its occupied neighbours may become parents
+                for d in range(nbr.shape[1]):
+                    u = nbr[site, d]
+                    if u >= 0 and lattice[u] > 0:
+                        _cand_add(cand, cand_n, cand_of, cand_slot, u, lattice[u])
+    for c in range(cand_n.size):  # candidate lists live for one phase only
+        if cand_n[c] >= 0:
+            for k in range(cand_n[c]):
+                cand_of[cand[c, k]] = 0
+            cand_n[c] = -1
 
 
 @njit
@@ -514,21 +551,28 @@ def _simulate_one(
     dt,
     hop_prob,
     seed,
-    members,
-    count,
-    slot,
-    order,
-    moved,
     out,
 ):
     """One trajectory; ``lattice`` (N,) is modified in place, ``out`` (n_rec, N) filled.
 
+    Work buffers are allocated here, once per trajectory, never per step.
     ``members[c, :count[c]]`` lists the sites of species ``c``; ``slot[s]`` is
     the position of site ``s`` in its species' list; ``moved[s] == step`` marks
-    a site whose particle already moved or was created in this step.
+    a site whose particle already moved or was created in this step; ``cand*``
+    hold the birth-candidate lists of :func:`_pick_parent`.
     """
-    np.random.seed(seed)
     n_sites = lattice.size
+    rng = np.empty(4, dtype=np.uint64)
+    rng_seed(seed, rng)
+    members = np.empty((n_species + 1, n_sites), dtype=np.int32)
+    count = np.zeros(n_species + 1, dtype=np.int64)
+    slot = np.empty(n_sites, dtype=np.int32)
+    order = np.empty(n_sites, dtype=np.int32)
+    moved = np.empty(n_sites, dtype=np.int32)
+    cand = np.empty((n_species + 1, n_sites), dtype=np.int32)
+    cand_n = np.full(n_species + 1, -1, dtype=np.int64)
+    cand_of = np.zeros(n_sites, dtype=np.int8)
+    cand_slot = np.empty(n_sites, dtype=np.int32)
     n_dir = nbr.shape[1]
     stride = n_species + 1
     for s in range(n_sites):
@@ -541,26 +585,37 @@ def _simulate_one(
     for step in range(n_steps):
         if uni_rate.size > 0:
             _unimolecular_step(
-                lattice, nbr, members, count, slot, uni_reactant, uni_kind, uni_product, uni_rate, dt
+                rng,
+                lattice,
+                nbr,
+                members,
+                count,
+                slot,
+                uni_reactant,
+                uni_kind,
+                uni_product,
+                uni_rate,
+                dt,
+                cand,
+                cand_n,
+                cand_of,
+                cand_slot,
             )
-        n = 0
+        n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
         for c in range(1, n_species + 1):
             for k in range(count[c]):
-                order[n] = members[c, k]
+                j = rng_below(rng, n + 1)
+                order[n] = order[j]
+                order[j] = members[c, k]
                 n += 1
-        for k in range(n - 1, 0, -1):  # Fisher-Yates shuffle
-            j = _rand_below(k + 1)
-            tmp = order[k]
-            order[k] = order[j]
-            order[j] = tmp
         for k in range(n):
             s = order[k]
             a = lattice[s]
             if a == 0 or moved[s] == step:
                 continue  # consumed, or already moved / created in this step
-            if hop_prob < 1.0 and np.random.random() >= hop_prob:
+            if hop_prob < 1.0 and rng_uniform(rng) >= hop_prob:
                 continue
-            t = nbr[s, _rand_below(n_dir)]
+            t = nbr[s, rng_below(rng, n_dir)]
             if t < 0:
                 continue  # reflecting wall
             b = lattice[t]
@@ -575,7 +630,7 @@ def _simulate_one(
                 continue
             pair = a * stride + b
             for r in range(pair_start[pair], pair_start[pair + 1]):
-                if np.random.random() < pair_prob[r]:
+                if rng_uniform(rng) < pair_prob[r]:
                     _remove(lattice, members, count, slot, s)
                     _remove(lattice, members, count, slot, t)
                     if pair_tgt[r] > 0:
