@@ -8,6 +8,7 @@ The data flow: ``network + initial lattices -> simulate -> trajectories ->
 observables (moments)``.
 """
 
+from . import plotting, theory, widgets
 from .lattice import bond_table, neighbour_table, random_state
 from .observables import chain_moments, counts, pair_counts
 from .reactions import Network, Reaction, annihilation, rossler
@@ -29,10 +30,13 @@ __all__ = [
     "hop_rate",
     "neighbour_table",
     "pair_counts",
+    "plotting",
     "random_state",
     "rossler",
     "simulate",
     "simulate_ensemble",
+    "theory",
+    "widgets",
 ]
 
 # Each block below imports one module's public API and extends __all__ itself,

@@ -1,6 +1,7 @@
 """Seed handling: one stream per sample, independent of the thread count.
 
-Every stochastic function takes ``seed`` (``None``, an int, a
+Every stochastic function takes ``seed`` (``None``, an int, a sequence of
+ints such as ``[base, condition, replicate]``, a
 :class:`numpy.random.SeedSequence` or a :class:`numpy.random.Generator`). It is
 normalised once at the Python boundary into one 32-bit integer seed per
 independent sample (``SeedSequence.spawn``). A numba kernel seeds its own
@@ -14,12 +15,13 @@ the hot loop, the xoshiro256** generator below (``rng_seed``, ``rng_uniform``,
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
 from ._config import njit
 
-SeedLike = None | int | np.random.SeedSequence | np.random.Generator
+SeedLike = None | int | Sequence[int] | np.random.SeedSequence | np.random.Generator
 
 
 def as_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
@@ -38,9 +40,17 @@ def as_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
         if seed < 0:
             raise ValueError(f"`seed` must be a non-negative integer; got {seed}.")
         return np.random.SeedSequence(int(seed))
+    if (
+        isinstance(seed, (list, tuple))
+        and seed
+        and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in seed
+        )
+    ):  # e.g. [base_seed, condition, replicate]: a distinct stream for each combination
+        return np.random.SeedSequence([int(s) for s in seed])
     raise TypeError(
-        "`seed` must be None, a non-negative int, a numpy SeedSequence or a numpy "
-        f"Generator; got {type(seed).__name__}."
+        "`seed` must be None, a non-negative int, a sequence of non-negative ints, a numpy "
+        f"SeedSequence or a numpy Generator; got {seed!r}."
     )
 
 

@@ -239,6 +239,8 @@ def _seed_record(seed: SeedLike) -> dict | int | None:
     ss = as_seed_sequence(seed)
     if isinstance(seed, np.random.SeedSequence):
         return {"entropy": json.dumps(ss.entropy), "spawn_key": list(ss.spawn_key)}
+    if isinstance(seed, (list, tuple)):
+        return [int(s) for s in seed]
     return int(seed)
 
 

@@ -1,0 +1,183 @@
+"""Figures used across the notebooks (Matplotlib).
+
+Functions take an optional ``ax`` and return it, so notebooks can compose
+panels; computation stays in the other modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+
+from . import theory
+from .lattice import random_state
+from .reactions import annihilation
+from .simulate import hop_rate, simulate_ensemble
+from .trajectory import Ensemble, Trajectory
+
+__all__ = [
+    "SPECIES_COLORS",
+    "species_cmap",
+    "kymograph",
+    "lattice_image",
+    "density_band",
+    "annihilation_decay",
+]
+
+#: Empty site, then species 1, 2, 3, ... (the paper's Fig. 4 uses pink, orange, cyan).
+SPECIES_COLORS = ["#f4f4f4", "#e7298a", "#ff9f1c", "#1fb5c9", "#6a3d9a", "#33a02c", "#1f3b73"]
+
+
+def species_cmap(n_species: int) -> ListedColormap:
+    """A categorical colour map: code 0 (empty) light grey, then one colour a species."""
+    if n_species + 1 > len(SPECIES_COLORS):
+        colors = plt.get_cmap("tab20")(np.linspace(0, 1, n_species))
+        return ListedColormap([SPECIES_COLORS[0], *colors])
+    return ListedColormap(SPECIES_COLORS[: n_species + 1])
+
+
+def kymograph(traj: Trajectory, ax: plt.Axes | None = None, *, max_sites: int | None = None):
+    """Space-time picture of a 1D trajectory: site across, time down.
+
+    Parameters
+    ----------
+    traj : Trajectory
+        A 1D trajectory.
+    ax : matplotlib Axes, optional
+    max_sites : int, optional
+        Show only the first ``max_sites`` sites.
+    """
+    if traj.dim != 1:
+        raise ValueError(f"A kymograph needs a 1D trajectory; this one is {traj.dim}D.")
+    ax = ax or plt.gca()
+    states = traj.states[:, :max_sites]
+    m = traj.network.n_species
+    ax.imshow(
+        states,
+        aspect="auto",
+        interpolation="nearest",
+        cmap=species_cmap(m),
+        vmin=-0.5,
+        vmax=m + 0.5,
+        extent=(-0.5, states.shape[1] - 0.5, traj.times[-1], traj.times[0]),
+    )
+    ax.set_xlabel("site $i$")
+    ax.set_ylabel("time $t$")
+    return ax
+
+
+def lattice_image(
+    state: np.ndarray,
+    n_species: int,
+    ax: plt.Axes | None = None,
+    *,
+    species: Sequence[str] | None = None,
+    title: str | None = None,
+):
+    """A 2D lattice state as an image, one colour a species (empty light grey)."""
+    state = np.asarray(state)
+    if state.ndim != 2:
+        raise ValueError(f"`state` must be a 2D lattice; got shape {state.shape}.")
+    ax = ax or plt.gca()
+    ax.imshow(
+        state,
+        interpolation="nearest",
+        cmap=species_cmap(n_species),
+        vmin=-0.5,
+        vmax=n_species + 0.5,
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    if species:
+        handles = [
+            plt.Rectangle((0, 0), 1, 1, color=species_cmap(n_species)(k + 1))
+            for k in range(len(species))
+        ]
+        ax.legend(handles, species, loc="upper right", fontsize="small", framealpha=0.9)
+    return ax
+
+
+def density_band(
+    ens: Ensemble,
+    ax: plt.Axes | None = None,
+    *,
+    species: int = 1,
+    label: str | None = None,
+    skip_first: bool = False,
+    **line_kwargs,
+):
+    """Mean density of one species over an ensemble, with a ±2 SE band.
+
+    ``skip_first`` drops ``t = 0`` (for log axes).
+    """
+    ax = ax or plt.gca()
+    n_sites = int(np.prod(ens.shape))
+    rho = ens.counts()[..., species - 1] / n_sites
+    mean, sem = theory.mean_and_sem(rho) if ens.n_samples > 1 else (rho[0], 0 * rho[0])
+    start = 1 if skip_first else 0
+    t = ens.times[start:]
+    (line,) = ax.plot(t, mean[start:], label=label, **line_kwargs)
+    ax.fill_between(
+        t,
+        (mean - 2 * sem)[start:],
+        (mean + 2 * sem)[start:],
+        color=line.get_color(),
+        alpha=0.25,
+        lw=0,
+    )
+    return ax
+
+
+def annihilation_decay(
+    prob: float = 0.01,
+    hop_prob: float = 1.0,
+    length: int = 1000,
+    *,
+    n_samples: int = 20,
+    n_steps: int = 200,
+    dt: float = 0.01,
+    seed: int = 0,
+    ax: plt.Axes | None = None,
+):
+    """Simulate 1D ``A + A -> 0`` from half-filled lattices and plot the density
+    against the exact ``p = 1`` curve and the reaction-limited law.
+
+    The slider view of notebook 01: every argument is a slider.
+    """
+    states = np.stack(
+        [random_state(length, densities=[0.5], seed=seed + k) for k in range(n_samples)]
+    )
+    ens = simulate_ensemble(
+        states,
+        annihilation(prob),
+        n_steps=n_steps,
+        dt=dt,
+        hop_prob=hop_prob,
+        seed=seed,
+        boundary="periodic",
+        progress=False,
+    )
+    nu = hop_rate(dt, 1, hop_prob)
+    ax = ax or plt.figure(figsize=(6, 4)).gca()
+    density_band(ens, ax, label=f"simulation, p = {prob:.3g}", skip_first=True, color="k")
+    t = ens.times[1:]
+    ax.plot(t, theory.annihilation_density_exact(t, nu), "--", label="exact, p = 1")
+    rho0 = ens.counts()[:, 0, 0].mean() / length
+    ax.plot(
+        t,
+        theory.annihilation_density_reaction_limited(t, nu, prob, rho0),
+        ":",
+        label="reaction-limited law",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("time $t$")
+    ax.set_ylabel(r"density $\rho(t)$")
+    ax.set_title(f"L = {length}, hop rate ν = {nu:.3g} per neighbour")
+    ax.legend(fontsize="small")
+    return ax

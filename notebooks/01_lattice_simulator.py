@@ -1,0 +1,424 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. The lattice reaction-diffusion simulator
+#
+# **The question.** The paper {cite}`ernst2019` learns reduced models of
+# reaction-diffusion systems from stochastic simulations. Before any learning,
+# we need those simulations, and we need to trust them. This notebook builds
+# that trust: it explains the lattice algorithm the paper uses (its section
+# IV), then checks it against an exact solution of one-dimensional
+# annihilation.
+#
+# **Learning objectives.** After this notebook you can
+#
+# 1. state the paper's per-timestep algorithm and what `dt`, the hop rate and
+#    the collision probability mean physically, including $D = a^2/(2 d\,\Delta t)$;
+# 2. simulate a reaction network on a 1D, 2D or 3D lattice with `dbmtools`;
+# 3. derive the reaction-limited law for $A + A \to \emptyset$ and explain why it
+#    fails at late times, where the exact diffusion-limited result takes over;
+# 4. produce the paper's training ensemble (50 initial conditions × 50 lattices)
+#    and its moments $\langle \sum_i v_i \rangle$, $\langle \sum_i v_i v_{i+1} \rangle$.
+#
+# **Prerequisites.** Python and NumPy; exponential waiting times; the idea of a
+# random walk. **Time:** about 45 minutes to work through; under a minute to
+# run.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+import dbmtools as dbm
+
+# %%
+SEED = 2019  # every stochastic call below derives its randomness from this
+plt.rcParams["figure.dpi"] = 90
+
+# %% [markdown]
+# ## 1. The algorithm
+#
+# Particles of species $A, B, \dots$ sit on the sites of a lattice, at most one
+# per site (the *single-occupancy* limit). Following Takayasu and Tretyakov
+# {cite}`takayasu1992`, the paper advances time in steps of $\Delta t$; in each
+# step
+#
+# 1. **unimolecular reactions** ($X \to \emptyset$, $X \to Y$, $X \to X + X$)
+#    fire by the Gillespie algorithm {cite}`gillespie1977`: with total propensity
+#    $a_0 = \sum_r k_r\, n_{X_r}$, the next event comes after an exponential
+#    waiting time of mean $1/a_0$; events run while they fall inside the step;
+# 2. **every particle**, in random order, tries one hop to a random nearest
+#    neighbour. An empty target: it moves. An occupied one: a *collision*, and
+#    a bimolecular reaction $X + Y \to \dots$ happens with probability $p$; if
+#    none does, the particle stays where it was.
+#
+# One hop attempt per $\Delta t$, spread over $2d$ neighbours, is a hop rate
+# $\nu = 1/(2 d\, \Delta t)$ per neighbour. A random walk with that rate spreads
+# as $\langle |\Delta x|^2 \rangle = 2 d D t$ with diffusion constant
+#
+# $$ D = \frac{a^2}{2 d\, \Delta t}, $$
+#
+# for lattice spacing $a$. `hop_prob` $< 1$ lets a particle skip its attempt,
+# scaling $\nu$ and $D$ by `hop_prob`: this is how we slow diffusion without
+# changing $\Delta t$. The exact conventions (where products go, what a
+# reflecting wall does) are in the docstring of `dbm.simulate`.
+
+# %%
+net = dbm.annihilation(prob=0.01)  # the paper's section IV A: A + A -> 0, p = 0.01
+print(net)
+dt = 0.01
+print("hop rate per neighbour:", dbm.hop_rate(dt, dim=1), "  D =", dbm.diffusion_constant(dt, 1))
+
+# %% [markdown]
+# A reaction network is written the way a chemist would. Here is the paper's
+# three-species oscillator of section IV B (its equation 42, lost from the
+# published text), which notebook 5 studies:
+
+# %%
+print(dbm.rossler())
+
+# %% [markdown]
+# ## 2. A first trajectory
+#
+# Start from a half-filled lattice of $L = 1000$ sites (each site occupied with
+# probability 1/2) and run the paper's 200 steps. The kymograph shows every
+# site (across) at every time (down); we let every collision react, $p = 1$, so
+# the annihilation is easy to see.
+
+# %%
+state0 = dbm.random_state(1000, densities=[0.5], seed=SEED)
+traj = dbm.simulate(state0, dbm.annihilation(1.0), n_steps=200, dt=dt, seed=SEED)
+print(traj.states.shape, traj.states.dtype)
+print("particles at start and end:", traj.counts()[[0, -1], 0])
+
+fig, ax = plt.subplots(figsize=(8, 4))
+dbm.plotting.kymograph(traj, ax, max_sites=250)
+ax.set_title("A + A → ∅, p = 1: the first 250 sites (particles in pink)")
+plt.show()
+
+# %% [markdown]
+# Particles wander and vanish in pairs. Neighbouring particles meet quickly;
+# survivors are those whose neighbours were far away, so the gaps grow with
+# time. That growth, $\ell \sim \sqrt{D t}$, is what makes the density decay as
+# $t^{-1/2}$ rather than the $t^{-1}$ of a well-mixed reaction.
+#
+# ## 3. Checking against exact results
+#
+# ### 3.1 Diffusion-limited: $p = 1$
+#
+# For annihilation on every collision, started from a random half-filled
+# lattice, the density is known exactly {cite}`lushnikov1987,benavraham2000,krebs1995`:
+#
+# $$ \rho(t) = \tfrac12\, e^{-4\nu t}\left[I_0(4\nu t) + I_1(4\nu t)\right]
+#    \;\xrightarrow{t\to\infty}\; \frac{1}{\sqrt{8\pi \nu t}}, $$
+#
+# with $I_n$ the modified Bessel functions. It is a continuous-time result; our
+# sweep moves particles one at a time in discrete steps, so we expect agreement
+# once many sweeps have passed, not in the first few.
+#
+# ### 3.2 Reaction-limited: small $p$
+#
+# When $p \ll 1$ particles collide many times before reacting, the lattice stays
+# well mixed, and we can count: a particle hops onto an occupied site at rate
+# $2\nu\rho$, reacts with probability $p$, and each reaction removes two
+# particles, so
+#
+# $$ \frac{d\rho}{dt} = -4\nu p \rho^2 \quad\Rightarrow\quad
+#    \rho(t) = \frac{\rho_0}{1 + 4\nu p \rho_0 t}. $$
+#
+# This decays as $1/(4\nu p t)$, faster than the diffusion-limited $t^{-1/2}$,
+# so it cannot last: the two meet at the **crossover time**
+# $t^* = \pi / (2 \nu p^2)$, after which even slow reactions have emptied each
+# particle's neighbourhood and diffusion limits the decay again.
+#
+# We simulate the three regimes on long lattices ($L = 10^5$, 4 samples each)
+# for 40,000 steps, and a finer ensemble for the first 200 steps.
+
+# %%
+nu = dbm.hop_rate(dt, 1)
+long_runs, short_runs = {}, {}
+for p in (1.0, 0.1, 0.01):
+    starts = np.stack([dbm.random_state(100_000, densities=[0.5], seed=SEED + k) for k in range(4)])
+    long_runs[p] = dbm.simulate_ensemble(
+        starts, dbm.annihilation(p), n_steps=40_000, dt=dt, record_every=200, seed=SEED
+    )
+    starts = np.stack([dbm.random_state(10_000, densities=[0.5], seed=SEED + k) for k in range(50)])
+    short_runs[p] = dbm.simulate_ensemble(
+        starts, dbm.annihilation(p), n_steps=200, dt=dt, seed=SEED
+    )
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 5.5))
+t = np.logspace(-2, np.log10(400), 300)
+for p, color in zip((1.0, 0.1, 0.01), ("k", "C0", "C3"), strict=True):
+    for runs in (short_runs, long_runs):
+        dbm.plotting.density_band(runs[p], ax, skip_first=True, color=color,
+                                  label=f"simulation, p = {p}" if runs is long_runs else None)
+    if p < 1:
+        ax.plot(t, dbm.theory.annihilation_density_reaction_limited(t, nu, p), ":", color=color)
+        ax.axvline(dbm.theory.annihilation_crossover_time(nu, p), color=color, lw=0.8, alpha=0.5)
+ax.plot(t, dbm.theory.annihilation_density_exact(t, nu), "--", color="0.4", label="exact, p = 1")
+ax.plot([], [], ":", color="0.4", label="reaction-limited law")
+ax.set(xscale="log", yscale="log", xlabel="time $t$", ylabel=r"density $\rho(t)$",
+       ylim=(5e-4, 0.6), title="1D A + A → ∅ (vertical lines: crossover times $t^*$)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# The black band (simulation, $p=1$) lies on the dashed exact curve over four
+# decades of time. For $p = 0.1$ and $p = 0.01$ the early decay follows the
+# dotted reaction-limited law; near the crossover time $t^*$ it bends over onto
+# the same $t^{-1/2}$ law as $p = 1$, just as the argument above says.
+#
+# Numbers, not just pictures: at every recorded time from 50 sweeps on, the
+# $p = 1$ density must be within 3% of the exact value and within 4 standard
+# errors. In the first sweeps the discrete sweep lags the continuous-time
+# result (particles that moved early in a sweep cannot collide with each other
+# again until the next one), which we print rather than hide.
+
+# %%
+ens = short_runs[1.0]
+rho_mean, rho_sem = dbm.theory.mean_and_sem(ens.counts()[..., 0] / 10_000)
+exact = dbm.theory.annihilation_density_exact(ens.times, nu)
+late = ens.times >= 50 * dt
+rel_err = np.abs(rho_mean - exact) / exact
+z = np.abs(rho_mean - exact) / rho_sem
+print(f"sweeps >= 50: max relative error {rel_err[late].max():.2%}, max |z| {z[late].max():.2f}")
+print(f"sweeps 1-5:   relative error {np.round(rel_err[1:6], 3)} (discrete-sweep lag)")
+assert rel_err[late].max() < 0.03 and z[late].max() < 4
+
+long = long_runs[1.0]
+rho_long, sem_long = dbm.theory.mean_and_sem(long.counts()[..., 0] / 100_000)
+z_long = np.abs(rho_long - dbm.theory.annihilation_density_exact(long.times, nu)) / sem_long
+print(f"long run, t in [2, 400]: max |z| {z_long[1:].max():.2f} (only 4 lattices: wide error bars)")
+assert z_long[1:].max() < 4
+
+# %%
+ens = short_runs[0.01]
+rho_mean, rho_sem = dbm.theory.mean_and_sem(ens.counts()[..., 0] / 10_000)
+law = dbm.theory.annihilation_density_reaction_limited(ens.times, nu, 0.01, rho_mean[0])
+early = ens.times <= 0.5
+z = np.abs(rho_mean - law)[early][1:] / rho_sem[early][1:]
+print(f"p = 0.01, t <= 0.5: max |z| against the reaction-limited law {z.max():.2f}")
+print(f"p = 0.01, t = 2: simulation {rho_mean[-1]:.4f} vs law {law[-1]:.4f} "
+      "(the law is already too low: correlations have begun)")
+assert z.max() < 4
+
+# %% [markdown]
+# ## 4. The paper's training ensemble
+#
+# Section IV A of the paper simulates 50 initial conditions, 50 lattices each,
+# $L = 1000$, $p = 0.01$, $\Delta t = 0.01$, 200 steps, with reflecting walls
+# (REFERENCE_NOTES, section 2). Its initial lattices come from a Boltzmann
+# distribution with parameters $(b, J, K)$ (eq. 37), which notebook 3 samples.
+# Here we use the simplest member of that family, $J = K = 0$: each site is
+# occupied independently with probability $e^b/(1 + e^b)$, for 50 values of $b$
+# in $[-1, 1]$.
+#
+# That is 2,500 trajectories; the kernels run them on all cores in a few
+# seconds.
+
+# %%
+b_values = np.linspace(-1, 1, 50)
+density0 = 1 / (1 + np.exp(-b_values))
+starts = np.stack([
+    dbm.random_state(1000, densities=[rho], seed=[SEED, i, k])
+    for i, rho in enumerate(density0)
+    for k in range(50)
+])
+paper = dbm.simulate_ensemble(starts, dbm.annihilation(0.01), n_steps=200, dt=dt,
+                              boundary="reflecting", seed=SEED)
+moments = paper.chain_moments(max_order=2).reshape(50, 50, -1, 2).mean(axis=1)  # (IC, time, k)
+print("trajectories:", paper.n_samples, " states:", paper.states.shape,
+      f" {paper.states.nbytes / 1e6:.0f} MB")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True, layout="constrained")
+for i in range(0, 50, 5):
+    color = plt.cm.viridis(i / 49)
+    axes[0].plot(paper.times, moments[i, :, 0], color=color)
+    axes[1].plot(paper.times, moments[i, :, 1], color=color)
+axes[0].set(xlabel="time $t$", ylabel=r"$\langle \sum_i v_i \rangle$", title="particles")
+axes[1].set(xlabel="time $t$", ylabel=r"$\langle \sum_i v_i v_{i+1} \rangle$",
+            title="nearest-neighbour pairs")
+fig.colorbar(plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(-1, 1)), ax=axes,
+             label="initial bias $b$")
+plt.show()
+
+# %% [markdown]
+# Like the paper's Fig. 1(e): ten of the fifty initial conditions, each curve an
+# average over 50 lattices. The pair moment falls faster than the count:
+# reactions remove exactly the particles that have neighbours, and this is the
+# moment that drives the count (first line of eq. 36, notebook 4).
+#
+# As a check on the ensemble: at $t = 0$ the lattices are independent
+# Bernoulli sites, so $\langle \sum_i v_i \rangle = L \rho_0$ and
+# $\langle \sum_i v_i v_{i+1} \rangle = (L-1)\rho_0^2$ with reflecting walls.
+
+# %%
+se_count = np.sqrt(1000 * density0 * (1 - density0) / 50)
+z_count = np.abs(moments[:, 0, 0] - 1000 * density0) / se_count
+print(f"t = 0: max |z| of the mean counts over the 50 initial conditions: {z_count.max():.2f}")
+assert z_count.max() < 4
+assert np.allclose(moments[:, 0, 1], 999 * density0**2, rtol=0.1)
+
+# %% [markdown]
+# ## 5. Two dimensions: segregation in $A + B \to \emptyset$
+#
+# The same code runs in 2D and 3D. A classic surprise: with two species that
+# annihilate each other, local excesses of $A$ or $B$ cannot disappear, so the
+# lattice *segregates* into growing $A$ and $B$ domains, and reactions happen
+# only at their borders. The top row shows the lattice, the bottom row the
+# local excess of $A$ over $B$: the initial random fluctuations of the excess
+# are all that survives.
+
+# %%
+two = dbm.Network([("A + B -> 0", 1.0)])
+start2d = dbm.random_state((128, 128), densities=[0.45, 0.45], seed=SEED)
+traj2d = dbm.simulate(start2d, two, n_steps=1000, dt=dt, record_every=250, seed=SEED)
+
+fig, axes = plt.subplots(2, 3, figsize=(10, 6.8))
+for col, k in enumerate((0, 1, 4)):
+    state = traj2d.states[k]
+    dbm.plotting.lattice_image(state, 2, axes[0, col], title=f"t = {traj2d.times[k]:g}",
+                               species=two.species if col == 2 else None)
+    # local excess of A over B in 8 x 8 blocks, colour scale per panel
+    excess = ((state == 1).astype(int) - (state == 2)).reshape(16, 8, 16, 8).sum(axis=(1, 3))
+    vmax = np.abs(excess).max()
+    axes[1, col].imshow(excess, cmap="PiYG_r", vmin=-vmax, vmax=vmax)
+    axes[1, col].set(xticks=[], yticks=[], title=f"A − B per 8×8 block (±{vmax})")
+plt.show()
+print("particles (A, B) over time:", traj2d.counts().tolist())
+
+# %% [markdown]
+# ## 6. Explore: collision probability, hop probability, lattice size
+#
+# Move the sliders to rerun a small ensemble (20 lattices, 200 steps) and
+# compare with the exact $p=1$ curve and the reaction-limited law. Things to
+# try: lower `hop_prob` (slower diffusion: which curve moves?); raise `prob` to 1
+# (does the dotted law still help?); shrink the lattice (when do finite-size
+# effects show?).
+#
+# The view needs a live kernel (JupyterLab); the static figure below it shows
+# the default values.
+
+# %% tags=["nbval-ignore-output"]
+sliders = dict(
+    prob=dbm.widgets.float_slider(0.01, 0.001, 1.0, 0.001, "collision probability p"),
+    hop_prob=dbm.widgets.float_slider(1.0, 0.05, 1.0, 0.05, "hop probability"),
+    length=dbm.widgets.int_slider(1000, 100, 5000, 100, "lattice size L"),
+)
+
+
+def show_decay(prob, hop_prob, length):
+    dbm.plotting.annihilation_decay(prob, hop_prob, length, seed=SEED)
+    plt.show()
+
+
+dbm.widgets.slider_view(show_decay, **sliders)
+
+# %%
+show_decay(**dbm.widgets.defaults(sliders))
+
+# %% [markdown]
+# ## Exercises
+#
+# ```{exercise-start}
+# :label: sim-diffusion
+# ```
+# Measure the diffusion constant. Put a single particle in the middle of a
+# $41 \times 41$ periodic lattice, simulate 2,000 copies for 20 steps with
+# `hop_prob=0.5`, and estimate $\langle |\Delta x|^2 \rangle$ after each step.
+# Fit a line and compare its slope with $2 d D = $ `hop_prob` $/\Delta t$.
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} sim-diffusion
+# :class: dropdown
+# ```
+
+# %%
+shape, n = (41, 41), 2000
+single = np.zeros(shape, dtype=np.int8)
+single[20, 20] = 1
+walks = dbm.simulate_ensemble(np.broadcast_to(single, (n, *shape)), dbm.Network([], species=["A"]),
+                              n_steps=20, dt=dt, hop_prob=0.5, seed=SEED, progress=False)
+flat = walks.states.reshape(n, walks.times.size, -1).argmax(axis=2)
+rows, cols = np.unravel_index(flat, shape)
+msd = ((rows - 20) ** 2 + (cols - 20) ** 2).mean(axis=0)
+slope = np.polyfit(walks.times, msd, 1)[0]
+D = dbm.diffusion_constant(dt, 2, hop_prob=0.5)
+print(f"fitted slope {slope:.1f}, 2 d D = {2 * 2 * D:.1f}")
+assert abs(slope / (4 * D) - 1) < 0.05
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise-start}
+# :label: sim-hierarchy
+# ```
+# Check the first line of the moment hierarchy (eq. 36),
+# $\frac{d}{dt}\langle \sum_i v_i \rangle = -2 k_r \langle \sum_i v_i v_{i+1} \rangle$,
+# on the paper's ensemble above. Each neighbouring pair reacts when either
+# particle hops towards the other (rate $\nu$ each) and the collision succeeds
+# (probability $p$), removing two particles: what is $k_r$ in terms of $p$ and
+# $\Delta t$? Integrate both sides from 0 to $t$ and compare the particles lost
+# with the integrated right-hand side.
+# ```{exercise-end}
+# ```
+#
+# ```{solution-start} sim-hierarchy
+# :class: dropdown
+# ```
+
+# %%
+k_r = 2 * nu * 0.01  # = p / dt in 1D: each pair reacts at rate 2 nu p
+count = moments[:, :, 0].mean(axis=0)
+pairs = moments[:, :, 1].mean(axis=0)
+# integrate both sides from 0 to t: a finite-difference derivative would be noisy
+lost = count[0] - count
+predicted = 2 * k_r * np.concatenate([[0], np.cumsum((pairs[1:] + pairs[:-1]) / 2) * dt])
+print(f"k_r = {k_r:g}; particles lost by t = 2: simulated {lost[-1]:.1f}, "
+      f"predicted {predicted[-1]:.1f} ({lost[-1] / predicted[-1] - 1:+.1%})")
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.plot(paper.times, lost, label=r"$\langle N(0)\rangle - \langle N(t)\rangle$")
+ax.plot(paper.times, predicted, "--", label=r"$2k_r\int_0^t\langle\sum v_i v_{i+1}\rangle\,dt'$")
+ax.set(xlabel="time $t$", ylabel="particles lost")
+ax.legend()
+plt.show()
+assert abs(lost[-1] / predicted[-1] - 1) < 0.02
+
+# %% [markdown]
+# The two agree to within about a percent: the count is driven by the pair
+# moment, which is not closed: its own equation needs the triplets, and so
+# on. That is the closure problem notebook 4 attacks.
+#
+# ```{solution-end}
+# ```
+#
+# ## Summary
+#
+# * The paper's simulator alternates exact Gillespie unimolecular events with
+#   one random-order hop attempt per particle per step; collisions react with
+#   probability $p$. The hop rate is $\nu = $ `hop_prob`$/(2d\,\Delta t)$ and
+#   $D = a^2 \nu$.
+# * For $A + A \to \emptyset$ with $p = 1$ the simulation reproduces the exact
+#   Bessel-function density to within 3% from 50 sweeps on; for small $p$ the
+#   decay starts reaction-limited ($\propto 1/t$) and crosses over to the
+#   diffusion-limited $t^{-1/2}$ near $t^* = \pi/(2\nu p^2)$.
+# * The paper's 2,500-trajectory training set takes seconds; its moments show the
+#   hierarchy that needs closing.
+#
+# The works cited here are listed in the book's bibliography.
