@@ -43,5 +43,9 @@ __all__ = [
 # so that work on different modules never edits the same lines.
 
 # --- Hermite finite elements (issue 3) ---
+from . import hermite  # noqa: E402
+from .hermite import HermiteGrid  # noqa: E402
+
+__all__ += ["HermiteGrid", "hermite"]
 
 # --- Boltzmann machines (issue 4) ---
