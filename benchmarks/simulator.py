@@ -40,7 +40,9 @@ def _time(fn, repeat: int = 5) -> tuple[float, object]:
     return best, result
 
 
-def one_trajectory(name: str, state, network, n_steps: int, boundary: str) -> None:
+def one_trajectory(
+    name: str, state, network, n_steps: int, boundary: str, selection: str = "uniform"
+) -> None:
     numba.set_num_threads(1)
 
     def run():
@@ -51,6 +53,7 @@ def one_trajectory(name: str, state, network, n_steps: int, boundary: str) -> No
             dt=0.01,
             seed=1,
             boundary=boundary,
+            selection=selection,
             progress=False,
         )
 
@@ -70,6 +73,9 @@ def main() -> None:
     )
     state_3d = dbm.random_state((10, 10, 10), counts=[200, 200, 200], seed=0)
     one_trajectory("Rossler 10^3, 500 steps", state_3d, dbm.rossler(), 500, "reflecting")
+    one_trajectory(
+        "Rossler, selection='authors'", state_3d, dbm.rossler(), 500, "reflecting", "authors"
+    )
 
     numba.set_num_threads(threads)
     states = np.stack([dbm.random_state(1000, densities=[0.5], seed=s) for s in range(2500)])

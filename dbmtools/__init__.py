@@ -49,3 +49,7 @@ from .hermite import HermiteGrid  # noqa: E402
 __all__ += ["HermiteGrid", "hermite"]
 
 # --- Boltzmann machines (issue 4) ---
+from . import ising, rbm  # noqa: E402
+from .rbm import FitResult, LayeredModel, hidden_model_1d, rossler_rbm  # noqa: E402
+
+__all__ += ["FitResult", "LayeredModel", "hidden_model_1d", "ising", "rbm", "rossler_rbm"]

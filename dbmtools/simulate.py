@@ -43,6 +43,8 @@ from .trajectory import Ensemble, Trajectory
 
 __all__ = ["simulate", "simulate_ensemble", "hop_rate", "diffusion_constant"]
 
+SELECTIONS = ("uniform", "authors")
+
 
 def hop_rate(dt: float, dim: int, hop_prob: float = 1.0) -> float:
     """Hop rate per neighbour of the lattice sweep, ``hop_prob / (2 dim dt)``.
@@ -76,6 +78,7 @@ def simulate(
     boundary: str = "periodic",
     hop_prob: float = 1.0,
     record_every: int = 1,
+    selection: str = "uniform",
 ) -> Trajectory:
     """Simulate one lattice trajectory.
 
@@ -96,6 +99,22 @@ def simulate(
         Probability in [0, 1] that a particle attempts its hop in a step.
     record_every : int
         Record the lattice every this many steps; must divide ``n_steps``.
+    selection : {"uniform", "authors"}
+        How "a random molecule" is chosen. ``"uniform"`` (default) is what the
+        paper's text describes. ``"authors"`` reproduces the authors' C++ code
+        (REFERENCE_NOTES section 4), to show where the paper's Rössler figures
+        came from: the next mover of the sweep, and the reactant of a
+        unimolecular event, is the first suitable particle of a nested x-y-z
+        scan over independently shuffled x, y and z orders (uniform in 1D,
+        biased towards sparsely filled planes and rows in 2D and 3D); the
+        Gillespie clock keeps each event's reaction and time as scheduled, even
+        past the end of a step; ``X -> X + X`` retries up to 20 such picks for a
+        parent with an empty neighbour, then drops the event; and a particle
+        next to a reflecting wall hops to one of its existing neighbours
+        instead of having its hop rejected (so walls are visited less often than
+        the bulk, a random walk whose equilibrium is proportional to the number
+        of neighbours). It costs O(particles x sites) per step, like the
+        original.
 
     Returns
     -------
@@ -131,6 +150,7 @@ def simulate(
         boundary=boundary,
         hop_prob=hop_prob,
         record_every=record_every,
+        selection=selection,
         progress=False,
     )
     return ens[0]
@@ -146,6 +166,7 @@ def simulate_ensemble(
     boundary: str = "periodic",
     hop_prob: float = 1.0,
     record_every: int = 1,
+    selection: str = "uniform",
     progress: bool = True,
     executor: Executor | None = None,
     chunk_size: int | None = None,
@@ -160,7 +181,7 @@ def simulate_ensemble(
     ----------
     states : ndarray of int, shape (n_samples, *shape)
         One initial lattice per sample.
-    network, n_steps, dt, seed, boundary, hop_prob, record_every
+    network, n_steps, dt, seed, boundary, hop_prob, record_every, selection
         As in :func:`simulate`.
     progress : bool
         Show a progress bar (always off under CI).
@@ -187,7 +208,9 @@ def simulate_ensemble(
     >>> ens.states.shape
     (4, 11, 8, 8)
     """
-    initial, job = _prepare(states, network, n_steps, dt, boundary, hop_prob, record_every)
+    initial, job = _prepare(
+        states, network, n_steps, dt, boundary, hop_prob, record_every, selection
+    )
     n_samples = initial.shape[0]
     seeds = sample_seeds(seed, n_samples)
     if chunk_size is None:
@@ -224,6 +247,7 @@ def simulate_ensemble(
         "boundary": boundary,
         "dt": float(dt),
         "hop_prob": float(hop_prob),
+        "selection": selection,
         "n_steps": int(n_steps),
         "record_every": int(record_every),
         "seed": _seed_record(seed),
@@ -245,7 +269,7 @@ def _seed_record(seed: SeedLike) -> dict | int | None:
 
 
 def _prepare(
-    states, network, n_steps, dt, boundary, hop_prob, record_every
+    states, network, n_steps, dt, boundary, hop_prob, record_every, selection
 ) -> tuple[np.ndarray, dict]:
     """Validate every argument and pack what the kernel needs (picklable)."""
     if not isinstance(network, Network):
@@ -277,6 +301,8 @@ def _prepare(
         or not 0 <= hop_prob <= 1
     ):
         raise ValueError(f"`hop_prob` must be a probability in [0, 1]; got {hop_prob!r}.")
+    if selection not in SELECTIONS:
+        raise ValueError(f"`selection` must be 'uniform' or 'authors'; got {selection!r}.")
     return initial, {
         "shape": shape,
         "neighbours": neighbour_table(shape, boundary),
@@ -285,6 +311,8 @@ def _prepare(
         "record_every": int(record_every),
         "dt": float(dt),
         "hop_prob": float(hop_prob),
+        "authors": selection == "authors",
+        "dims": np.array([*shape, 1, 1][:3], dtype=np.int64),
     }
 
 
@@ -316,6 +344,8 @@ def _run_chunk(job: dict, initial: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         job["record_every"],
         job["dt"],
         job["hop_prob"],
+        job["authors"],
+        job["dims"],
         seeds,
         out,
     )
@@ -344,6 +374,8 @@ def _simulate_samples(
     record_every,
     dt,
     hop_prob,
+    authors,
+    dims,
     seeds,
     out,
 ):
@@ -370,6 +402,8 @@ def _simulate_samples(
             record_every,
             dt,
             hop_prob,
+            authors,
+            dims,
             seeds[i],
             out[i],
         )
@@ -490,15 +524,7 @@ def _unimolecular_step(
         t += -np.log(1.0 - rng_uniform(rng)) / a0
         if t >= dt:
             break
-        u = rng_uniform(rng) * a0
-        r = 0
-        while r < n_uni - 1:
-            u -= uni_rate[r] * count[uni_reactant[r]]
-            if u < 0.0:
-                break
-            r += 1
-        while count[uni_reactant[r]] == 0 or uni_rate[r] == 0.0:  # guard rounding at the end
-            r -= 1
+        r = _choose_reaction(rng, a0, uni_rate, uni_reactant, count)
         species = uni_reactant[r]
         kind = uni_kind[r]
         if kind == 2:  # X -> X + X
@@ -507,15 +533,8 @@ def _unimolecular_step(
             )
             if parent < 0:
                 continue  # no X has an empty neighbour: the event is dropped
-            k = rng_below(rng, _n_empty_neighbours(lattice, nbr, parent))
-            for d in range(nbr.shape[1]):
-                child = nbr[parent, d]
-                if child >= 0 and lattice[child] == 0:
-                    if k == 0:
-                        _add(lattice, members, count, slot, child, species)
-                        _cand_add(cand, cand_n, cand_of, cand_slot, child, species)
-                        break
-                    k -= 1
+            child = _place_child(rng, lattice, nbr, members, count, slot, parent, species)
+            _cand_add(cand, cand_n, cand_of, cand_slot, child, species)
         else:
             site = members[species, rng_below(rng, count[species])]
             _cand_drop(cand, cand_n, cand_of, cand_slot, site)
@@ -536,6 +555,182 @@ def _unimolecular_step(
 
 
 @njit
+def _shuffled_range(rng, order, n):
+    """``order[:n]`` = a uniformly random permutation of 0..n-1."""
+    for k in range(n):
+        j = rng_below(rng, k + 1)
+        order[k] = order[j]
+        order[j] = k
+
+
+@njit
+def _authors_pick(rng, lattice, dims, xo, yo, zo, species, moved, step):
+    """The authors' "random molecule": the first site of a nested x-y-z scan over
+    independently shuffled x, y and z orders that holds ``species`` (0: any
+    particle) and, if ``step >= 0``, has not had its turn (``moved != step``).
+    Returns -1 if there is none."""
+    nx, ny, nz = dims[0], dims[1], dims[2]
+    _shuffled_range(rng, xo, nx)
+    _shuffled_range(rng, yo, ny)
+    _shuffled_range(rng, zo, nz)
+    for a in range(nx):
+        for b in range(ny):
+            base = (xo[a] * ny + yo[b]) * nz
+            for c in range(nz):
+                site = base + zo[c]
+                v = lattice[site]
+                if v == 0 or (species > 0 and v != species):
+                    continue
+                if step >= 0 and moved[site] == step:
+                    continue
+                return site
+    return -1
+
+
+@njit
+def _choose_reaction(rng, a0, uni_rate, uni_reactant, count):
+    """Index of a unimolecular reaction drawn with probability propensity / a0."""
+    n_uni = uni_rate.size
+    u = rng_uniform(rng) * a0
+    r = 0
+    while r < n_uni - 1:
+        u -= uni_rate[r] * count[uni_reactant[r]]
+        if u < 0.0:
+            break
+        r += 1
+    while count[uni_reactant[r]] == 0 or uni_rate[r] == 0.0:  # guard rounding at the end
+        r -= 1
+    return r
+
+
+@njit
+def _place_child(rng, lattice, nbr, members, count, slot, parent, species):
+    """Put a ``species`` child on a uniformly random empty neighbour of ``parent``."""
+    k = rng_below(rng, _n_empty_neighbours(lattice, nbr, parent))
+    for d in range(nbr.shape[1]):
+        child = nbr[parent, d]
+        if child >= 0 and lattice[child] == 0:
+            if k == 0:
+                _add(lattice, members, count, slot, child, species)
+                return child
+            k -= 1
+    return -1
+
+
+@njit
+def _unimolecular_authors(
+    rng,
+    lattice,
+    nbr,
+    members,
+    count,
+    slot,
+    uni_reactant,
+    uni_kind,
+    uni_product,
+    uni_rate,
+    t0,
+    t1,
+    clock,
+    dims,
+    xo,
+    yo,
+    zo,
+):
+    """The authors' Gillespie clock: ``clock = [t_next, r_next]`` persists across
+    steps; each event keeps the reaction chosen when it was scheduled."""
+    n_uni = uni_rate.size
+    if clock[1] < 0:  # nothing scheduled: start the clock at this step
+        a0 = 0.0
+        for r in range(n_uni):
+            a0 += uni_rate[r] * count[uni_reactant[r]]
+        if a0 <= 0.0:
+            return
+        clock[0] = t0 - np.log(1.0 - rng_uniform(rng)) / a0
+        clock[1] = _choose_reaction(rng, a0, uni_rate, uni_reactant, count)
+    while clock[0] < t1:
+        r = int(clock[1])
+        species = uni_reactant[r]
+        if count[species] > 0:
+            if uni_kind[r] == 2:
+                for _ in range(20):
+                    # step = -1: no "already moved" check (``slot`` stands in for it)
+                    parent = _authors_pick(rng, lattice, dims, xo, yo, zo, species, slot, -1)
+                    if _n_empty_neighbours(lattice, nbr, parent) > 0:
+                        _place_child(rng, lattice, nbr, members, count, slot, parent, species)
+                        break
+            else:
+                site = _authors_pick(rng, lattice, dims, xo, yo, zo, species, slot, -1)
+                _remove(lattice, members, count, slot, site)
+                if uni_kind[r] == 1:
+                    _add(lattice, members, count, slot, site, uni_product[r])
+        a0 = 0.0
+        for k in range(n_uni):
+            a0 += uni_rate[k] * count[uni_reactant[k]]
+        if a0 <= 0.0:
+            clock[1] = -1.0
+            return
+        clock[0] += -np.log(1.0 - rng_uniform(rng)) / a0
+        clock[1] = _choose_reaction(rng, a0, uni_rate, uni_reactant, count)
+
+
+@njit
+def _hop(
+    redirect_walls,
+    rng,
+    lattice,
+    nbr,
+    members,
+    count,
+    slot,
+    moved,
+    step,
+    s,
+    hop_prob,
+    pair_start,
+    pair_prob,
+    pair_tgt,
+    pair_mov,
+    stride,
+):
+    """One hop attempt of the particle on site ``s`` (section 2 of the module docstring).
+
+    ``redirect_walls``: a hop towards a reflecting wall is redrawn among the
+    existing neighbours (the authors' code) instead of rejected.
+    """
+    a = lattice[s]
+    if hop_prob < 1.0 and rng_uniform(rng) >= hop_prob:
+        return
+    t = nbr[s, rng_below(rng, nbr.shape[1])]
+    while t < 0:
+        if not redirect_walls:
+            return  # reflecting wall: the hop is rejected
+        t = nbr[s, rng_below(rng, nbr.shape[1])]  # the authors: only existing neighbours
+    b = lattice[t]
+    if b == 0:
+        lattice[t] = a
+        lattice[s] = 0
+        j = slot[s]
+        members[a, j] = t
+        slot[t] = j
+        slot[s] = -1
+        moved[t] = step
+        return
+    pair = a * stride + b
+    for r in range(pair_start[pair], pair_start[pair + 1]):
+        if rng_uniform(rng) < pair_prob[r]:
+            _remove(lattice, members, count, slot, s)
+            _remove(lattice, members, count, slot, t)
+            if pair_tgt[r] > 0:
+                _add(lattice, members, count, slot, t, pair_tgt[r])
+                moved[t] = step
+            if pair_mov[r] > 0:
+                _add(lattice, members, count, slot, s, pair_mov[r])
+                moved[s] = step
+            return
+
+
+@njit
 def _simulate_one(
     lattice,
     nbr,
@@ -552,6 +747,8 @@ def _simulate_one(
     record_every,
     dt,
     hop_prob,
+    authors,
+    dims,
     seed,
     out,
 ):
@@ -575,7 +772,10 @@ def _simulate_one(
     cand_n = np.full(n_species + 1, -1, dtype=np.int64)
     cand_of = np.zeros(n_sites, dtype=np.int8)
     cand_slot = np.empty(n_sites, dtype=np.int32)
-    n_dir = nbr.shape[1]
+    xo = np.empty(dims[0], dtype=np.int64)  # the authors' shuffled axis orders
+    yo = np.empty(dims[1], dtype=np.int64)
+    zo = np.empty(dims[2], dtype=np.int64)
+    clock = np.array([0.0, -1.0])  # the authors' persistent Gillespie clock
     stride = n_species + 1
     for s in range(n_sites):
         slot[s] = -1
@@ -585,7 +785,27 @@ def _simulate_one(
     out[0, :] = lattice
     rec = 1
     for step in range(n_steps):
-        if uni_rate.size > 0:
+        if uni_rate.size > 0 and authors:
+            _unimolecular_authors(
+                rng,
+                lattice,
+                nbr,
+                members,
+                count,
+                slot,
+                uni_reactant,
+                uni_kind,
+                uni_product,
+                uni_rate,
+                step * dt,
+                (step + 1) * dt,
+                clock,
+                dims,
+                xo,
+                yo,
+                zo,
+            )
+        elif uni_rate.size > 0:
             _unimolecular_step(
                 rng,
                 lattice,
@@ -603,45 +823,60 @@ def _simulate_one(
                 cand_of,
                 cand_slot,
             )
-        n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
-        for c in range(1, n_species + 1):
-            for k in range(count[c]):
-                j = rng_below(rng, n + 1)
-                order[n] = order[j]
-                order[j] = members[c, k]
-                n += 1
-        for k in range(n):
-            s = order[k]
-            a = lattice[s]
-            if a == 0 or moved[s] == step:
-                continue  # consumed, or already moved / created in this step
-            if hop_prob < 1.0 and rng_uniform(rng) >= hop_prob:
-                continue
-            t = nbr[s, rng_below(rng, n_dir)]
-            if t < 0:
-                continue  # reflecting wall
-            b = lattice[t]
-            if b == 0:
-                lattice[t] = a
-                lattice[s] = 0
-                j = slot[s]
-                members[a, j] = t
-                slot[t] = j
-                slot[s] = -1
-                moved[t] = step
-                continue
-            pair = a * stride + b
-            for r in range(pair_start[pair], pair_start[pair + 1]):
-                if rng_uniform(rng) < pair_prob[r]:
-                    _remove(lattice, members, count, slot, s)
-                    _remove(lattice, members, count, slot, t)
-                    if pair_tgt[r] > 0:
-                        _add(lattice, members, count, slot, t, pair_tgt[r])
-                        moved[t] = step
-                    if pair_mov[r] > 0:
-                        _add(lattice, members, count, slot, s, pair_mov[r])
-                        moved[s] = step
+        if authors:
+            while True:  # the authors' sweep: the next mover by the biased scan
+                s = _authors_pick(rng, lattice, dims, xo, yo, zo, 0, moved, step)
+                if s < 0:
                     break
+                moved[s] = step
+                _hop(
+                    authors,
+                    rng,
+                    lattice,
+                    nbr,
+                    members,
+                    count,
+                    slot,
+                    moved,
+                    step,
+                    s,
+                    hop_prob,
+                    pair_start,
+                    pair_prob,
+                    pair_tgt,
+                    pair_mov,
+                    stride,
+                )
+        else:
+            n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
+            for c in range(1, n_species + 1):
+                for k in range(count[c]):
+                    j = rng_below(rng, n + 1)
+                    order[n] = order[j]
+                    order[j] = members[c, k]
+                    n += 1
+            for k in range(n):
+                s = order[k]
+                if lattice[s] == 0 or moved[s] == step:
+                    continue  # consumed, or already moved / created in this step
+                _hop(
+                    authors,
+                    rng,
+                    lattice,
+                    nbr,
+                    members,
+                    count,
+                    slot,
+                    moved,
+                    step,
+                    s,
+                    hop_prob,
+                    pair_start,
+                    pair_prob,
+                    pair_tgt,
+                    pair_mov,
+                    stride,
+                )
         if (step + 1) % record_every == 0:
             out[rec, :] = lattice
             rec += 1

@@ -347,3 +347,91 @@ def test_simulate_state_errors():
         dbm.simulate_ensemble(np.zeros((0, 5), dtype=np.int8), net, n_steps=1, dt=0.1)
     with pytest.raises(ValueError, match="chunk_size"):
         dbm.simulate_ensemble(np.zeros((2, 5), dtype=np.int8), net, n_steps=1, dt=0.1, chunk_size=0)
+
+
+# --- selection="authors": the reference code's choice of "a random molecule" ---
+
+
+def test_authors_selection_is_uniform_in_1d():
+    """In 1D the authors' scan over one shuffled order is a uniform choice, so the
+    two rules give the same ensemble statistics (two-sample z-test on counts)."""
+    net = dbm.rossler()
+    s0 = np.stack([dbm.random_state(60, counts=[15, 15, 15], seed=k) for k in range(300)])
+    kw = dict(n_steps=20, dt=0.01, record_every=5, boundary="reflecting", progress=False)
+    uni = dbm.simulate_ensemble(s0, net, seed=1, **kw).counts()
+    aut = dbm.simulate_ensemble(s0, net, seed=2, selection="authors", **kw).counts()
+    se = np.sqrt(uni.var(0, ddof=1) / 300 + aut.var(0, ddof=1) / 300)
+    z = np.abs(uni.mean(0) - aut.mean(0))[1:] / se[1:]
+    assert np.all(z < Z), z
+
+
+@pytest.mark.parametrize(("selection", "expect"), [("uniform", 1 / 17), ("authors", 1 / 2)])
+def test_authors_selection_favours_sparse_planes(selection, expect):
+    """4x4x4 lattice, one A alone in the plane x = 0 and 16 A filling x = 1. A decay
+    picks the lone particle with probability 1/17 uniformly; by the authors' scan
+    with probability 1/2 (x = 0 comes before x = 1 in the shuffled x order)."""
+    s0 = np.zeros((4, 4, 4), dtype=np.int8)
+    s0[0, 0, 0] = 1
+    s0[1] = 1
+    n = 6000
+    after = _one_step(
+        s0,
+        dbm.Network([("A -> 0", 0.5)]),
+        n=n,
+        dt=0.1,
+        hop_prob=0.0,
+        boundary="reflecting",
+        seed=3,
+        selection=selection,
+    )
+    one_decay = after.reshape(n, -1).sum(axis=1) == 16
+    lone = after[one_decay, 0, 0, 0] == 0
+    assert _z(lone.mean(), expect, np.sqrt(expect * (1 - expect) / lone.size)) < Z
+
+
+@pytest.mark.parametrize(("selection", "success"), [("uniform", 1.0), ("authors", None)])
+def test_authors_birth_retries_twenty_picks(selection, success):
+    """Sites 0..198 of a reflecting 1D lattice hold A, site 199 is empty: only site
+    198 can be a parent. Birth events come at rate 199 k. Uniformly every event
+    succeeds; by the authors' rule an event succeeds only if one of 20 random picks
+    hits site 198, q = 1 - (198/199)^20. So P(no birth in dt) = exp(-199 k dt q)."""
+    if success is None:
+        success = 1 - (198 / 199) ** 20
+    k, dt, n = 1 / 199, 1.0, 6000
+    s0 = np.ones(200, dtype=np.int8)
+    s0[-1] = 0
+    after = _one_step(
+        s0,
+        dbm.Network([("A -> A + A", k)]),
+        n=n,
+        dt=dt,
+        hop_prob=0.0,
+        boundary="reflecting",
+        seed=4,
+        selection=selection,
+    )
+    p0 = np.exp(-199 * k * dt * success)
+    none = (after[:, -1] == 0).mean()
+    assert _z(none, p0, np.sqrt(p0 * (1 - p0) / n)) < Z
+
+
+def test_authors_selection_is_recorded_and_validated():
+    s0 = dbm.random_state((4, 4), counts=[3], seed=0)
+    traj = dbm.simulate(s0, dbm.annihilation(0.5), n_steps=2, dt=0.1, selection="authors")
+    assert traj.meta["selection"] == "authors"
+    with pytest.raises(ValueError, match="`selection` must be 'uniform' or 'authors'"):
+        dbm.simulate(s0, dbm.annihilation(0.5), n_steps=2, dt=0.1, selection="biased")
+
+
+def test_authors_walls_redirect_the_hop():
+    """With the authors' rule a particle at a reflecting end always hops inwards
+    (its one existing neighbour); with ours it stays with probability 1/2
+    (test_reflecting_wall_rejects_the_hop)."""
+    after = _one_step(
+        [1, 0, 0, 0],
+        dbm.Network([], species=["A"]),
+        n=500,
+        boundary="reflecting",
+        selection="authors",
+    )
+    assert np.all(after == [0, 1, 0, 0])

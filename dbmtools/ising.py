@@ -1,0 +1,543 @@
+"""The 1D lattice gas with b, J, K interactions (paper eq. 37): Gibbs sampler and exact moments.
+
+The distribution of a binary chain ``v_0 .. v_{L-1}`` is
+
+    p(v) = exp(b sum_i v_i + J sum_i v_i v_{i+1} + K sum_i v_i v_{i+1} v_{i+2}) / Z,
+
+the sign convention of the paper (energy ``E = -(...)``). With
+``boundary="reflecting"`` (open chain, as in eq. 37) the pair and triple sums
+run over the ``L - 1`` bonds and ``L - 2`` triples inside the chain; with
+``"periodic"`` they wrap around (``L`` of each).
+
+* :func:`sample` draws lattices by Gibbs sampling, many chains in parallel.
+* :func:`exact_moments` gives the exact chain moments by a 4 x 4 transfer
+  matrix, for the infinite chain or a finite chain of either boundary.
+* :func:`enumerate_states` lists every lattice of a short chain with its probability.
+* :func:`moments` computes the sufficient statistics of eq. (37) of lattices.
+* :func:`short_chain_bias` and the ``plot_*`` helpers serve notebook 03.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numba
+import numpy as np
+
+from ._config import pjit
+from ._random import SeedLike, rng_seed, rng_uniform, sample_seeds
+from .lattice import check_boundary, check_state
+from .observables import chain_moments
+
+__all__ = [
+    "sample",
+    "exact_moments",
+    "enumerate_states",
+    "moments",
+    "short_chain_bias",
+    "plot_samples",
+    "plot_short_chain_bias",
+]
+
+
+def sample(
+    b: float,
+    J: float,
+    K: float,
+    *,
+    n_sites: int,
+    n_samples: int,
+    n_sweeps: int,
+    seed: SeedLike = None,
+    boundary: str = "periodic",
+    init: np.ndarray | None = None,
+) -> np.ndarray:
+    """Sample lattices of the 1D b/J/K gas (eq. 37) by Gibbs sampling.
+
+    Each sample is the end of its own Markov chain: ``n_sweeps`` sweeps of
+    heat-bath updates, started from ``init`` or, without it, from independent
+    fair coin flips. Chains run in parallel (numba ``prange``); chain ``i`` has
+    its own random stream from ``seed``, so the result does not depend on the
+    number of threads.
+
+    Parameters
+    ----------
+    b, J, K : float
+        Bias, nearest-neighbour and three-site couplings (finite).
+    n_sites : int
+        Chain length ``L`` >= 3.
+    n_samples : int
+        Number of independent chains (and of returned lattices), >= 1.
+    n_sweeps : int
+        Sweeps per chain, >= 0. Started from data, ``n_sweeps=k`` is the
+        asleep phase of CD-k.
+    seed : None, int, SeedSequence or Generator
+    boundary : {"periodic", "reflecting"}
+    init : ndarray of int, shape (n_samples, n_sites) or (n_sites,), optional
+        Initial lattices (codes 0 or 1); a single lattice starts every chain.
+
+    Returns
+    -------
+    ndarray of int8, shape (n_samples, n_sites)
+
+    Raises
+    ------
+    ValueError
+        For non-finite couplings, sizes out of range, or ``init`` of the wrong
+        shape or with codes other than 0 and 1.
+
+    Notes
+    -----
+    The local field on site ``i`` (log-odds of ``v_i = 1`` given the rest) is
+
+        h_i = b + J (v_{i-1} + v_{i+1})
+              + K (v_{i-2} v_{i-1} + v_{i-1} v_{i+1} + v_{i+1} v_{i+2}),
+
+    with the terms that leave an open chain dropped. A sweep visits the three
+    sublattices ``i mod 3 = 0, 1, 2`` in turn. Sites of one sublattice are at
+    least three apart, so with the interaction range of two they are
+    conditionally independent given the rest: updating them one after another
+    is the same as the exact block update of the whole sublattice. (On a ring
+    whose length is not a multiple of 3 the last sites of a sublattice touch the
+    first ones; the sweep is then an ordinary systematic-scan Gibbs sweep, which
+    is exact as well.)
+
+    Examples
+    --------
+    >>> v = sample(-0.5, 1.0, 0.0, n_sites=100, n_samples=200, n_sweeps=100, seed=0)
+    >>> v.shape, v.dtype
+    ((200, 100), dtype('int8'))
+    >>> round(float(v.mean()), 2), round(float(exact_moments(-0.5, 1.0, 0.0)[0]), 2)
+    (0.7, 0.69)
+    """
+    b, J, K, n_sites, n_samples, n_sweeps, periodic, v0, have_init = _check_sample(
+        b, J, K, n_sites, n_samples, n_sweeps, boundary, init
+    )
+    seeds = sample_seeds(seed, n_samples)
+    table = _site_table(n_sites, periodic)
+    order = np.concatenate([np.arange(r, n_sites, 3) for r in range(3)]).astype(np.int64)
+    out = np.empty((n_samples, n_sites), dtype=np.int8)
+    _gibbs_chains(v0, have_init, table, order, b, J, K, n_sweeps, seeds, out)
+    return out
+
+
+def _check_finite(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
+    x = float(value)
+    if not np.isfinite(x):
+        raise ValueError(f"`{name}` must be finite; got {value!r}.")
+    return x
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}; got {value}.")
+    return int(value)
+
+
+def _check_sample(b, J, K, n_sites, n_samples, n_sweeps, boundary, init):
+    b, J, K = (_check_finite(n, x) for n, x in (("b", b), ("J", J), ("K", K)))
+    n_sites = _check_int("n_sites", n_sites, 3)
+    n_samples = _check_int("n_samples", n_samples, 1)
+    n_sweeps = _check_int("n_sweeps", n_sweeps, 0)
+    periodic = check_boundary(boundary) == "periodic"
+    if init is None:
+        v0 = np.zeros((n_samples, n_sites), dtype=np.int8)
+        return b, J, K, n_sites, n_samples, n_sweeps, periodic, v0, False
+    arr = check_state(init, 1, name="init")
+    if arr.shape == (n_sites,):
+        arr = np.broadcast_to(arr, (n_samples, n_sites))
+    if arr.shape != (n_samples, n_sites):
+        raise ValueError(
+            f"`init` must have shape (n_samples, n_sites) = ({n_samples}, {n_sites}) or "
+            f"({n_sites},); got {np.shape(init)}."
+        )
+    v0 = np.ascontiguousarray(arr, dtype=np.int8)
+    return b, J, K, n_sites, n_samples, n_sweeps, periodic, v0, True
+
+
+def _site_table(n_sites: int, periodic: bool) -> np.ndarray:
+    """Sites i-2, i-1, i+1, i+2 of every site; ``n_sites`` (a slot that stays 0) past a wall."""
+    i = np.arange(n_sites)
+    cols = []
+    for d in (-2, -1, 1, 2):
+        j = i + d
+        if periodic:
+            j = j % n_sites
+        else:
+            j = np.where((j < 0) | (j >= n_sites), n_sites, j)
+        cols.append(j)
+    return np.ascontiguousarray(np.stack(cols, axis=1), dtype=np.int64)
+
+
+@pjit
+def _gibbs_chains(v0, have_init, table, order, b, J, K, n_sweeps, seeds, out):
+    """Run one Gibbs chain per row of ``out`` (S, L) int8.
+
+    ``table`` (L, 4) holds sites i-2, i-1, i+1, i+2, with ``L`` for a missing
+    site (the work lattice has an extra slot ``L`` that stays 0). ``order`` is
+    the visiting order of one sweep. Without ``have_init`` a chain starts from
+    fair coin flips drawn from its own stream.
+    """
+    n = out.shape[1]
+    for s in numba.prange(out.shape[0]):
+        rng = np.empty(4, dtype=np.uint64)
+        rng_seed(seeds[s], rng)
+        v = np.zeros(n + 1, dtype=np.int8)
+        for i in range(n):
+            if have_init:
+                v[i] = v0[s, i]
+            else:
+                v[i] = 1 if rng_uniform(rng) < 0.5 else 0
+        for _ in range(n_sweeps):
+            for k in range(n):
+                i = order[k]
+                a2 = v[table[i, 0]]
+                a1 = v[table[i, 1]]
+                c1 = v[table[i, 2]]
+                c2 = v[table[i, 3]]
+                h = b + J * (a1 + c1) + K * (a2 * a1 + a1 * c1 + c1 * c2)
+                # p(v_i = 1) = 1 / (1 + exp(-h)), written to avoid overflow
+                if h >= 0:
+                    p1 = 1.0 / (1.0 + np.exp(-h))
+                else:
+                    e = np.exp(h)
+                    p1 = e / (1.0 + e)
+                v[i] = 1 if rng_uniform(rng) < p1 else 0
+        for i in range(n):
+            out[s, i] = v[i]
+
+
+def exact_moments(
+    b: float,
+    J: float,
+    K: float,
+    *,
+    n_sites: int | None = None,
+    boundary: str = "periodic",
+    max_order: int = 4,
+) -> np.ndarray:
+    """Exact chain moments per site of the 1D b/J/K gas by the transfer matrix.
+
+    Parameters
+    ----------
+    b, J, K : float
+        Couplings of eq. (37) (finite).
+    n_sites : int, optional
+        Chain length ``L`` (>= 3 and >= ``max_order``). Omitted: the infinite
+        chain.
+    boundary : {"periodic", "reflecting"}
+        For a finite chain.
+    max_order : int
+        Highest chain length ``k`` (1 to 10).
+
+    Returns
+    -------
+    ndarray of float, shape (max_order,)
+        Entry ``k - 1`` is the expected order-``k`` chain moment
+        ``sum_i v_i ... v_{i+k-1}`` **divided by L**, the sum running over the
+        chains that :func:`dbmtools.chain_moments` counts for this boundary
+        (``L`` on a ring, ``L - k + 1`` on an open chain). Multiply by ``L`` for
+        the raw lattice sums. For the infinite chain, the limit per site:
+        ``<v_i>, <v_i v_{i+1}>, ...``.
+
+    Notes
+    -----
+    The transfer matrix acts on pairs ``s_i = (v_i, v_{i+1})``:
+    ``T[(a, c), (c, d)] = exp(b d + J c d + K a c d)`` adds site ``d`` with its
+    bond and triple. On a ring of ``L`` sites ``Z = Tr T^L``; the chain of
+    ``k >= 2`` ones starting at ``i`` is the event ``s_i = ... = s_{i+k-2} =
+    (1, 1)``, so ``<v_i ... v_{i+k-1}> = Tr[(P T)^{k-2} P T^{L-k+2}] / Z`` with
+    ``P`` the projector on ``(1, 1)``. For the infinite chain ``T^m`` is
+    replaced by its Perron term ``lambda^m r l^T / (l^T r)``. The open chain
+    starts from the weight of the first pair and sums every position.
+
+    Examples
+    --------
+    >>> np.round(exact_moments(0.0, 0.0, 0.0), 4).tolist()   # independent fair coins
+    [0.5, 0.25, 0.125, 0.0625]
+    >>> np.round(exact_moments(-1.0, 2.0, 0.5, n_sites=50), 4).tolist()
+    [0.9822, 0.9684, 0.9549, 0.9415]
+    """
+    b, J, K = (_check_finite(n, x) for n, x in (("b", b), ("J", J), ("K", K)))
+    max_order = _check_int("max_order", max_order, 1)
+    if max_order > 10:
+        raise ValueError(f"`max_order` must be in [1, 10]; got {max_order}.")
+    check_boundary(boundary)
+    if n_sites is not None:
+        n_sites = _check_int("n_sites", n_sites, max(3, max_order))
+    T = _transfer_matrix(b, J, K)
+    if n_sites is None:
+        return _infinite_moments(T, max_order)
+    if boundary == "periodic":
+        return _ring_moments(T, n_sites, max_order)
+    return _open_moments(b, J, T, n_sites, max_order)
+
+
+#: index of the pair state (a, c) is 2 a + c
+_N_FIRST = np.diag([0.0, 0.0, 1.0, 1.0])  # v_i = 1
+_P11 = np.diag([0.0, 0.0, 0.0, 1.0])  # v_i = v_{i+1} = 1
+
+
+def _transfer_matrix(b: float, J: float, K: float) -> np.ndarray:
+    """``T[(a, c), (c, d)] = exp(b d + J c d + K a c d)``, scaled so its largest entry is 1."""
+    logT = np.full((4, 4), -np.inf)
+    for a in (0, 1):
+        for c in (0, 1):
+            for d in (0, 1):
+                logT[2 * a + c, 2 * c + d] = b * d + J * c * d + K * a * c * d
+    return np.exp(logT - logT.max())
+
+
+def _perron(T: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    w, vr = np.linalg.eig(T)
+    k = int(np.argmax(w.real))
+    wl, vl = np.linalg.eig(T.T)
+    m = int(np.argmax(wl.real))
+    r, left = np.abs(vr[:, k].real), np.abs(vl[:, m].real)  # Perron vectors are positive
+    return float(w[k].real), r, left
+
+
+def _chain_operator(T: np.ndarray, k: int) -> np.ndarray:
+    """``(P T)^{k-2} P``: the chain of ``k`` ones starting at the first pair (k >= 2)."""
+    A = _P11.copy()
+    for _ in range(k - 2):
+        A = _P11 @ T @ A
+    return A
+
+
+def _infinite_moments(T: np.ndarray, max_order: int) -> np.ndarray:
+    lam, r, left = _perron(T)
+    norm = left @ r
+    out = np.empty(max_order)
+    out[0] = left @ _N_FIRST @ r / norm
+    for k in range(2, max_order + 1):
+        out[k - 1] = left @ _chain_operator(T, k) @ r / (norm * lam ** (k - 2))
+    return out
+
+
+def _matrix_power_scaled(T: np.ndarray, m: int, lam: float) -> np.ndarray:
+    return np.linalg.matrix_power(T / lam, m)
+
+
+def _ring_moments(T: np.ndarray, n: int, max_order: int) -> np.ndarray:
+    lam = _perron(T)[0]
+    Tn = T / lam
+    Z = np.trace(_matrix_power_scaled(T, n, lam))
+    out = np.empty(max_order)
+    out[0] = np.trace(_N_FIRST @ np.linalg.matrix_power(Tn, n)) / Z
+    for k in range(2, max_order + 1):
+        A = _chain_operator(Tn, k)
+        out[k - 1] = np.trace(A @ np.linalg.matrix_power(Tn, n - k + 2)) / Z
+    return out  # translation invariant: per-site moment = raw sum / L
+
+
+def _open_moments(b: float, J: float, T: np.ndarray, n: int, max_order: int) -> np.ndarray:
+    """Sum over positions of an open chain; vectors renormalised so nothing overflows."""
+    # forward[i] ~ weight of s_i = (v_i, v_{i+1}) from sites 0..i+1; backward[i] ~ the rest
+    first = np.array([b * (a + c) + J * a * c for a in (0, 1) for c in (0, 1)])
+    n_pairs = n - 1
+    fwd = np.empty((n_pairs, 4))
+    fwd[0] = np.exp(first - first.max())
+    for i in range(1, n_pairs):
+        x = fwd[i - 1] @ T
+        fwd[i] = x / x.max()
+    bwd = np.empty((n_pairs, 4))
+    bwd[-1] = 1.0
+    for i in range(n_pairs - 2, -1, -1):
+        x = T @ bwd[i + 1]
+        bwd[i] = x / x.max()
+    out = np.zeros(max_order)
+    last = np.diag([0.0, 1.0, 0.0, 1.0])  # v_{i+1} = 1
+    for i in range(n_pairs):
+        z = fwd[i] @ bwd[i]
+        out[0] += fwd[i] @ _N_FIRST @ bwd[i] / z
+        if i == n_pairs - 1:
+            out[0] += fwd[i] @ last @ bwd[i] / z
+    for k in range(2, max_order + 1):
+        A = _chain_operator(T, k)
+        B = np.linalg.matrix_power(T, k - 2)
+        for i in range(n_pairs - (k - 2)):
+            j = i + k - 2
+            out[k - 1] += (fwd[i] @ A @ bwd[j]) / (fwd[i] @ B @ bwd[j])
+    return out / n
+
+
+def enumerate_states(
+    b: float, J: float, K: float, *, n_sites: int, boundary: str = "periodic"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every lattice of a short chain with its exact probability (brute force).
+
+    For teaching and for checking: ``2**n_sites`` states, ``n_sites`` from 3 to 20.
+
+    Returns
+    -------
+    states : ndarray of int8, shape (2**n_sites, n_sites)
+        In lexicographic order (site 0 most significant).
+    probs : ndarray of float, shape (2**n_sites,)
+
+    Examples
+    --------
+    >>> s, p = enumerate_states(0.0, 1.0, 0.0, n_sites=3)
+    >>> s[[0, -1]].tolist(), round(float(p[-1] / p[0]), 4)   # all full: 3 bonds on the ring
+    ([[0, 0, 0], [1, 1, 1]], 20.0855)
+    """
+    b, J, K = (_check_finite(n, x) for n, x in (("b", b), ("J", J), ("K", K)))
+    n_sites = _check_int("n_sites", n_sites, 3)
+    if n_sites > 20:
+        raise ValueError(f"`n_sites` must be at most 20 for enumeration; got {n_sites}.")
+    check_boundary(boundary)
+    codes = np.arange(2**n_sites)
+    states = ((codes[:, None] >> np.arange(n_sites - 1, -1, -1)) & 1).astype(np.int8)
+    m = chain_moments(states, max_order=3, boundary=boundary).astype(float)
+    logw = m @ np.array([b, J, K])
+    p = np.exp(logw - logw.max())
+    return states, p / p.sum()
+
+
+def moments(states: np.ndarray, *, boundary: str = "periodic") -> np.ndarray:
+    """Sufficient statistics of eq. (37): raw sums ``sum v_i``, ``sum v_i v_{i+1}``, triples.
+
+    A thin wrapper of :func:`dbmtools.chain_moments` (orders 1 to 3), the
+    moments that ``b``, ``J`` and ``K`` control.
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (..., L)
+        Codes 0 and 1.
+    boundary : {"periodic", "reflecting"}
+
+    Returns
+    -------
+    ndarray of int64, shape (..., 3)
+
+    Examples
+    --------
+    >>> moments(np.array([1, 1, 1, 0, 1], dtype=np.int8), boundary="reflecting").tolist()
+    [4, 2, 1]
+    """
+    check_state(states, 1, name="states")
+    return chain_moments(states, max_order=3, boundary=boundary)
+
+
+def plot_samples(
+    b: float,
+    J: float,
+    K: float,
+    *,
+    n_sites: int = 100,
+    n_samples: int = 400,
+    n_sweeps: int = 200,
+    seed: SeedLike = 0,
+    boundary: str = "periodic",
+    n_show: int = 30,
+):
+    """Show sampled lattices of the 1D gas beside their chain moments and the exact ones.
+
+    Left: ``n_show`` sampled lattices as rows (black = particle). Right: the
+    sampled chain moments per site (orders 1 to 4, with error bars of two
+    standard errors over the independent chains) and the exact transfer-matrix
+    values for the same ring or open chain.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    v = sample(b, J, K, n_sites=n_sites, n_samples=n_samples, n_sweeps=n_sweeps, seed=seed,
+               boundary=boundary)
+    m = chain_moments(v, max_order=4, boundary=boundary) / n_sites
+    mean, se = m.mean(axis=0), m.std(axis=0, ddof=1) / np.sqrt(n_samples)
+    exact = exact_moments(b, J, K, n_sites=n_sites, boundary=boundary)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.2), width_ratios=[2, 1])
+    ax0.imshow(v[:n_show], cmap="Greys", aspect="auto", interpolation="nearest", vmin=0, vmax=1)
+    ax0.set(xlabel="site i", ylabel="sample", title=f"b={b:.2f}, J={J:.2f}, K={K:.2f}")
+    order = np.arange(1, 5)
+    ax1.errorbar(order, mean, yerr=2 * se, fmt="o", label="Gibbs samples (±2 SE)")
+    ax1.plot(order, exact, "kx", ms=9, label="transfer matrix")
+    ax1.set(xticks=order, xlabel="chain length k", ylabel="moment per site", ylim=(0, 1),
+            title="$\\langle \\sum_i v_i \\cdots v_{i+k-1} \\rangle / L$")
+    ax1.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def short_chain_bias(
+    b: float,
+    J: float,
+    K: float,
+    *,
+    n_sweeps,
+    n_sites: int = 100,
+    n_chains: int = 400,
+    seed: SeedLike = 0,
+) -> dict:
+    """Chain moments after a few Gibbs sweeps, from random states and from model samples.
+
+    The asleep phase of CD-k runs ``k`` sweeps. Started from equilibrium
+    samples (data drawn from the model itself) any ``k`` is unbiased; started
+    from fair coin flips, short chains have not forgotten their start.
+
+    Parameters
+    ----------
+    b, J, K : float
+    n_sweeps : sequence of int
+        The values of ``k`` to try.
+    n_sites, n_chains : int
+        Ring length and number of independent chains.
+    seed : None, int, SeedSequence or Generator
+
+    Returns
+    -------
+    dict
+        ``"n_sweeps"`` (n_k,), ``"random"`` and ``"data"`` mean moments per site
+        (n_k, 4), ``"random_se"`` and ``"data_se"`` their standard errors,
+        and ``"exact"`` (4,) for the same ring.
+
+    Examples
+    --------
+    >>> r = short_chain_bias(-1.0, 2.0, 0.0, n_sweeps=[1, 100], n_sites=30, n_chains=200)
+    >>> bool(abs(r["random"][0, 1] - r["exact"][1]) > 5 * r["random_se"][0, 1])  # k = 1: biased
+    True
+    """
+    ks = np.asarray(n_sweeps, dtype=np.int64)
+    data = sample(b, J, K, n_sites=n_sites, n_samples=n_chains, n_sweeps=500, seed=seed)
+    ss = np.random.SeedSequence(int(sample_seeds(seed, 1)[0]))
+    out = {"n_sweeps": ks, "exact": exact_moments(b, J, K, n_sites=n_sites)}
+    for name in ("random", "data"):
+        mean, se = np.empty((ks.size, 4)), np.empty((ks.size, 4))
+        for r, k in enumerate(ks):
+            init = None if name == "random" else data
+            v = sample(b, J, K, n_sites=n_sites, n_samples=n_chains, n_sweeps=int(k),
+                       init=init, seed=ss.spawn(1)[0])
+            m = chain_moments(v, max_order=4) / n_sites
+            mean[r], se[r] = m.mean(axis=0), m.std(axis=0, ddof=1) / np.sqrt(n_chains)
+        out[name], out[name + "_se"] = mean, se
+    return out
+
+
+def plot_short_chain_bias(result: dict):
+    """Plot :func:`short_chain_bias`: moments per site against ``k``, with the exact values.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3), sharex=True)
+    ks = result["n_sweeps"]
+    for order, ax in enumerate(axes):
+        for name, style in (("random", "o-"), ("data", "s--")):
+            ax.errorbar(ks, result[name][:, order], yerr=2 * result[name + "_se"][:, order],
+                        fmt=style, ms=4, label=f"start: {name}")
+        ax.axhline(result["exact"][order], color="k", lw=1, label="exact")
+        ax.set(xscale="log", xlabel="Gibbs sweeps k", title=f"chain moment, order {order + 1}")
+    axes[0].set_ylabel("per site (±2 SE)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
