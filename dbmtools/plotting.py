@@ -25,6 +25,7 @@ __all__ = [
     "lattice_image",
     "density_band",
     "annihilation_decay",
+    "lattice_3d",
 ]
 
 #: Empty site, then species 1, 2, 3, ... (the paper's Fig. 4 uses pink, orange, cyan).
@@ -180,4 +181,40 @@ def annihilation_decay(
     ax.set_ylabel(r"density $\rho(t)$")
     ax.set_title(f"L = {length}, hop rate ν = {nu:.3g} per neighbour")
     ax.legend(fontsize="small")
+    return ax
+
+
+def lattice_3d(
+    state: np.ndarray,
+    n_species: int,
+    ax=None,
+    *,
+    species: Sequence[str] | None = None,
+    title: str | None = None,
+    size: float = 18.0,
+):
+    """A 3D lattice state as a scatter of particles, one colour a species.
+
+    ``ax`` must be a 3D axes (``fig.add_subplot(projection="3d")``); a new
+    figure is made when it is None.
+    """
+    state = np.asarray(state)
+    if state.ndim != 3:
+        raise ValueError(f"`state` must be a 3D lattice; got shape {state.shape}.")
+    if ax is None:
+        ax = plt.figure(figsize=(4, 4)).add_subplot(projection="3d")
+    cmap = species_cmap(n_species)
+    for code in range(1, n_species + 1):
+        x, y, z = np.nonzero(state == code)
+        label = species[code - 1] if species else None
+        ax.scatter(x, y, z, s=size, color=cmap(code), depthshade=False, label=label)
+    for setter, extent in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), state.shape, strict=True):
+        setter(-0.5, extent - 0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_zticks([])
+    if title:
+        ax.set_title(title)
+    if species:
+        ax.legend(loc="upper left", fontsize="small")
     return ax

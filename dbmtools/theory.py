@@ -22,12 +22,17 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ive
 
+from .reactions import Network
+
 __all__ = [
     "annihilation_density_exact",
     "annihilation_density_reaction_limited",
     "annihilation_density_asymptotic",
     "annihilation_crossover_time",
     "mean_and_sem",
+    "mean_field_rates",
+    "mean_field_rhs",
+    "solve_mean_field",
 ]
 
 
@@ -93,3 +98,168 @@ def mean_and_sem(samples: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
     if n < 2:
         raise ValueError(f"`samples` needs at least 2 entries along axis {axis}; got {n}.")
     return x.mean(axis=axis), x.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
+# --------------------------------------------------------------------------
+# Mean-field (well-mixed) kinetics of a lattice network
+# --------------------------------------------------------------------------
+
+
+def mean_field_rates(
+    network: Network, *, dt: float, dim: int, hop_prob: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rate constants of the mean-field ODE of a lattice network.
+
+    A particle hops towards each neighbour at rate ``nu = hop_prob / (2 dim dt)``,
+    so a bond holding an ``X`` and a ``Y`` collides at rate ``2 nu`` (either
+    particle can hop onto the other) and reacts through reaction ``r`` with the
+    probability that ``r`` is the first success among the pair's reactions,
+    ``p_r prod_{r' < r} (1 - p_r')`` (REFERENCE_NOTES section 1). Hence the
+    bimolecular rate per bond, the paper's ``kappa`` of eq. (43), is
+    ``kappa_r = 2 nu p_r prod (1 - p_r')``.
+
+    Returns
+    -------
+    rates : ndarray, shape (n_reactions,)
+        ``k_r`` for unimolecular reactions (per molecule), ``kappa_r`` for
+        bimolecular ones (per bond), in network order.
+    stoichiometry : ndarray of int, shape (n_reactions, n_species)
+        Net change of each species' count per event.
+
+    Examples
+    --------
+    >>> from dbmtools import annihilation
+    >>> rates, stoich = mean_field_rates(annihilation(0.01), dt=0.01, dim=1)
+    >>> float(rates[0]), stoich.tolist()
+    (1.0, [[-2]])
+    """
+    nu = hop_prob / (2.0 * dim * dt)
+    n_r = len(network.reactions)
+    rates = np.empty(n_r)
+    stoich = np.zeros((n_r, network.n_species), dtype=np.int64)
+    fail = {}  # per unordered reactant pair: product of (1 - p) of earlier reactions
+    for r, reaction in enumerate(network.reactions):
+        for s in reaction.reactants:
+            stoich[r, network.code(s) - 1] -= 1
+        for s in reaction.products:
+            stoich[r, network.code(s) - 1] += 1
+        if reaction.rate is not None:
+            rates[r] = reaction.rate
+        else:
+            key = tuple(sorted(reaction.reactants))
+            before = fail.get(key, 1.0)
+            rates[r] = 2.0 * nu * reaction.prob * before
+            fail[key] = before * (1.0 - reaction.prob)
+    return rates, stoich
+
+
+def mean_field_rhs(
+    network: Network, *, dt: float, dim: int, n_sites: int, n_bonds: int, hop_prob: float = 1.0
+):
+    """The well-mixed ODE ``d mu / dt = f(mu)`` for the mean counts ``mu`` of a network.
+
+    Each unimolecular reaction fires at ``k mu_X``. Each bimolecular one fires
+    at ``kappa Delta_XY``, with the pair counts closed at mean field: particles
+    placed independently at densities ``mu / n_sites`` give
+    ``Delta_XX = n_bonds (mu_X / n_sites)^2`` and
+    ``Delta_XY = 2 n_bonds (mu_X / n_sites)(mu_Y / n_sites)`` for ``X != Y``.
+    For the Rössler network this is eq. (43) with that closure: the
+    Willamowski–Rössler ODE. Births ignore crowding (a parent almost always has
+    an empty neighbour), as the lattice rule does until the lattice is full.
+
+    Returns
+    -------
+    callable
+        ``rhs(t, mu)`` for :func:`scipy.integrate.solve_ivp`.
+
+    Examples
+    --------
+    >>> from dbmtools import annihilation
+    >>> f = mean_field_rhs(annihilation(0.01), dt=0.01, dim=1, n_sites=1000, n_bonds=1000)
+    >>> float(f(0.0, np.array([500.0]))[0])   # -4 nu p rho^2 L with nu = 50, rho = 1/2
+    -500.0
+    """
+    rates, stoich = mean_field_rates(network, dt=dt, dim=dim, hop_prob=hop_prob)
+    first = np.array([network.code(r.reactants[0]) - 1 for r in network.reactions])
+    second = np.array(
+        [
+            network.code(r.reactants[-1]) - 1 if len(r.reactants) == 2 else -1
+            for r in network.reactions
+        ]
+    )
+
+    def rhs(t: float, mu: np.ndarray) -> np.ndarray:
+        rho = np.asarray(mu, dtype=np.float64) / n_sites
+        flux = np.where(
+            second < 0,
+            rates * np.asarray(mu)[first],
+            rates
+            * n_bonds
+            * rho[first]
+            * rho[np.maximum(second, 0)]
+            * np.where(first == second, 1, 2),
+        )
+        return flux @ stoich
+
+    return rhs
+
+
+def solve_mean_field(
+    network: Network,
+    counts0: np.ndarray,
+    times: np.ndarray,
+    *,
+    dt: float,
+    shape: tuple[int, ...],
+    boundary: str = "periodic",
+    hop_prob: float = 1.0,
+) -> np.ndarray:
+    """Integrate :func:`mean_field_rhs` for a lattice of the given shape and boundary.
+
+    Parameters
+    ----------
+    network : Network
+    counts0 : array_like, shape (n_species,)
+        Initial counts.
+    times : array_like, shape (n_times,)
+        Increasing output times, starting at 0.
+    dt, hop_prob : float
+        The simulator's timestep and hop probability (they set the collision rate).
+    shape : tuple of int
+        Lattice shape (sets the numbers of sites and bonds).
+    boundary : {"periodic", "reflecting"}
+
+    Returns
+    -------
+    ndarray, shape (n_times, n_species)
+
+    Examples
+    --------
+    >>> from dbmtools import annihilation
+    >>> t = np.array([0.0, 1.0, 2.0])
+    >>> mu = solve_mean_field(annihilation(0.01), [500.0], t, dt=0.01, shape=(1000,))
+    >>> (mu[:, 0] / 1000).round(4).tolist()   # rho0 / (1 + 4 nu p rho0 t)
+    [0.5, 0.25, 0.1667]
+    """
+    from scipy.integrate import solve_ivp
+
+    from .lattice import bond_table
+
+    n_sites = int(np.prod(shape))
+    n_bonds = int((bond_table(shape, boundary) >= 0).sum())
+    rhs = mean_field_rhs(
+        network, dt=dt, dim=len(shape), n_sites=n_sites, n_bonds=n_bonds, hop_prob=hop_prob
+    )
+    times = np.asarray(times, dtype=np.float64)
+    sol = solve_ivp(
+        rhs,
+        (times[0], times[-1]),
+        np.asarray(counts0, dtype=np.float64),
+        t_eval=times,
+        method="LSODA",
+        rtol=1e-8,
+        atol=1e-8,
+    )
+    if not sol.success:
+        raise RuntimeError(f"The mean-field ODE did not integrate: {sol.message}")
+    return sol.y.T

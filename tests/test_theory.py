@@ -47,3 +47,51 @@ def test_mean_and_sem():
     assert np.allclose(m, x.mean(0)) and np.allclose(se, x.std(0, ddof=1) / np.sqrt(5))
     with pytest.raises(ValueError, match="at least 2"):
         dbm.theory.mean_and_sem(np.ones((1, 3)))
+
+
+def test_mean_field_rossler_is_equation_43_with_random_mixing():
+    """Eq. (43) written out by hand, with kappa_i = 2 nu p_i and pair counts closed
+    by random mixing (Delta_XX = B x^2, Delta_XY = 2 B x y for B bonds)."""
+    dt, n_sites, n_bonds = 0.01, 1000, 2700
+    f = dbm.theory.mean_field_rhs(dbm.rossler(), dt=dt, dim=3, n_sites=n_sites, n_bonds=n_bonds)
+    mu = np.array([150.0, 320.0, 210.0])
+    a, b, c = mu / n_sites
+    nu = 1 / (6 * dt)
+    k1, k2, k3 = 30.0, 10.0, 16.5
+    kap = 2 * nu * np.array([0.1, 0.4, 0.24, 0.36])
+    d_aa, d_ab, d_ac, d_cc = (
+        n_bonds * a * a,
+        2 * n_bonds * a * b,
+        2 * n_bonds * a * c,
+        n_bonds * c * c,
+    )
+    expect = [
+        k1 * mu[0] - kap[0] * d_aa - kap[1] * d_ab - kap[2] * d_ac,
+        kap[1] * d_ab - k2 * mu[1],
+        -kap[2] * d_ac + k3 * mu[2] - kap[3] * d_cc,
+    ]
+    assert np.allclose(f(0.0, mu), expect, rtol=1e-12)
+
+
+def test_mean_field_first_success_probabilities():
+    net = dbm.Network([("A + B -> B + B", 0.4), ("A + B -> 0", 0.5)])
+    rates, stoich = dbm.theory.mean_field_rates(net, dt=0.1, dim=2)
+    nu = 1 / (4 * 0.1)
+    assert np.allclose(rates, [2 * nu * 0.4, 2 * nu * 0.6 * 0.5])
+    assert stoich.tolist() == [[-1, 1], [-1, -1]]
+
+
+def test_mean_field_matches_simulation_when_reaction_limited():
+    """A + B -> B + B with p = 0.01 on a 20^3 ring: collisions far outnumber
+    reactions, the lattice stays mixed, and the mean field holds at early times
+    within a few standard errors of the ensemble mean."""
+    net = dbm.Network([("A + B -> B + B", 0.01)])
+    shape, n = (20, 20, 20), 40
+    starts = np.stack([dbm.random_state(shape, counts=[2000, 500], seed=[3, k]) for k in range(n)])
+    ens = dbm.simulate_ensemble(
+        starts, net, n_steps=30, dt=0.01, record_every=10, seed=4, progress=False
+    )
+    mean, se = dbm.theory.mean_and_sem(ens.counts()[..., 1])
+    mf = dbm.theory.solve_mean_field(net, [2000, 500], ens.times, dt=0.01, shape=shape)
+    z = np.abs(mean - mf[:, 1])[1:] / se[1:]
+    assert np.all(z < 4), z
