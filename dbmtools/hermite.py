@@ -85,7 +85,7 @@ def hermite_cubics(t: np.ndarray | float, *, derivative: int = 0) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (4, *t.shape)
+    ndarray, shape ``(4, *t.shape)``
         ``h00, h10, h01, h11``: value at 0, slope at 0, value at 1, slope at 1.
 
     Examples
@@ -120,7 +120,7 @@ class HermiteGrid:
         ``lower + i * cell_size``; ``upper`` must be one of them (relative
         tolerance 1e-9), so the cells tile the domain exactly; the stored
         ``cell_size`` is ``(upper - lower) / n_cells``.
-    coeffs : array_like, shape (*n_vertices, 2**d), optional
+    coeffs : array_like, shape ``(*n_vertices, 2**d)``, optional
         Degrees of freedom (see the module docstring); zeros by default.
 
     Attributes
@@ -132,7 +132,7 @@ class HermiteGrid:
         Cells per axis.
     n_vertices : tuple of int
         Vertices per axis, ``n_cells + 1``.
-    coeffs : ndarray, shape (*n_vertices, 2**d)
+    coeffs : ndarray, shape ``(*n_vertices, 2**d)``
         Value and physical mixed derivatives at each vertex. Assigning to it
         copies into the existing buffer, so ``kernel_args`` stays valid.
 
@@ -286,11 +286,11 @@ class HermiteGrid:
 
         Returns
         -------
-        indices : ndarray of int64, shape (n, 4**dim) (or (4**dim,) for one point)
+        indices : ndarray of int64, shape ``(n, 4**dim)`` (or ``(4**dim,)`` for one point)
             Positions in ``coeffs.flat`` (equivalently ``coeffs.reshape(-1)``).
         weights : ndarray of float, same shape
             Basis function values, so that
-            ``grid(x) == (weights * grid.coeffs.flat[indices]).sum(-1)``; this is
+            ``grid(x) == ``(weights * grid.coeffs.flat[indices])``.sum(-1)``; this is
             ``dF/du`` for the sensitivity equation (30). For points outside the
             domain under ``outside="nan"`` the indices are 0 and the weights NaN.
 
@@ -356,7 +356,7 @@ class HermiteGrid:
         f : callable
             ``f(x)`` for points ``x`` of shape (n, dim) returns values, shape (n,).
         derivatives : callable or "central"
-            ``derivatives(x)`` returns shape (n, 2**dim - 1): the physical
+            ``derivatives(x)`` returns shape ``(n, 2**dim - 1)``: the physical
             derivatives ``m = 1 .. 2**dim - 1`` in the layout of the module
             docstring (1D: ``f'``; 2D: ``f_x, f_y, f_xy``; 3D: ``f_x, f_y,
             f_xy, f_z, f_xz, f_yz, f_xyz``). ``"central"`` estimates them by
@@ -857,7 +857,7 @@ def evaluate_point(x, lower, cell_size, n_cells, strides, coeffs_flat, work, gra
         Scratch for the 1D functions and their derivatives.
     grad : float64 array (d,)
         Output: ``dF/dx``.
-    idx, w : int64 and float64 arrays (4**d,)
+    idx, w : int64 and float64 arrays ``(4**d,)``
         Output: indices into ``coeffs_flat`` and basis weights.
 
     Returns

@@ -375,9 +375,9 @@ def enumerate_states(
 
     Returns
     -------
-    states : ndarray of int8, shape (2**n_sites, n_sites)
+    states : ndarray of int8, shape ``(2**n_sites, n_sites)``
         In lexicographic order (site 0 most significant).
-    probs : ndarray of float, shape (2**n_sites,)
+    probs : ndarray of float, shape ``(2**n_sites,)``
 
     Examples
     --------

@@ -37,7 +37,7 @@ def counts(states: np.ndarray, *, dim: int, n_species: int) -> np.ndarray:
 
     Parameters
     ----------
-    states : array_like of int, shape (..., *lattice_shape)
+    states : array_like of int, shape ``(..., *lattice_shape)``
     dim : int
         Number of lattice axes (the trailing ones).
     n_species : int

@@ -315,7 +315,7 @@ def hidden_probabilities(model: LayeredModel, theta, states) -> np.ndarray:
     ----------
     model : LayeredModel
     theta : array_like, shape (n_params,)
-    states : ndarray of int, shape (..., *visible_shape) or (..., n_visible)
+    states : ndarray of int, shape ``(..., *visible_shape)`` or (..., n_visible)
 
     Returns
     -------
@@ -460,7 +460,7 @@ def gibbs(
     theta : array_like, shape (n_params,)
     n_steps : int
         Number of ``V -> H -> V`` steps (the ``k`` of CD-k), >= 0.
-    init : ndarray of int, shape (n_chains, *visible_shape) or (n_chains, n_visible), optional
+    init : ndarray of int, shape ``(n_chains, *visible_shape)`` or (n_chains, n_visible), optional
         Starting visible states: the data for CD-k, the persistent chains for
         PCD. Omitted: every site independently uniform over ``0..M`` (give
         ``n_chains``).
@@ -470,7 +470,7 @@ def gibbs(
 
     Returns
     -------
-    visible : ndarray of int8, shape (n_chains, *visible_shape)
+    visible : ndarray of int8, shape ``(n_chains, *visible_shape)``
         The visible states after ``n_steps`` steps (``init`` itself for 0 steps).
     hidden : ndarray of int8, shape (n_chains, n_hidden)
         The last hidden sample (zeros for 0 steps).
@@ -613,7 +613,7 @@ def moments(model: LayeredModel, theta, states) -> np.ndarray:
     ----------
     model : LayeredModel
     theta : array_like, shape (n_params,)
-    states : ndarray of int, shape (..., *visible_shape) or (..., n_visible)
+    states : ndarray of int, shape ``(..., *visible_shape)`` or (..., n_visible)
 
     Returns
     -------
@@ -790,7 +790,7 @@ def fit(
     Parameters
     ----------
     model : LayeredModel
-    data : ndarray of int, shape (n_data, *visible_shape) or (n_data, n_visible)
+    data : ndarray of int, shape ``(n_data, *visible_shape)`` or (n_data, n_visible)
     theta0 : array_like, shape (n_params,), optional
         Start; zeros by default.
     n_iter : int

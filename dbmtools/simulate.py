@@ -119,7 +119,7 @@ def simulate(
     Returns
     -------
     Trajectory
-        ``times`` shape (n_rec,), ``states`` shape (n_rec, *state.shape) int8,
+        ``times`` shape (n_rec,), ``states`` shape ``(n_rec, *state.shape)`` int8,
         with ``n_rec = n_steps // record_every + 1``; time 0 is the first record.
 
     Raises
@@ -179,7 +179,7 @@ def simulate_ensemble(
 
     Parameters
     ----------
-    states : ndarray of int, shape (n_samples, *shape)
+    states : ndarray of int, shape ``(n_samples, *shape)``
         One initial lattice per sample.
     network, n_steps, dt, seed, boundary, hop_prob, record_every, selection
         As in :func:`simulate`.
@@ -197,7 +197,7 @@ def simulate_ensemble(
     Returns
     -------
     Ensemble
-        ``states`` shape (n_samples, n_rec, *shape) int8.
+        ``states`` shape ``(n_samples, n_rec, *shape)`` int8.
 
     Examples
     --------
@@ -823,60 +823,46 @@ def _simulate_one(
                 cand_of,
                 cand_slot,
             )
-        if authors:
-            while True:  # the authors' sweep: the next mover by the biased scan
-                s = _authors_pick(rng, lattice, dims, xo, yo, zo, 0, moved, step)
-                if s < 0:
-                    break
-                moved[s] = step
-                _hop(
-                    authors,
-                    rng,
-                    lattice,
-                    nbr,
-                    members,
-                    count,
-                    slot,
-                    moved,
-                    step,
-                    s,
-                    hop_prob,
-                    pair_start,
-                    pair_prob,
-                    pair_tgt,
-                    pair_mov,
-                    stride,
-                )
-        else:
-            n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
+        n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
+        if not authors:
             for c in range(1, n_species + 1):
                 for k in range(count[c]):
                     j = rng_below(rng, n + 1)
                     order[n] = order[j]
                     order[j] = members[c, k]
                     n += 1
-            for k in range(n):
+        k = 0
+        while True:  # every particle present at the start of the sweep hops once
+            if authors:  # the next mover by the authors' biased scan
+                s = _authors_pick(rng, lattice, dims, xo, yo, zo, 0, moved, step)
+                if s < 0:
+                    break
+                moved[s] = step
+            else:
+                if k == n:
+                    break
                 s = order[k]
+                k += 1
                 if lattice[s] == 0 or moved[s] == step:
                     continue  # consumed, or already moved / created in this step
-                _hop(
-                    authors,
-                    rng,
-                    lattice,
-                    nbr,
-                    members,
-                    count,
-                    slot,
-                    moved,
-                    step,
-                    s,
-                    hop_prob,
-                    pair_start,
-                    pair_prob,
-                    pair_tgt,
-                    pair_mov,
-                    stride,
-                )
+            _hop(
+                authors,
+                rng,
+                lattice,
+                nbr,
+                members,
+                count,
+                slot,
+                moved,
+                step,
+                s,
+                hop_prob,
+                pair_start,
+                pair_prob,
+                pair_tgt,
+                pair_mov,
+                stride,
+            )
         if (step + 1) % record_every == 0:
             out[rec, :] = lattice
             rec += 1

@@ -132,7 +132,7 @@ class Trajectory(_Recorded):
     ----------
     times : ndarray of float64, shape (n_times,)
         Strictly increasing record times; ``times[0]`` is the initial state.
-    states : ndarray of int8, shape (n_times, *shape)
+    states : ndarray of int8, shape ``(n_times, *shape)``
         The lattice at each record time.
     meta : dict
         JSON-ready parameters of the run (network, shape, boundary, dt, ...).
@@ -151,14 +151,16 @@ class Trajectory(_Recorded):
 class Ensemble(_Recorded):
     """Many trajectories with shared record times.
 
+    Indexing, ``ens[i]``, gives sample ``i`` as a :class:`Trajectory`.
+
     Attributes
     ----------
     times : ndarray of float64, shape (n_times,)
-    states : ndarray of int8, shape (n_samples, n_times, *shape)
+        Strictly increasing record times, shared by every sample.
+    states : ndarray of int8, shape ``(n_samples, n_times, *shape)``
+        The lattices of every sample at each record time.
     meta : dict
         JSON-ready parameters of the run.
-
-    Indexing, ``ens[i]``, gives sample ``i`` as a :class:`Trajectory`.
     """
 
     _time_axis: ClassVar[int] = 1
