@@ -23,9 +23,9 @@ every axis ``k`` whose bit ``(m >> k) & 1`` is set: ``m = 0`` is ``F``, and in 3
 
 Derivatives are **physical** (with respect to the coordinates ``x``), not
 cell-local (with respect to ``t``): the slope basis function of a cell of size
-``h`` is ``h * h10(t)``. The authors' reference code stored cell-local slopes
-(REFERENCE_NOTES section 4); multiply those by ``h`` per differentiated axis to
-convert them to ours.
+``h`` is ``h * h10(t)``. The authors' published code (Q3-C1-Finite-Elements 2.0)
+stored cell-local slopes ``dF/dt = h dF/dx``; divide those by ``h`` once per
+differentiated axis to convert them to ours.
 
 Kernel-level access
 -------------------
@@ -550,7 +550,7 @@ def plot_hermite_cubics(ax=None):
     return ax
 
 
-def plot_cell_basis(cell_size: float = 1.0, n: int = 61):
+def plot_cell_basis(cell_size: float = 1.0, n: int = 61, *, labels=("$x$", "$y$")):
     """Heat maps of the 16 basis functions of one 2D cell ``[0, h]^2``.
 
     Panel ``(r, c)`` is the product of 1D function ``r`` along y and ``c``
@@ -558,7 +558,9 @@ def plot_cell_basis(cell_size: float = 1.0, n: int = 61):
     by the cell size, as in the physical-derivative layout). Each panel has its
     own symmetric colour scale (red positive, blue negative); its title gives
     the degree of freedom, the vertex in cell-local coordinates and the
-    largest absolute value. Returns the figure.
+    largest absolute value. ``labels`` names the horizontal and vertical axes
+    (e.g. ``("$u$", "$v$")``); they label the outer panels.
+    Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -585,6 +587,10 @@ def plot_cell_basis(cell_size: float = 1.0, n: int = 61):
             ax.set_title(f"{deriv} at ({where[c]},{where[r]})\nmax {vmax:.3g}", fontsize=9)
             ax.set_xticks([0, cell_size])
             ax.set_yticks([0, cell_size])
+            if r == 3:
+                ax.set_xlabel(labels[0])
+            if c == 0:
+                ax.set_ylabel(labels[1])
     fig.suptitle(
         "The 16 basis functions of one 2D cell (degree of freedom at vertex (x, y));\n"
         "red > 0, blue < 0, each panel on its own scale"

@@ -4,7 +4,7 @@ Sites of a lattice of shape ``(L0, ..., L_{d-1})`` (``d`` = 1, 2 or 3) are
 numbered in C order. A state is an ``int8`` array of that shape: ``0`` is an
 empty site, ``1..M`` the species of a :class:`~dbmtools.reactions.Network`.
 
-Boundaries (REFERENCE_NOTES section 1):
+Boundaries:
 
 * ``"periodic"``: the lattice wraps around in every direction;
 * ``"reflecting"``: open walls. A hop towards a wall is rejected and the particle

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 
 from . import theory
 from .lattice import random_state
@@ -26,6 +26,7 @@ __all__ = [
     "density_band",
     "annihilation_decay",
     "lattice_3d",
+    "species_excess",
 ]
 
 #: Empty site, then species 1, 2, 3, ... (the paper's Fig. 4 uses pink, orange, cyan).
@@ -217,4 +218,34 @@ def lattice_3d(
         ax.set_title(title)
     if species:
         ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def species_excess(
+    state: np.ndarray, block: int, ax: plt.Axes | None = None, *, title: str | None = None
+):
+    """Excess of species 1 over species 2 in ``block x block`` tiles of a 2D state.
+
+    Coloured from species 2's colour (more of species 2) through white to
+    species 1's colour, symmetric about zero, with a colour bar.
+    """
+    state = np.asarray(state)
+    if state.ndim != 2 or state.shape[0] % block or state.shape[1] % block:
+        raise ValueError(
+            f"`state` must be 2D with sides divisible by `block`={block}; got {state.shape}."
+        )
+    ax = ax or plt.gca()
+    n0, n1 = state.shape[0] // block, state.shape[1] // block
+    diff = (state == 1).astype(np.int64) - (state == 2)
+    excess = diff.reshape(n0, block, n1, block).sum(axis=(1, 3))
+    vmax = max(1, int(np.abs(excess).max()))
+    cmap = LinearSegmentedColormap.from_list(
+        "excess", [SPECIES_COLORS[2], "#ffffff", SPECIES_COLORS[1]]
+    )
+    image = ax.imshow(excess, cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
     return ax

@@ -108,8 +108,11 @@ class LayeredModel:
         if self.n_species_v > 127 or self.n_species_h > 127:
             raise ValueError("At most 127 species per layer fit in int8 codes.")
         e = np.asarray(self.edges)
-        if e.ndim != 2 or e.shape[1] != 2 or e.shape[0] == 0 or not np.issubdtype(
-            e.dtype, np.integer
+        if (
+            e.ndim != 2
+            or e.shape[1] != 2
+            or e.shape[0] == 0
+            or not np.issubdtype(e.dtype, np.integer)
         ):
             raise ValueError(
                 f"`edges` must be a non-empty integer array of shape (n_edges, 2); got shape "
@@ -293,7 +296,8 @@ def rossler_initial_params() -> np.ndarray:
 
     ``b_alpha = -ln 2`` makes each species fill 1/5 of the sites (eq. 46: 200
     of 1000); ``b' = ln(1/7)`` makes each hidden species fill 1/10. (The paper
-    prints ``-ln(1/7)``, a sign slip: see REFERENCE_NOTES section 3.)
+    prints ``-ln(1/7)``, a sign slip: a hidden fraction e^b / (1 + 3 e^b) = 0.1
+    needs b = ln(1/7).)
 
     Examples
     --------
@@ -506,8 +510,9 @@ def gibbs(
         if n_chains is not None and n_chains != v0.shape[0]:
             raise ValueError(f"`n_chains` ({n_chains}) disagrees with `init` ({v0.shape[0]}).")
         random_start = False
-    out_v, out_h = _run_gibbs(model, bv, bh, W, v0, random_start, int(n_steps),
-                              sample_seeds(seed, v0.shape[0]))
+    out_v, out_h = _run_gibbs(
+        model, bv, bh, W, v0, random_start, int(n_steps), sample_seeds(seed, v0.shape[0])
+    )
     return out_v.reshape((v0.shape[0], *model.visible_shape)), out_h
 
 
@@ -523,8 +528,9 @@ def _run_gibbs(model, bv, bh, W, v0, random_start, n_steps, seeds):
 
 
 @pjit
-def _gibbs_kernel(v0, random_start, v_ptr, v_idx, h_ptr, h_idx, bv, bh, W, n_steps, seeds,
-                  out_v, out_h):
+def _gibbs_kernel(
+    v0, random_start, v_ptr, v_idx, h_ptr, h_idx, bv, bh, W, n_steps, seeds, out_v, out_h
+):
     """One block-Gibbs chain per row of ``out_v`` (S, N) / ``out_h`` (S, N') int8.
 
     Assumes validated codes and padded parameters (``bv[0] = bh[0] = 0``,
@@ -632,8 +638,17 @@ def moments(model: LayeredModel, theta, states) -> np.ndarray:
 
 def _run_moments(model, bh, W, flat):
     out = np.zeros((flat.shape[0], model.n_params))
-    _moment_kernel(flat, model._h_ptr, model._h_idx, bh, W, model._w_index, model.n_species_v,
-                   model.n_species_v + model.n_weights, out)
+    _moment_kernel(
+        flat,
+        model._h_ptr,
+        model._h_idx,
+        bh,
+        W,
+        model._w_index,
+        model.n_species_v,
+        model.n_species_v + model.n_weights,
+        out,
+    )
     return out
 
 
@@ -835,8 +850,21 @@ def fit(
     >>> r.params.shape, r.converged
     ((3,), True)
     """
-    opts = _check_fit(model, data, theta0, n_iter, lr, optimizer, cd_k, persistent, start,
-                      batch_size, n_chains, n_average, tol)
+    opts = _check_fit(
+        model,
+        data,
+        theta0,
+        n_iter,
+        lr,
+        optimizer,
+        cd_k,
+        persistent,
+        start,
+        batch_size,
+        n_chains,
+        n_average,
+        tol,
+    )
     flat, theta, batch_size, n_chains, n_average = opts
     rng = np.random.default_rng(as_seed_sequence(seed))
     n = model.n_visible
@@ -866,8 +894,9 @@ def fit(
         elif start == "data":
             chains = _run_gibbs(model, bv, bh, W, batch, False, cd_k, seeds)[0]
         else:
-            chains = _run_gibbs(model, bv, bh, W, np.zeros((n_chains, n), np.int8), True, cd_k,
-                                seeds)[0]
+            chains = _run_gibbs(
+                model, bv, bh, W, np.zeros((n_chains, n), np.int8), True, cd_k, seeds
+            )[0]
         asleep = _run_moments(model, bh, W, chains).mean(axis=0)
         grad = (awake - asleep) / n
         loss[it] = np.sqrt(np.mean(grad**2))
@@ -887,17 +916,36 @@ def fit(
     if not converged:
         warnings.warn(
             f"fit did not converge: mean moment mismatch per site over the last {n_average} "
-            f"iterations is {loss[n_iter - n_average:].mean():.3g} >= tol={tol}. Increase "
+            f"iterations is {loss[n_iter - n_average :].mean():.3g} >= tol={tol}. Increase "
             "`n_iter` or `lr`.",
             RuntimeWarning,
             stacklevel=2,
         )
-    return FitResult(params=params, loss_history=loss, n_iter=n_iter, converged=converged,
-                     param_history=history, names=model.param_names)
+    return FitResult(
+        params=params,
+        loss_history=loss,
+        n_iter=n_iter,
+        converged=converged,
+        param_history=history,
+        names=model.param_names,
+    )
 
 
-def _check_fit(model, data, theta0, n_iter, lr, optimizer, cd_k, persistent, start,
-               batch_size, n_chains, n_average, tol):
+def _check_fit(
+    model,
+    data,
+    theta0,
+    n_iter,
+    lr,
+    optimizer,
+    cd_k,
+    persistent,
+    start,
+    batch_size,
+    n_chains,
+    n_average,
+    tol,
+):
     if not isinstance(model, LayeredModel):
         raise TypeError(f"`model` must be a LayeredModel; got {type(model).__name__}.")
     flat, lead = model.check_visible(data, name="data")
@@ -917,8 +965,10 @@ def _check_fit(model, data, theta0, n_iter, lr, optimizer, cd_k, persistent, sta
         raise ValueError(f"`start` must be 'data' or 'random'; got {start!r}.")
     n_data = flat.shape[0]
     batch_size = n_data if batch_size is None else batch_size
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not (
-        1 <= batch_size <= n_data
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or not (1 <= batch_size <= n_data)
     ):
         raise ValueError(f"`batch_size` must be an integer in [1, {n_data}]; got {batch_size!r}.")
     n_chains = batch_size if n_chains is None else n_chains
@@ -930,11 +980,14 @@ def _check_fit(model, data, theta0, n_iter, lr, optimizer, cd_k, persistent, sta
             f"`batch_size` ({batch_size})."
         )
     n_average = max(1, n_iter // 4) if n_average is None else n_average
-    if isinstance(n_average, bool) or not isinstance(n_average, (int, np.integer)) or not (
-        1 <= n_average <= n_iter
+    if (
+        isinstance(n_average, bool)
+        or not isinstance(n_average, (int, np.integer))
+        or not (1 <= n_average <= n_iter)
     ):
-        raise ValueError(f"`n_average` must be an integer in [1, n_iter={n_iter}]; got "
-                         f"{n_average!r}.")
+        raise ValueError(
+            f"`n_average` must be an integer in [1, n_iter={n_iter}]; got {n_average!r}."
+        )
     if isinstance(tol, bool) or not np.isscalar(tol) or not np.isfinite(tol) or tol <= 0:
         raise ValueError(f"`tol` must be a finite number > 0; got {tol!r}.")
     return flat, theta, int(batch_size), int(n_chains), int(n_average)
@@ -993,8 +1046,9 @@ def plot_fit(results: dict, *, ax=None):
     ax.set(xlabel="b", ylabel="W", zlabel="b'", title="learned (b, W, b')")
     ax.legend(fontsize=7, title="(b, J, K)", title_fontsize=7)
     if ax2 is not None:
-        ax2.set(xlabel="iteration", ylabel="moment mismatch per site",
-                title="wake - sleep mismatch")
+        ax2.set(
+            xlabel="iteration", ylabel="moment mismatch per site", title="wake - sleep mismatch"
+        )
     fig.tight_layout()
     return fig
 
@@ -1025,13 +1079,19 @@ def plot_hidden_1d(theta, visible, *, n_show: int = 60):
     n = min(n_show, v.size)
     fig, ax = plt.subplots(figsize=(10, 1.9))
     x = np.arange(n)
-    ax.scatter(x, np.ones(n), s=120, c=np.where(v[:n] == 1, "tab:blue", "white"),
-               edgecolors="tab:blue")
+    ax.scatter(
+        x, np.ones(n), s=120, c=np.where(v[:n] == 1, "tab:blue", "white"), edgecolors="tab:blue"
+    )
     xh = x[:-1] + 0.5
     ax.scatter(xh, np.zeros(n - 1), s=120, c=plt.cm.Reds(p[: n - 1]), edgecolors="tab:red")
     for j in range(n - 1):
         ax.plot([j, xh[j], j + 1], [1, 0, 1], color="0.8", lw=0.6, zorder=0)
-    ax.set(yticks=[0, 1], yticklabels=["hidden p(h=1|v)", "visible v"], xlabel="site",
-           ylim=(-0.5, 1.5), title=f"b={theta[0]:.2f}, W={theta[1]:.2f}, b'={theta[2]:.2f}")
+    ax.set(
+        yticks=[0, 1],
+        yticklabels=["hidden p(h=1|v)", "visible v"],
+        xlabel="site",
+        ylim=(-0.5, 1.5),
+        title=f"b={theta[0]:.2f}, W={theta[1]:.2f}, b'={theta[2]:.2f}",
+    )
     fig.tight_layout()
     return fig

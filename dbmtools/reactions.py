@@ -3,10 +3,10 @@
 A :class:`Network` holds an ordered list of species (coded ``1..M`` on the
 lattice, ``0`` is an empty site) and the reactions between them:
 
-* unimolecular, with a rate per unit time (REFERENCE_NOTES section 1.1):
+* unimolecular, with a rate per unit time:
   ``X -> 0`` (decay), ``X -> Y`` (conversion in place) and ``X -> X + X``
   (birth: the child goes to a uniformly random *empty* nearest neighbour);
-* bimolecular, with a probability per collision (section 1.2):
+* bimolecular, with a probability per collision:
   ``X + Y -> 0``, ``X + Y -> P`` or ``X + Y -> P + Q``. The first product goes on
   the target (partner's) site, the second on the mover's old site.
 
@@ -377,7 +377,7 @@ def rossler(
     """The volume-excluding Willamowski–Rössler network of the paper's section IV B.
 
     Equation (42) of the paper was lost from its text; the reactions and
-    values are those of REFERENCE_NOTES section 3::
+    values are those of the authors' published scripts::
 
         A -> A + A       k1 = 30
         B -> 0           k2 = 10

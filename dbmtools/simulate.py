@@ -1,4 +1,4 @@
-"""The lattice reaction-diffusion simulator (paper section IV; REFERENCE_NOTES section 1).
+"""The lattice reaction-diffusion simulator of the paper's section IV.
 
 One timestep ``dt`` of :func:`simulate` does, in order:
 
@@ -102,7 +102,7 @@ def simulate(
     selection : {"uniform", "authors"}
         How "a random molecule" is chosen. ``"uniform"`` (default) is what the
         paper's text describes. ``"authors"`` reproduces the authors' C++ code
-        (REFERENCE_NOTES section 4), to show where the paper's Rössler figures
+        to show where the paper's Rössler figures
         came from: the next mover of the sweep, and the reactant of a
         unimolecular event, is the first suitable particle of a nested x-y-z
         scan over independently shuffled x, y and z orders (uniform in 1D,

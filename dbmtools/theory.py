@@ -114,7 +114,7 @@ def mean_field_rates(
     so a bond holding an ``X`` and a ``Y`` collides at rate ``2 nu`` (either
     particle can hop onto the other) and reacts through reaction ``r`` with the
     probability that ``r`` is the first success among the pair's reactions,
-    ``p_r prod_{r' < r} (1 - p_r')`` (REFERENCE_NOTES section 1). Hence the
+    ``p_r prod_{r' < r} (1 - p_r')`` (the simulator's rule). Hence the
     bimolecular rate per bond, the paper's ``kappa`` of eq. (43), is
     ``kappa_r = 2 nu p_r prod (1 - p_r')``.
 

@@ -24,11 +24,12 @@
 # This notebook answers the question: **what function family should $F_k$ be, so that
 # the learning rule can differentiate it?** The paper's answer is the cubic Hermite
 # ("Q3, C1") finite elements of its eq. (34) and Fig. 1(d). We build them up from
-# four 1D cubics to the 3D grids that notebooks 04 and 05 learn on.
+# four 1D cubics to 3D grids like the ones the paper's experiments learn on (section IV).
 #
 # **Learning objectives.** After this notebook you can
 #
-# 1. explain why the adjoint learning rule needs $C^1$ (not merely $C^0$) elements;
+# 1. explain why the adjoint learning rule, eqs. (30)-(31), needs $C^1$ (not merely $C^0$)
+#    elements, and see what goes wrong with $C^0$ ones;
 # 2. derive the four Hermite cubics and say what each degree of freedom controls;
 # 3. build tensor-product elements in 2D and 3D and read the coefficient layout of
 #    `dbm.HermiteGrid` (values and *physical* mixed derivatives at each vertex);
@@ -37,7 +38,13 @@
 # **Prerequisites.** Calculus (Taylor series, partial derivatives), NumPy, a first look at
 # finite elements helps ({cite}`hughes2000`) but is not needed. Notebook 01 is not needed.
 #
-# **Time.** About 40 minutes; the notebook runs in well under a minute.
+# **Time.** About 45 minutes to work through. Executing the whole notebook takes 30 to 40
+# seconds (measured with `jupyter nbconvert --execute` on a 2-core machine, kernel start
+# included).
+#
+# **Notation.** In this notebook $t$ is *time*, as in the paper; the coordinate inside one
+# finite-element cell is called $s$ (the docstrings of `dbm.hermite` call it `t`), and $h$ is
+# the cell size (notebook 03 uses $h$ for hidden units).
 
 # %%
 import tempfile
@@ -70,23 +77,149 @@ rng = np.random.default_rng(SEED)
 #   $d\phi_k/dt = \tilde\mu_k - \mu_k - \sum_l (\partial F_l/\partial\theta_k)\,\phi_l$,
 #   which needs the derivative of $F$ **with respect to its arguments** $\boldsymbol\theta$.
 #
+# The paper states the requirement in one line: "the learning rule (30) requires $C_1$
+# finite elements" (section II B of {cite}`ernst2019`). The reason is that the learning rule
+# *differentiates* $F$: (30) evaluates $\partial F/\partial u$ along the trajectory, and the
+# adjoint $\phi$ that (30) integrates against comes from (31), which evaluates
+# $\partial F/\partial\boldsymbol\theta$ along the same trajectory.
+#
 # With ordinary piecewise-linear ($C^0$) elements, $\partial F/\partial\theta$ is piecewise
-# constant and *jumps* every time the trajectory $\boldsymbol\theta(t)$ crosses a cell face:
-# the adjoint ODE then has a discontinuous coefficient and its solution depends on where the
-# Euler steps happen to fall. $C^1$ elements keep the value *and* the first derivatives
-# continuous, so (31) is an ODE with a continuous right-hand side. Below, both interpolate the
-# same function on cells of size $0.5$; look at the right panel.
+# constant and *jumps* every time the trajectory $\boldsymbol\theta(t)$ crosses a cell face,
+# so the term $\sum_l (\partial F_l/\partial\theta_k)\,\phi_l$ of (31) is discontinuous in
+# time. An explicit Euler step uses the slope of the cell where the step starts for the whole
+# step; a step that straddles a face therefore makes an $O(\Delta t)$ error proportional to the
+# jump (instead of the $O(\Delta t^2)$ of a step where the coefficient is smooth), and how large that error is depends on where the step falls relative to the face. The
+# computed gradient then changes in jumps whenever a small change of the coefficients (or of
+# the initial condition) moves a step across a face. $C^1$ elements keep the value *and* the
+# first derivatives continuous, so (31) has a continuous coefficient and the computed gradient
+# is a smooth function of the coefficients. Below, both kinds of element interpolate the same
+# function on cells of size $0.5$; look at the right panel.
 
 # %%
 fig = dbm.hermite.plot_c0_vs_c1(lambda x: np.sin(2 * x), lambda x: 2 * np.cos(2 * x))
 plt.show()
 
 # %% [markdown]
+# **A small experiment.** Take one parameter with $d\theta/dt = F(\theta)$, where $F$
+# interpolates $1 + \tfrac12\sin 2\theta$ on cells of size $0.5$, either piecewise-linearly
+# ($C^0$) or with Hermite cubics ($C^1$). Take Euler steps $\theta_{n+1} = \theta_n + \Delta t\,
+# F(\theta_n)$ with $\Delta t = 0.05$ up to $T = 1.5$, and ask for the derivative of the end
+# point $\theta_N = \theta(T)$ with respect to one coefficient $u_i$, the value of $F$ at the
+# vertex $\theta = 2$ (the simplest stand-in for $dS/du_{k,i}$). The chain rule, run backward
+# from the end, gives the adjoint recursion
+#
+# $$\phi_N = 1,\qquad \phi_n = \phi_{n+1}\Big(1 + \Delta t\,\frac{\partial F}{\partial\theta}
+#   (\theta_n)\Big),\qquad \frac{d\theta_N}{du_i} = \sum_{n=0}^{N-1} \Delta t\, f_i(\theta_n)\,
+#   \phi_{n+1},$$
+#
+# with $\phi_n = \partial\theta_N/\partial\theta_n$ and $f_i = \partial F/\partial u_i$. This is
+# an Euler step of $d\phi/dt = -(\partial F/\partial\theta)\,\phi$, eq. (31) with the moment
+# source $\tilde\mu - \mu$ replaced by the end condition $\phi(T) = 1$ of this objective, and a
+# Riemann sum for the integral (30) (whose minus sign comes from the paper's objective).
+# `models` holds $F$, $\partial F/\partial\theta$ and $f_i$ for both kinds of element.
+
+# %%
+def rhs(x):
+    return 1 + 0.5 * np.sin(2 * x)
+
+
+h_demo, i_vertex = 0.5, 4  # u_i is the value coefficient at the vertex theta = 2
+c1 = dbm.HermiteGrid([0.0], [4.0], h_demo)
+c1.interpolate(lambda p: rhs(p[:, 0]), lambda p: np.cos(2 * p))
+c1_basis = dbm.HermiteGrid([0.0], [4.0], h_demo)  # f_i: coefficient i is 1, all others 0
+c1_basis.coeffs[i_vertex, 0] = 1.0
+xv = c1.vertices[:, 0]
+c0_slopes = np.diff(rhs(xv)) / h_demo
+models = {  # (F, dF/dtheta, f_i), each acting on an array of theta values
+    "C0": (
+        lambda th: np.interp(th, xv, rhs(xv)),
+        lambda th: c0_slopes[np.floor(th / h_demo).astype(int)],
+        lambda th: np.interp(th, xv, np.arange(xv.size) == i_vertex),
+    ),
+    "C1": (
+        lambda th: c1(th[:, None]),
+        lambda th: c1.gradient(th[:, None])[:, 0],
+        lambda th: c1_basis(th[:, None]),
+    ),
+}
+
+
+def euler_adjoint(theta0, F, dF, f_i, T=1.5, dt=0.05, du=0.0):
+    """Euler paths of dtheta/dt = F + du f_i from each theta0, and dtheta(T)/du_i (adjoint)."""
+    path = [np.asarray(theta0, dtype=np.float64)]
+    for _ in range(round(T / dt)):
+        path.append(path[-1] + dt * (F(path[-1]) + du * f_i(path[-1])))
+    phi, grad = np.ones_like(path[0]), np.zeros_like(path[0])
+    for theta in path[-2::-1]:  # n = N-1, ..., 0: add dt f_i phi_{n+1}, then phi -> phi_n
+        grad += dt * f_i(theta) * phi
+        phi = phi * (1 + dt * dF(theta))
+    return np.array(path), grad
+
+
+# %% [markdown]
+# First, the adjoint is right for *both* elements: it agrees with a central finite difference
+# of the Euler end point ($F$ is linear in $u_i$, so moving $u_i$ by $\pm\epsilon$ adds
+# $\pm\epsilon f_i$ to $F$: the argument `du`). Then we slide the starting point $\theta(0)$ over $[0.5, 1]$,
+# which moves every step relative to the cell faces, and record the gradient, at
+# $\Delta t = 0.05$ and at $\Delta t = 5\times 10^{-4}$ (close to the $\Delta t \to 0$ limit).
+
+# %%
+theta0 = np.linspace(0.5, 1.0, 201)
+eps = 1e-6
+grads, jumps = {}, {}
+for name, (F, dF, f_i) in models.items():
+    grads[name] = euler_adjoint(theta0, F, dF, f_i)[1]
+    end_plus = euler_adjoint(theta0, F, dF, f_i, du=eps)[0][-1]
+    end_minus = euler_adjoint(theta0, F, dF, f_i, du=-eps)[0][-1]
+    assert np.allclose(grads[name], (end_plus - end_minus) / (2 * eps), atol=1e-7)
+    grads[name, "fine"] = euler_adjoint(theta0, F, dF, f_i, dt=5e-4)[1]
+    for dt in (0.05, 0.025, 0.0125):  # largest change between neighbouring starting points
+        jumps[name, dt] = np.abs(np.diff(euler_adjoint(theta0, F, dF, f_i, dt=dt)[1])).max()
+for name in models:
+    steps = ", ".join(f"{jumps[name, dt]:.4f} (dt = {dt})" for dt in (0.05, 0.025, 0.0125))
+    error = np.abs(grads[name] - grads[name, "fine"]).max()
+    print(f"{name}: largest change between neighbouring theta(0): {steps}")
+    print(f"    largest distance from the dt = 5e-4 gradient at dt = 0.05: {error:.4f}")
+assert jumps["C0", 0.05] > 5 * jumps["C1", 0.05]
+assert jumps["C0", 0.0125] < 0.5 * jumps["C0", 0.05]
+
+# %%
+paths = euler_adjoint(theta0, *models["C1"])[0]  # shape (steps + 1, 201)
+time = np.linspace(0, 1.5, paths.shape[0])
+shown = [0, 100, 200]  # three of the 201 paths
+fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+a0.plot(time, paths[:, shown], ".-", color="0.3", ms=3)
+a0.plot([], [], ".-", color="0.3", ms=3, label="Euler paths (dots: steps)")
+a0.plot(np.zeros(3), paths[0, shown], "ko", label=r"start: $\theta(0)$ at $t = 0$")
+a0.plot(np.full(3, time[-1]), paths[-1, shown], "ks", mfc="w", label=r"end: $\theta(T)$")
+a0.hlines(xv[xv < 2.6], 0, time[-1], color="0.7", lw=0.8, zorder=0, label="cell faces")
+a0.axhline(xv[i_vertex], color="C3", ls="--", lw=1, label=r"vertex of $u_i$")
+a0.set(xlabel="time $t$", ylabel=r"$\theta$", title=r"Euler paths, $\Delta t = 0.05$ (C1)")
+for k, name in enumerate(models):
+    a1.plot(theta0, grads[name], color=f"C{k}", label=rf"{name}, $\Delta t = 0.05$")
+    a1.plot(theta0, grads[name, "fine"], ":", color=f"C{k}", lw=2,
+            label=rf"{name}, $\Delta t = 5 \cdot 10^{{-4}}$")
+a1.set(xlabel=r"starting point $\theta(0)$", ylabel=r"adjoint gradient $d\theta(T)/du_i$",
+       title="the gradient as the paths slide over the faces")
+for ax in (a0, a1):
+    ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# With $C^0$ elements the gradient is a staircase: it jumps each time a step of some path
+# passes over a face, by an amount that shrinks in proportion to $\Delta t$ (printed above),
+# around a limit it only reaches as $\Delta t \to 0$. Gradient descent on the coefficients
+# would see these jumps as noise. With $C^1$ elements the gradient is smooth and already close
+# to its limit at $\Delta t = 0.05$. Both are still first-order accurate in $\Delta t$ (Euler);
+# the difference is that only the $C^1$ gradient depends smoothly on the coefficients and
+# initial conditions, which is what the learning rule (30)-(31) needs.
+
+# %% [markdown]
 # ## 2. The four 1D Hermite cubics
 #
-# On one cell $[x_i, x_i + h]$ use the local coordinate $t = (x - x_i)/h \in [0, 1]$ and look
-# for a cubic $p(t) = a + b t + c t^2 + d t^3$ that matches a value and a slope at each end:
-# $p(0), p'(0), p(1), p'(1)$. These are four linear conditions on $(a, b, c, d)$,
+# On one cell $[x_i, x_i + h]$ use the cell-local coordinate $s = (x - x_i)/h \in [0, 1]$
+# (not time) and look for a cubic $p(s) = a + b s + c s^2 + d s^3$ that matches a value and a
+# slope at each end: $p(0), p'(0), p(1), p'(1)$. These are four linear conditions on $(a, b, c, d)$,
 #
 # $$\begin{pmatrix}1&0&0&0\\0&1&0&0\\1&1&1&1\\0&1&2&3\end{pmatrix}
 #   \begin{pmatrix}a\\b\\c\\d\end{pmatrix} =
@@ -101,31 +234,38 @@ conditions = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 1, 1], [0, 1, 2, 3]], 
 monomial_coeffs = np.linalg.inv(conditions).T  # row r: (a, b, c, d) of basis function r
 print(monomial_coeffs)
 
-t = np.linspace(0, 1, 11)
-from_monomials = monomial_coeffs @ np.vstack([t**0, t, t**2, t**3])
-assert np.allclose(from_monomials, dbm.hermite.hermite_cubics(t))
+s = np.linspace(0, 1, 11)
+from_monomials = monomial_coeffs @ np.vstack([s**0, s, s**2, s**3])
+assert np.allclose(from_monomials, dbm.hermite.hermite_cubics(s))
 
 # %% [markdown]
 # Reading off the rows:
 #
-# $$h_{00} = 1 - 3t^2 + 2t^3,\quad h_{10} = t - 2t^2 + t^3,\quad
-#   h_{01} = 3t^2 - 2t^3,\quad h_{11} = -t^2 + t^3 .$$
+# $$h_{00} = 1 - 3s^2 + 2s^3,\quad h_{10} = s - 2s^2 + s^3,\quad
+#   h_{01} = 3s^2 - 2s^3,\quad h_{11} = -s^2 + s^3 .$$
 #
-# These are the curves of Fig. 1(d) of {cite}`ernst2019`:
+# ($h_{00}, \dots, h_{11}$ are the standard names of these cubics; the $h$ in them is not the
+# cell size.) These are the curves of Fig. 1(d) of {cite}`ernst2019`:
 
 # %%
 ax = dbm.hermite.plot_hermite_cubics()
+ax.set_xlabel("$s = (x - x_i)/h$")
 plt.show()
 
 # %% [markdown]
-# **Physical units.** With $dt/dx = 1/h$, the cubic on the cell in terms of *physical*
-# values $F_i$ and slopes $F'_i = dF/dx$ at the two vertices is
+# **Physical units.** The cubics match slopes with respect to $s$. With $ds/dx = 1/h$, the
+# cell-local slope is $dF/ds = h\,F'$ where $F' = dF/dx$ is the *physical* slope, so in terms
+# of the values $F_i$ and physical slopes $F'_i$ at the two vertices the cubic on the cell is
 #
-# $$F(x) = F_i\,h_{00}(t) + h\,F'_i\,h_{10}(t) + F_{i+1}\,h_{01}(t) + h\,F'_{i+1}\,h_{11}(t).$$
+# $$F(x) = F_i\,h_{00}(s) + h\,F'_i\,h_{10}(s) + F_{i+1}\,h_{01}(s) + h\,F'_{i+1}\,h_{11}(s).$$
 #
-# `dbm.HermiteGrid` stores $F'_i$ (physical derivatives), so a coefficient means the same
-# thing whatever the cell size. (The authors' code stored the cell-local slope
-# $dF/dt = h\,F'$ instead; to convert, multiply by $h$ once per differentiated axis.)
+# Written with cell-local slopes $(dF/ds)_i$ instead, the factors $h$ disappear:
+# $F = F_i h_{00} + (dF/ds)_i h_{10} + F_{i+1} h_{01} + (dF/ds)_{i+1} h_{11}$ (exercise 1
+# builds $F$ this way). `dbm.HermiteGrid` stores $F'_i$ (physical derivatives), so a
+# coefficient means the same thing whatever the cell size. (A remark for readers who compare
+# with other implementations: the authors' published code, Q3-C1-Finite-Elements 2.0, stored
+# cell-local slopes; dividing such a coefficient by $h$ once per differentiated axis gives
+# ours.)
 #
 # ## 3. Value and derivative degrees of freedom
 #
@@ -152,6 +292,7 @@ grid1.coeffs = total
 ax.plot(x[:, 0], grid1(x), "k", lw=2, label="sum of the three")
 ax.plot(grid1.vertices[:, 0], grid1.coeffs[:, 0], "ko")
 ax.set_xlabel("$x$")
+ax.set_ylabel("$F(x)$")
 ax.legend(fontsize=8)
 plt.show()
 
@@ -173,7 +314,8 @@ assert np.allclose(grid1.gradient(vertex_points)[:, 0], grid1.coeffs[:, 1])
 # shaped `(*n_vertices, 2**d)`, degree of freedom $m$ is the derivative taken once along every
 # axis $k$ whose bit `(m >> k) & 1` is set: in 2D, $m = 0, 1, 2, 3$ are $F, F_x, F_y, F_{xy}$.
 #
-# The 16 basis functions of a unit cell, one vertex per corner:
+# The 16 basis functions of a unit cell $[0, 1]^2$ in the plane $(x, y)$, one vertex per
+# corner (for a learned $F_k$ the axes would be two parameters, say $\theta_1, \theta_2$):
 
 # %%
 fig = dbm.hermite.plot_cell_basis(cell_size=1.0)
@@ -204,8 +346,9 @@ assert np.allclose((w * (idx % 4 == 0)).sum(axis=1), 1.0)
 # * **Least squares** (`grid.fit(x, y, ridge=...)`): minimise
 #   $\sum_i (F(x_i) - y_i)^2 + \lambda \sum_l u_l^2$ over the coefficients. Because $F$ is
 #   linear in $\mathbf u$ (eq. 34), this is a linear least-squares problem whose design
-#   matrix has the basis weights in each row. The learning algorithm of notebooks 04–05
-#   instead moves the same coefficients by gradient descent on (30).
+#   matrix has the basis weights in each row. The paper's learning algorithm (its
+#   Algorithm 1, the subject of the later learning notebooks) instead moves the same
+#   coefficients by gradient descent on (30).
 #
 # Move the slider to change the cell size $h$: smaller cells follow $f$ more closely, and
 # the fit to 80 noisy samples ($\sigma = 0.02$) degrades once a cell holds only a few samples.
@@ -251,9 +394,9 @@ assert errors["interpolation"] < 0.02 and errors["fit"] < 0.05
 # remainder, a Taylor argument)
 #
 # $$f(x) - F(x) = \frac{f^{(4)}(\xi)}{4!}\,(x - x_i)^2 (x - x_{i+1})^2
-#   = \frac{f^{(4)}(\xi)}{24}\, h^4\, t^2 (1-t)^2,$$
+#   = \frac{f^{(4)}(\xi)}{24}\, h^4\, s^2 (1-s)^2,$$
 #
-# and $t^2(1-t)^2 \le 1/16$, so $\max|f - F| \le \frac{h^4}{384}\max|f^{(4)}|$: halving $h$
+# with $s$ the cell-local coordinate, and $s^2(1-s)^2 \le 1/16$, so $\max|f - F| \le \frac{h^4}{384}\max|f^{(4)}|$: halving $h$
 # divides the error by $16$. In $d$ dimensions the tensor product inherits the same order.
 # We measure it for $f(\mathbf x) = \prod_k \sin(a_k x_k + c_k)$, whose mixed derivatives are
 # products of sines and cosines.
@@ -307,16 +450,20 @@ assert all(3.7 < order < 4.3 for order in orders.values())
 # comes from the fastest-varying factor, $\sin(2.1 x_1 - 0.4)$, which both contain.)
 
 # %% [markdown]
-# ## 7. A 3D grid like the later notebooks
+# ## 7. A 3D grid like the paper's
 #
-# Notebook 04 learns $F_b, F_J, F_K$ as functions of $(b, J, K)$ on cells of side $0.5$
-# covering the box of initial conditions $[-1, 1]^3$ (paper Fig. 2). That grid has
+# The 1D annihilation experiment (section IV A of the paper, the first learning notebook)
+# learns $F_b, F_J, F_K$ as functions of $(b, J, K)$ on cells of side $0.5$ covering the box
+# of initial conditions $[-1, 1]^3$ (paper Fig. 2). That grid has
 # $5^3 = 125$ vertices with $2^3 = 8$ degrees of freedom each ($F$, three first, three
 # second mixed and one third mixed derivative), 1000 coefficients in all. (Eq. (34) counts
 # "8V" for V cells; the exact count is 8 per *vertex*.)
 #
 # We fit a smooth stand-in for a learned $F_b(b, J, K)$ from 3000 scattered samples and
-# look at the slice $K = 0$.
+# look at the slice $K = 0$. In the figure below, the left panel is the fitted grid, the
+# middle panel the stand-in it was fitted to (same colour scale), and the right panel their
+# difference on its own scale, several hundred times finer; the thin lines are the cell faces.
+# Nothing in this figure is a trajectory: it shows $F_b$ itself.
 
 # %%
 grid3 = dbm.HermiteGrid([-1.0, -1.0, -1.0], [1.0, 1.0, 1.0], 0.5)
@@ -384,9 +531,12 @@ print(grid3([1.2, 0.0, 0.0], outside="nan"))
 # ```
 #
 # **Physical versus cell-local slopes.** Interpolate $f(x) = x^2$ on $[0, 2]$ with cells of
-# size $h = 0.5$. Check that `coeffs[:, 1]` holds $f'(x_i) = 2x_i$. What would the authors'
-# cell-local coefficients $dF/dt$ be? Build a function from such cell-local coefficients by
-# converting them, and check it still reproduces $x^2$ exactly.
+# size $h = 0.5$. Check that `coeffs[:, 1]` holds $f'(x_i) = 2x_i$. What are the cell-local
+# slopes $(dF/ds)_i$? Without `HermiteGrid`, build $F$ yourself from the cell-local formula of
+# section 2, $F = F_i h_{00}(s) + (dF/ds)_i h_{10}(s) + F_{i+1} h_{01}(s) +
+# (dF/ds)_{i+1} h_{11}(s)$, using `dbm.hermite.hermite_cubics` and no factors of $h$. Check
+# that it reproduces $x^2$ and agrees with the grid. What goes wrong if you put the physical
+# slopes into this formula, or give `HermiteGrid` the cell-local ones?
 #
 # ```{exercise-end}
 # ```
@@ -401,13 +551,31 @@ h = 0.5
 g = dbm.HermiteGrid([0.0], [2.0], h).interpolate(lambda x: x[:, 0] ** 2, lambda x: 2 * x)
 xv = g.vertices[:, 0]
 assert np.allclose(g.coeffs[:, 1], 2 * xv)
-cell_local = h * g.coeffs[:, 1]  # dF/dt = h dF/dx
+cell_local = h * 2 * xv  # chain rule: dF/ds = (dx/ds) dF/dx = h * 2 x_i
 print("cell-local slopes:", cell_local)
 
-converted = dbm.HermiteGrid([0.0], [2.0], h)
-converted.coeffs = np.stack([xv**2, cell_local / h], axis=1)  # back to physical units
-x = np.linspace(0, 2, 101)[:, None]
-assert np.allclose(converted(x), x[:, 0] ** 2, atol=1e-14)
+
+def cell_local_formula(x, values, slopes):
+    """F on each cell from the end values and slopes, with the bare cubics (no h)."""
+    i = np.minimum(np.floor(x / h).astype(int), values.size - 2)  # cell of each point
+    h00, h10, h01, h11 = dbm.hermite.hermite_cubics(x / h - i)  # argument: s in [0, 1]
+    return values[i] * h00 + slopes[i] * h10 + values[i + 1] * h01 + slopes[i + 1] * h11
+
+
+x = np.linspace(0, 2, 101)
+from_local = cell_local_formula(x, xv**2, cell_local)
+assert np.allclose(from_local, x**2, atol=1e-14)
+assert np.allclose(from_local, g(x[:, None]), atol=1e-14)
+
+unconverted = dbm.HermiteGrid([0.0], [2.0], h)
+unconverted.coeffs = np.stack([xv**2, cell_local], axis=1)  # forgot to divide by h
+mixed_up = {
+    "physical slopes in the cell-local formula": cell_local_formula(x, xv**2, 2 * xv),
+    "cell-local slopes in HermiteGrid": unconverted(x[:, None]),
+}
+for label, values in mixed_up.items():
+    print(f"{label}: max |F - x^2| = {np.abs(values - x**2).max():.4f}")
+    assert not np.allclose(values, x**2)
 
 # %% [markdown]
 # ```{solution-end}
@@ -420,7 +588,7 @@ assert np.allclose(converted(x), x[:, 0] ** 2, atol=1e-14)
 #
 # **The error constant is sharp.** $x^4$ is the simplest function the cubics cannot
 # reproduce. By the remainder formula of section 6 (with $f^{(4)} = 24$) the interpolation
-# error of $x^4$ on any cell is exactly $h^4 t^2 (1 - t)^2$. Verify this numerically on
+# error of $x^4$ on any cell is exactly $h^4 s^2 (1 - s)^2$. Verify this numerically on
 # $[0, 1]$ for $h = 0.25$, and confirm the maximum error $h^4/16$ at the cell midpoints.
 #
 # ```{exercise-end}
@@ -435,9 +603,9 @@ assert np.allclose(converted(x), x[:, 0] ** 2, atol=1e-14)
 h = 0.25
 g = dbm.HermiteGrid([0.0], [1.0], h).interpolate(lambda x: x[:, 0] ** 4, lambda x: 4 * x**3)
 x = np.linspace(0, 1, 401)
-t_local = (x / h) % 1.0
+s_local = (x / h) % 1.0
 error = x**4 - g(x[:, None])
-assert np.allclose(error, h**4 * t_local**2 * (1 - t_local) ** 2, atol=1e-15)
+assert np.allclose(error, h**4 * s_local**2 * (1 - s_local) ** 2, atol=1e-15)
 print(f"max error {error.max():.6g} vs h^4/16 = {h**4 / 16:.6g}")
 
 # %% [markdown]
@@ -449,11 +617,11 @@ print(f"max error {error.max():.6g} vs h^4/16 = {h**4 / 16:.6g}")
 # :label: hermite-ex3
 # ```
 #
-# **Counting degrees of freedom.** The Rössler model of notebook 05 learns nine functions of
-# $(b_A, b_B, b_C)$ on cells of side $0.1$. How many coefficients does one such function have
-# on a box of 10 cells per axis (say $[-1, 0]^3$; the paper centres its cells on the initial
-# condition), and how many basis functions are non-zero at any one point? Check with
-# `HermiteGrid`.
+# **Counting degrees of freedom.** The Rössler model (section IV B of the paper) learns nine
+# functions of $(b_A, b_B, b_C)$ on cells of side $0.1$. How many coefficients does one such
+# function have on a box of 10 cells per axis (say $[-1, 0]^3$; the paper centres its cells on
+# the initial condition), and how many basis functions are non-zero at any one point? Check
+# with `HermiteGrid`.
 #
 # ```{exercise-end}
 # ```
@@ -476,9 +644,12 @@ assert g.basis([-0.5, -0.5, -0.5])[0].size == 4**3
 # %% [markdown]
 # ## Summary
 #
-# * The adjoint equation (31) differentiates $F$ with respect to $\boldsymbol\theta$, so the
-#   elements must be $C^1$; cubic Hermite (Q3) elements are the simplest tensor-product
-#   choice (eq. 34, Fig. 1(d) of {cite}`ernst2019`).
+# * The learning rule differentiates $F$: the sensitivity (30) needs $\partial F/\partial u$
+#   and the adjoint (31) needs $\partial F/\partial\boldsymbol\theta$ along the trajectory.
+#   With $C^0$ elements $\partial F/\partial\boldsymbol\theta$ jumps at every cell face, and
+#   the time-stepped gradient jumps by $O(\Delta t)$ whenever a step moves across a face
+#   (section 1's experiment); with $C^1$ elements it is smooth. Cubic Hermite (Q3) elements
+#   are the simplest tensor-product $C^1$ choice (eq. 34, Fig. 1(d) of {cite}`ernst2019`).
 # * In 1D four cubics per cell control value and slope at the two ends; in $d$ dimensions
 #   their products give $4^d$ functions per cell and $2^d$ degrees of freedom per vertex
 #   (value and mixed derivatives, stored in **physical** units by `dbm.HermiteGrid`).
