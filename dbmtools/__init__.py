@@ -53,3 +53,9 @@ from . import ising, rbm  # noqa: E402
 from .rbm import FitResult, LayeredModel, hidden_model_1d, rossler_rbm  # noqa: E402
 
 __all__ += ["FitResult", "LayeredModel", "hidden_model_1d", "ising", "rbm", "rossler_rbm"]
+
+# --- The Rössler experiment (issue 6) ---
+from . import rossler_moments  # noqa: E402
+from .rossler_moments import RosslerMoments  # noqa: E402
+
+__all__ += ["RosslerMoments", "rossler_moments"]
