@@ -59,3 +59,9 @@ from . import rossler_moments  # noqa: E402
 from .rossler_moments import RosslerMoments  # noqa: E402
 
 __all__ += ["RosslerMoments", "rossler_moments"]
+
+# --- Learned parameter dynamics (issue 5) ---
+from . import dynamics  # noqa: E402
+from .dynamics import ParameterODE, TrainResult, predict, train  # noqa: E402
+
+__all__ += ["ParameterODE", "TrainResult", "dynamics", "predict", "train"]

@@ -1,0 +1,100 @@
+"""Cost of Algorithm 1 for the 1D annihilation models, and the whole section IV A (issue 5).
+
+Prints:
+
+* milliseconds per optimisation step of the fully visible (b, J, K) model and
+  of the hidden (b, W, b') model: window 5, one condition with a batch of 10
+  lattices (L = 1000), CD-1, SGD, Hermite cells 0.5^3 and 0.5 x 0.5 x 0.05;
+* the wall time of every stage of the paper-scale section IV A run (50
+  training conditions x 50 lattices x 200 steps, 190 sweeps = 9,500 steps per
+  model, a test set of 20 conditions) and the test RMSE of the 3rd- and
+  4th-order chain moments. The authors' code: 0.09 s and 0.07 s per step,
+  15 and 11 minutes per training. Budget (DESIGN.md section 4 / issue 5): a
+  few ms per step; the whole section under 3 minutes on 2 cores.
+
+Run: ``python benchmarks/training.py`` (``--steps-only`` skips the full run).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from dbmtools.dynamics import (
+    HiddenMoments,
+    IsingMoments,
+    ParameterODE,
+    annihilation_data,
+    closure_moments,
+    closure_rmse,
+    fit_hidden_initial,
+    learn_closures,
+    train,
+)
+
+
+def step_cost(n_steps: int = 400) -> dict:
+    """ms per Algorithm 1 step on synthetic lattices (the cost does not depend on the data)."""
+    rng = np.random.default_rng(0)
+    n_traj, n_lat, n_times, L = 4, 20, 201, 1000
+    data = (rng.random((n_traj, n_lat, n_times, L)) < 0.3).astype(np.int8)
+    th0 = rng.uniform(-0.5, 0.5, (n_traj, 3))
+    out = {}
+    for name, cls, names, lo, hi, cell in (
+        ("visible (b, J, K)", IsingMoments, ("b", "J", "K"), [-4, -2, -2], [2, 2, 2], 0.5),
+        ("hidden (b, W, b')", HiddenMoments, ("b", "W", "b'"), [-4, -3, -5], [2, 4, 2],
+         [0.5, 0.5, 0.05]),
+    ):
+        problem = cls(th0, data, n_samples=10, cd_k=1)
+        ode = ParameterODE(names, [0, 1, 2], lo, hi, cell, dt=0.01)
+        kw = dict(lr=1e-9, window=5, seed=0, progress=False)
+        train(ode, problem, n_iter=5, **kw)  # warm-up (compilation)
+        best = np.inf
+        for shift in (1, 2, 4):  # windows late in the data: forward solves up to 200 steps
+            t0 = time.perf_counter()
+            train(ode, problem, n_iter=n_steps, shift_every=shift, **kw)
+            best = min(best, (time.perf_counter() - t0) / n_steps)
+        out[name] = (best * 1e3, ode.n_dofs)
+    return out
+
+
+def full_run(seed: int = 2019) -> None:
+    stages = {}
+    t0 = time.perf_counter()
+    train_set = annihilation_data(50, seed=[seed, 0], progress=False)
+    stages["training data (2,500 simulations)"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    test_set = annihilation_data(20, seed=[seed, 1], progress=False)
+    stages["test data (1,000 simulations)"] = time.perf_counter() - t0
+    run = learn_closures(train_set, seed=[seed, 2], progress=False)
+    stages.update(run.seconds)
+    t0 = time.perf_counter()
+    h_test = fit_hidden_initial(test_set.states[:, :, 0], seed=[seed, 3], progress=False)
+    res = closure_moments(run, test_set, hidden_initial=h_test)
+    stages["test evaluation"] = time.perf_counter() - t0
+    total = sum(stages.values())
+    print("\nsection IV A at the paper's scale (wall seconds):")
+    for k, v in stages.items():
+        print(f"  {k:40s} {v:7.1f}")
+    print(f"  {'total':40s} {total:7.1f}   (budget 180 s)")
+    for name in ("visible", "hidden"):
+        fit = getattr(run, f"{name}_fit")
+        n = fit.n_iter
+        print(f"  {name}: {n} steps, {run.seconds[f'{name} training'] / n * 1e3:.2f} ms/step, "
+              f"moment mismatch first/last 5%: {fit.loss_history[: n // 20].mean():.1f} / "
+              f"{fit.loss_history[-(n // 20):].mean():.1f}")
+    print("\ntest RMSE of the chain moments (raw sums, L = 1000), mean over time:")
+    for name in ("visible", "hidden"):
+        e = closure_rmse(res[name], res["simulation"])
+        print(f"  {name:8s} order 3: {e[:, 2].mean():7.2f}   order 4: {e[:, 3].mean():7.2f}"
+              f"   (t = 0: {e[0, 2]:.2f}, {e[0, 3]:.2f}; t = 2: {e[-1, 2]:.2f}, {e[-1, 3]:.2f})")
+
+
+if __name__ == "__main__":
+    print("ms per Algorithm 1 step (window 5, batch 10 lattices of L = 1000, CD-1, SGD):")
+    for name, (ms, n_dofs) in step_cost().items():
+        print(f"  {name:20s} {ms:6.2f} ms   ({n_dofs} Hermite coefficients per F)")
+    if "--steps-only" not in sys.argv:
+        full_run()

@@ -1,0 +1,1381 @@
+"""Learned parameter dynamics: ``dtheta/dt = F(theta; u)`` and Algorithm 1 (paper section III).
+
+A dynamic Boltzmann distribution ``p(v; theta(t)) = exp(theta . phi(v)) / Z(theta)``
+moves its interaction parameters ``theta`` (one per moment ``phi_k``, raw
+lattice sums) along the autonomous ODE system (eqs. 26-27)
+
+    dtheta_k / dt = F_k(theta[args]),   F_k(x) = sum_l U[k, l] f_l(x),
+
+where the ``f_l`` are the Q3 C1 (cubic Hermite) basis functions of one shared
+finite-element domain over the chosen arguments ``args`` of ``theta``
+(eq. 34, :class:`dbmtools.HermiteGrid`). The coefficients ``U`` (shape
+``(K, n_dofs)``) are learned so that the model moments
+``mu~_k(t) = d ln Z / d theta_k`` match the moments ``mu_k(t)`` of stochastic
+simulations at every data time.
+
+* :class:`ParameterODE` holds the ``F_k``: right-hand side, forward (explicit
+  Euler) solves, plotting views (:meth:`ParameterODE.grid`), save and load.
+* :class:`ExactMoments`, :class:`IsingMoments`, :class:`HiddenMoments`:
+  moment estimators ("problems") that all plug into the trainer the same way.
+* :func:`adjoint_gradient`: the exact gradient of the discretised objective
+  by the discrete adjoint of the Euler scheme (eqs. 30-31, 33, 41).
+* :func:`train`: Algorithm 1 (SGD or Adam, per-parameter learning rates,
+  batches, moving window, checkpoints); :func:`predict` integrates a trained
+  model from new initial conditions.
+* Section IV A (1D ``A + A -> 0``): :func:`annihilation_data`,
+  :func:`fit_hidden_initial`, exact chain moments of both models
+  (:func:`ising_chain_moments`, :func:`hidden_chain_moments`) and
+  :func:`closure_rmse`.
+
+The discretised objective
+-------------------------
+With data times ``t_m = m dt`` and a window of data times ``m0 .. m1``,
+
+    S = sum_{m=m0}^{m1} dt [ln Z(theta_m) - theta_m . mu_m]
+        + l2 * dt * sum_{m=m0}^{m1} |theta_m - theta_bar|^2,
+
+which is ``sum_m dt KL(p_m || p~_m)`` up to a constant (eq. 28) plus the L2
+term of eq. (32). Hence ``dS/dtheta_m = dt (mu~_m - mu_m) + 2 l2 dt (theta_m -
+theta_bar)``, the source term of the adjoint equation (31)/(33).
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ._config import njit, show_progress
+from ._dynamics_1d import hidden_cd_moments as _hidden_cd_moments
+from ._dynamics_1d import ising_cd_moments as _ising_cd_moments
+
+# the section IV A experiment (kept in its own file; public here)
+from ._dynamics_annihilation import (  # noqa: I001
+    AnnihilationData,
+    ClosureRun,
+    annihilation_data,
+    closure_moments,
+    closure_rmse,
+    fit_hidden_initial,
+    hidden_chain_moments,
+    ising_chain_moments,
+    learn_closures,
+    plot_closure_rmse,
+    plot_closure_trajectories,
+    visited_cells,
+)
+from ._random import SeedLike, as_seed_sequence
+from .hermite import HermiteGrid
+
+__all__ = [
+    "AnnihilationData",
+    "ClosureRun",
+    "annihilation_data",
+    "learn_closures",
+    "closure_moments",
+    "visited_cells",
+    "plot_closure_trajectories",
+    "plot_closure_rmse",
+    "fit_hidden_initial",
+    "hidden_chain_moments",
+    "ising_chain_moments",
+    "closure_rmse",
+    "ParameterODE",
+    "centred_domain",
+    "MomentProblem",
+    "ExactMoments",
+    "IsingMoments",
+    "HiddenMoments",
+    "GradientResult",
+    "adjoint_gradient",
+    "TrainResult",
+    "train",
+    "predict",
+]
+
+
+# ---------------------------------------------------------------------------
+# The parameter ODE
+# ---------------------------------------------------------------------------
+class ParameterODE:
+    """Right-hand sides ``F_k(theta[args])`` on one shared Hermite domain, k = 1..K.
+
+    Parameters
+    ----------
+    names : sequence of str, length K
+        Names of the parameters ``theta_k`` (one ODE each), e.g. ``("b", "J", "K")``.
+    args : sequence of int or str, length d (1 to 3)
+        The parameters that every ``F_k`` takes as arguments (indices into
+        ``theta`` or names from ``names``), e.g. all three for eq. (38), or
+        ``(b_A, b_B, b_C)`` for the Rössler model.
+    lower, upper : sequence of float, length d
+        Corners of the finite-element domain over ``theta[args]``.
+    cell_size : float or sequence of float
+        Cell side(s); ``upper - lower`` must be a whole number of cells.
+    dt : float
+        Time between data points (the data timestep).
+    n_substeps : int
+        Explicit Euler substeps per data timestep, ``h = dt / n_substeps``.
+    coeffs : array_like, shape (K, n_dofs), optional
+        Hermite coefficients ``U`` of every ``F_k`` (row ``k`` is
+        ``HermiteGrid.coeffs.ravel()`` of ``F_k``); zeros by default.
+
+    Attributes
+    ----------
+    names : tuple of str
+    args : ndarray of int64, shape (d,)
+    n_params : int
+        ``K``.
+    dim : int
+        ``d``.
+    n_dofs : int
+        Coefficients per ``F_k``.
+    coeffs : ndarray, shape (K, n_dofs)
+        Live coefficients; assignment copies into the buffer.
+    dt, n_substeps
+    meta : dict
+        JSON-ready notes stored by :meth:`save` (checkpoints put the step there).
+
+    Examples
+    --------
+    >>> ode = ParameterODE(["x", "y"], ["x"], [-1.0], [1.0], 0.5, dt=0.1, n_substeps=10)
+    >>> ode.coeffs.shape
+    (2, 10)
+    >>> g = ode.grid(0)
+    >>> _ = g.interpolate(lambda p: -p[:, 0], lambda p: -np.ones((len(p), 1)))
+    >>> ode.set_grid(0, g)                      # dx/dt = -x, dy/dt = 0
+    >>> th = ode.solve([[0.5, 0.2]], n_steps=10)
+    >>> th.shape, round(float(th[0, -1, 0]), 4), round(0.5 * 0.99 ** 100, 4)
+    ((1, 11, 2), 0.183, 0.183)
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        args: Sequence[int | str],
+        lower: Sequence[float],
+        upper: Sequence[float],
+        cell_size: float | Sequence[float],
+        *,
+        dt: float = 0.01,
+        n_substeps: int = 1,
+        coeffs: np.ndarray | None = None,
+    ) -> None:
+        self.names, self.args = _check_names_args(names, args)
+        self._template = HermiteGrid(lower, upper, cell_size)
+        if self._template.dim != self.args.size:
+            raise ValueError(
+                f"`lower`/`upper` must have one entry per argument ({self.args.size}); got "
+                f"{self._template.dim}."
+            )
+        self.dt = _check_positive_float("dt", dt)
+        self.n_substeps = _check_int("n_substeps", n_substeps, 1)
+        self._coeffs = np.zeros((len(self.names), self._template.n_dofs))
+        if coeffs is not None:
+            self.coeffs = coeffs
+        #: Free-form JSON-ready notes, saved with the model (e.g. training settings).
+        self.meta: dict = {}
+
+    # -- geometry and coefficients ---------------------------------------------
+    @property
+    def n_params(self) -> int:
+        """Number of parameters (and of ODEs) ``K``."""
+        return len(self.names)
+
+    @property
+    def dim(self) -> int:
+        """Number of arguments ``d`` of every ``F_k``."""
+        return int(self.args.size)
+
+    @property
+    def n_dofs(self) -> int:
+        """Coefficients of one ``F_k``."""
+        return self._template.n_dofs
+
+    @property
+    def lower(self) -> np.ndarray:
+        """Lower corner of the domain, shape (d,)."""
+        return self._template.lower.copy()
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Upper corner of the domain, shape (d,)."""
+        return self._template.upper.copy()
+
+    @property
+    def cell_size(self) -> np.ndarray:
+        """Cell sides, shape (d,)."""
+        return self._template.cell_size.copy()
+
+    @property
+    def coeffs(self) -> np.ndarray:
+        """Coefficients ``U``, shape (K, n_dofs)."""
+        return self._coeffs
+
+    @coeffs.setter
+    def coeffs(self, value) -> None:
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape != self._coeffs.shape:
+            raise ValueError(
+                f"`coeffs` must have shape {self._coeffs.shape} (n_params, n_dofs); got "
+                f"{arr.shape}."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("`coeffs` must be finite; got NaN or inf.")
+        self._coeffs[...] = arr
+
+    @property
+    def _geometry(self):
+        lo, h, nc, st, _ = self._template.kernel_args
+        return lo, h, nc, st
+
+    def grid(self, k: int | str) -> HermiteGrid:
+        """A :class:`HermiteGrid` holding a copy of ``F_k`` (for plotting and evaluation).
+
+        Parameters
+        ----------
+        k : int or str
+            Index or name of the parameter.
+        """
+        k = self._index(k, "k")
+        g = HermiteGrid(self._template.lower, self._template.upper, self._template.cell_size)
+        g.coeffs = self._coeffs[k].reshape(g.coeffs.shape)
+        return g
+
+    def set_grid(self, k: int | str, grid: HermiteGrid) -> None:
+        """Copy the coefficients of ``grid`` (same domain) into ``F_k``."""
+        k = self._index(k, "k")
+        if not isinstance(grid, HermiteGrid):
+            raise TypeError(f"`grid` must be a HermiteGrid; got {type(grid).__name__}.")
+        t = self._template
+        if (
+            grid.dim != t.dim
+            or not np.allclose(grid.lower, t.lower)
+            or not np.allclose(grid.upper, t.upper)
+            or not np.allclose(grid.cell_size, t.cell_size)
+        ):
+            raise ValueError(f"`grid` must have this ODE's domain {t!r}; got {grid!r}.")
+        self._coeffs[k] = grid.coeffs.reshape(-1)
+
+    def _index(self, k, name):
+        if isinstance(k, str):
+            if k not in self.names:
+                raise ValueError(f"`{name}` must be one of {self.names}; got {k!r}.")
+            return self.names.index(k)
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not (
+            0 <= k < self.n_params
+        ):
+            raise ValueError(f"`{name}` must be an index in [0, {self.n_params - 1}]; got {k!r}.")
+        return int(k)
+
+    def __repr__(self) -> str:
+        return (
+            f"ParameterODE(names={self.names}, args={[self.names[a] for a in self.args]}, "
+            f"lower={self.lower.tolist()}, upper={self.upper.tolist()}, "
+            f"cell_size={self.cell_size.tolist()}, dt={self.dt}, n_substeps={self.n_substeps})"
+        )
+
+    # -- evaluation -------------------------------------------------------------
+    def rhs(self, theta: np.ndarray) -> np.ndarray:
+        """``F(theta)``, shape like ``theta`` (..., K).
+
+        Raises
+        ------
+        ValueError
+            If a point lies outside the domain (naming the parameter and bound).
+        """
+        th = _check_theta(theta, self.n_params, "theta")
+        flat = np.ascontiguousarray(th.reshape(-1, self.n_params))
+        self._check_inside(flat, "theta")
+        out = np.empty_like(flat)
+        lo, h, nc, st = self._geometry
+        _rhs_kernel(flat, self.args, lo, h, nc, st, self._coeffs, out)
+        return out.reshape(th.shape)
+
+    def jacobian(self, theta: np.ndarray) -> np.ndarray:
+        """``dF_k / dtheta_j``, shape (..., K, K) (zero outside the ``args`` columns)."""
+        th = _check_theta(theta, self.n_params, "theta")
+        flat = np.ascontiguousarray(th.reshape(-1, self.n_params))
+        self._check_inside(flat, "theta")
+        out = np.zeros((flat.shape[0], self.n_params, self.n_params))
+        lo, h, nc, st = self._geometry
+        _jacobian_kernel(flat, self.args, lo, h, nc, st, self._coeffs, out)
+        return out.reshape((*th.shape, self.n_params))
+
+    def _check_inside(self, flat, name, times=None):
+        x = flat[:, self.args]
+        lo, hi = self._template.lower, self._template.upper
+        tol = 1e-12 * (np.abs(lo) + (hi - lo))
+        below = x < lo
+        above = x > hi + tol
+        bad = below | above
+        if np.any(bad):
+            p, a = np.argwhere(bad)[0]
+            where = f" at t = {times[p]:g}" if times is not None else f" (row {p})"
+            side, bound = ("below the lower", lo[a]) if below[p, a] else ("above the upper", hi[a])
+            raise ValueError(
+                f"`{name}`: parameter {self.names[self.args[a]]!r} = {x[p, a]:.6g}{where} is "
+                f"{side} bound {bound:g} of the finite-element domain; enlarge the domain "
+                "(`lower`/`upper`) or shorten the trajectory."
+            )
+
+    # -- forward solve ------------------------------------------------------------
+    def solve(
+        self,
+        theta0: np.ndarray,
+        n_steps: int,
+        *,
+        substeps: bool = False,
+    ) -> np.ndarray:
+        """Integrate by explicit Euler, ``theta_{n+1} = theta_n + h F(theta_n)``.
+
+        ``h = dt / n_substeps``.
+
+        The trajectory is checked against the domain at every substep.
+
+        Parameters
+        ----------
+        theta0 : array_like, shape (n_traj, K) or (K,)
+            Initial conditions.
+        n_steps : int
+            Data timesteps to integrate (>= 0).
+        substeps : bool
+            Return every Euler substep instead of the data times only.
+
+        Returns
+        -------
+        ndarray, shape (n_traj, n_steps + 1, K)
+            ``theta`` at the data times ``0, dt, ..., n_steps dt`` (or
+            ``(n_traj, n_steps * n_substeps + 1, K)`` with ``substeps``); a
+            single initial condition of shape (K,) gives (n_steps + 1, K).
+
+        Raises
+        ------
+        ValueError
+            If a trajectory leaves the domain: the message names the
+            trajectory, the parameter, the time and the bound.
+        """
+        th0 = _check_theta(theta0, self.n_params, "theta0")
+        single = th0.ndim == 1
+        th0 = np.ascontiguousarray(th0.reshape(-1, self.n_params))
+        n_steps = _check_int("n_steps", n_steps, 0)
+        self._check_inside(th0, "theta0")
+        n_total = n_steps * self.n_substeps
+        out = np.empty((th0.shape[0], n_total + 1, self.n_params))
+        for i in range(th0.shape[0]):
+            self._forward(th0[i], n_total, out[i], f"theta0[{i}]" if not single else "theta0")
+        if not substeps:
+            out = out[:, :: self.n_substeps]
+        return out[0] if single else out
+
+    def _forward(self, theta0, n_total, out, name):
+        """Fill ``out`` (n_total + 1, K) from ``theta0``; raise if it leaves the domain."""
+        lo, h, nc, st = self._geometry
+        out[0] = theta0
+        bad = _forward_kernel(self.args, lo, h, nc, st, self._coeffs,
+                              self.dt / self.n_substeps, n_total, out)
+        if bad >= 0:
+            times = np.arange(n_total + 1) * (self.dt / self.n_substeps)
+            self._check_inside(out[bad : bad + 1], name, times[bad : bad + 1])
+            raise ValueError(f"`{name}`: the trajectory is not finite at t = {times[bad]:g}.")
+
+    # -- persistence --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A dict of JSON-ready settings and the coefficient array; :meth:`from_dict` inverts it."""
+        return {
+            "names": list(self.names),
+            "args": [int(a) for a in self.args],
+            "lower": self.lower.tolist(),
+            "upper": self.upper.tolist(),
+            "cell_size": self.cell_size.tolist(),
+            "dt": self.dt,
+            "n_substeps": self.n_substeps,
+            "coeffs": self._coeffs.copy(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParameterODE:
+        """Rebuild from :meth:`to_dict` output."""
+        keys = {"names", "args", "lower", "upper", "cell_size", "dt", "n_substeps", "coeffs"}
+        missing = keys - set(data)
+        if missing:
+            raise ValueError(f"`data` lacks the keys {sorted(missing)}.")
+        return cls(data["names"], [int(a) for a in data["args"]], data["lower"], data["upper"],
+                   data["cell_size"], dt=float(data["dt"]), n_substeps=int(data["n_substeps"]),
+                   coeffs=data["coeffs"])
+
+    def save(self, path: str | os.PathLike, *, meta: dict | None = None) -> None:
+        """Write ``.npz`` (coefficients + JSON settings; no pickles). ``meta`` is stored too."""
+        d = self.to_dict()
+        coeffs = d.pop("coeffs")
+        d["meta"] = {**self.meta, **(meta or {})}
+        np.savez_compressed(path, kind=np.array(type(self).__name__),
+                            settings=np.array(json.dumps(d)), coeffs=coeffs)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ParameterODE:
+        """Read a file written by :meth:`save` (``allow_pickle=False``); ``meta`` in ``.meta``."""
+        with np.load(path, allow_pickle=False) as data:
+            if "kind" not in data or str(data["kind"]) != cls.__name__:
+                raise ValueError(f"`path` {path!s} does not hold a saved {cls.__name__}.")
+            settings = json.loads(str(data["settings"]))
+            settings["coeffs"] = data["coeffs"]
+        meta = settings.pop("meta", {})
+        ode = cls.from_dict(settings)
+        ode.meta = meta
+        return ode
+
+
+def centred_domain(
+    centre: Sequence[float], cell_size: float | Sequence[float], half_width: float | Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A domain ``(lower, upper)`` whose middle cell is centred on ``centre``.
+
+    It covers at least ``centre +- half_width`` with whole cells, an odd number
+    per axis (the paper places the Rössler initial condition at a cell centre).
+
+    Examples
+    --------
+    >>> lo, hi = centred_domain([0.0, 1.0], 0.1, 0.3)
+    >>> lo.round(6).tolist(), hi.round(6).tolist()
+    ([-0.35, 0.65], [0.35, 1.35])
+    """
+    c = np.atleast_1d(np.asarray(centre, dtype=np.float64))
+    h = np.broadcast_to(np.asarray(cell_size, dtype=np.float64), c.shape)
+    w = np.broadcast_to(np.asarray(half_width, dtype=np.float64), c.shape)
+    for name, v in (("centre", c), ("cell_size", h), ("half_width", w)):
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"`{name}` must be finite; got {v.tolist()}.")
+    if np.any(h <= 0) or np.any(w < 0):
+        raise ValueError(
+            f"`cell_size` must be > 0 and `half_width` >= 0; got {h.tolist()} and {w.tolist()}."
+        )
+    n = np.maximum(0, np.ceil(w / h - 0.5 - 1e-9))
+    return c - (n + 0.5) * h, c + (n + 0.5) * h
+
+
+# ---------------------------------------------------------------------------
+# Moment estimators ("problems")
+# ---------------------------------------------------------------------------
+class MomentProblem(Protocol):
+    """What :func:`adjoint_gradient` and :func:`train` need from a data set and a model.
+
+    Attributes
+    ----------
+    initial_theta : ndarray, shape (n_traj, K)
+        Initial condition of each training trajectory.
+    n_times : int
+        Data times ``0 .. n_times - 1`` (spacing ``ode.dt``).
+
+    Methods
+    -------
+    moments(i, time_indices, theta, seed) -> (model_moments, data_moments)
+        For trajectory ``i``, at the data times ``time_indices`` (int array,
+        shape (n,)), where the model has parameters ``theta`` (n, K): the model
+        moments ``mu~ = d ln Z / d theta`` and the data moments ``mu``, each
+        shape (n, K) (raw lattice sums). May be estimates (sampling).
+    """
+
+    initial_theta: np.ndarray
+    n_times: int
+
+    def moments(
+        self, i: int, time_indices: np.ndarray, theta: np.ndarray, seed: SeedLike
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class ExactMoments:
+    """A problem with exact model moments from a function ``model_moments(theta) -> mu~``.
+
+    Parameters
+    ----------
+    initial_theta : array_like, shape (n_traj, K)
+    data_moments : array_like, shape (n_traj, n_times, K)
+        Target moments ``mu`` at the data times.
+    model_moments : callable
+        ``model_moments(theta)`` with ``theta`` of shape (n, K) returns ``mu~``
+        of shape (n, K), e.g. a transfer matrix or an enumeration.
+
+    Examples
+    --------
+    >>> # independent binary sites: ln Z = L sum_k ln(1 + e^theta_k), mu~ = L sigmoid(theta)
+    >>> p = ExactMoments(np.zeros((1, 2)), np.full((1, 3, 2), 40.0),
+    ...                  lambda th: 100 / (1 + np.exp(-th)))
+    >>> p.n_times, p.moments(0, np.array([0, 2]), np.zeros((2, 2)), None)[0].tolist()
+    (3, [[50.0, 50.0], [50.0, 50.0]])
+    """
+
+    def __init__(self, initial_theta, data_moments, model_moments: Callable) -> None:
+        th = np.array(initial_theta, dtype=np.float64)
+        if th.ndim != 2 or th.shape[0] < 1 or not np.all(np.isfinite(th)):
+            raise ValueError(
+                f"`initial_theta` must be a finite array of shape (n_traj, K); got {th.shape}."
+            )
+        mu = np.array(data_moments, dtype=np.float64)
+        if mu.ndim != 3 or mu.shape[0] != th.shape[0] or mu.shape[2] != th.shape[1]:
+            raise ValueError(
+                f"`data_moments` must have shape (n_traj, n_times, K) = ({th.shape[0]}, ., "
+                f"{th.shape[1]}); got {mu.shape}."
+            )
+        if not callable(model_moments):
+            raise TypeError(f"`model_moments` must be callable; got {type(model_moments)}.")
+        self.initial_theta, self.data_moments, self.model_moments = th, mu, model_moments
+        self.n_times = mu.shape[1]
+
+    def moments(self, i, time_indices, theta, seed=None):
+        """Exact ``(model_moments(theta), data_moments[i, time_indices])``; ``seed`` is unused."""
+        model = np.asarray(self.model_moments(np.asarray(theta)), dtype=np.float64)
+        if model.shape != np.shape(theta):
+            raise ValueError(
+                f"`model_moments` must return shape {np.shape(theta)}; got {model.shape}."
+            )
+        return model, self.data_moments[i, time_indices]
+
+
+class _SampledLattices:
+    """Shared checks and batch selection for the sampled 1D problems."""
+
+    def __init__(self, initial_theta, data, n_samples, n_params):
+        th = np.array(initial_theta, dtype=np.float64)
+        arr = np.asarray(data)
+        if arr.ndim != 4 or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(
+                "`data` must be an integer array of shape (n_traj, n_lattices, n_times, L); "
+                f"got {arr.dtype} {arr.shape}."
+            )
+        if th.shape != (arr.shape[0], n_params) or not np.all(np.isfinite(th)):
+            raise ValueError(
+                f"`initial_theta` must be finite with shape (n_traj, {n_params}) = "
+                f"({arr.shape[0]}, {n_params}); got {th.shape}."
+            )
+        if arr.size and (arr.min() < 0 or arr.max() > 1):
+            raise ValueError("`data` must hold occupancies 0 and 1 (one species).")
+        self.n_samples = _check_int("n_samples", n_samples, 1)
+        if self.n_samples > arr.shape[1]:
+            raise ValueError(
+                f"`n_samples` must be in [1, n_lattices={arr.shape[1]}]; got {n_samples}."
+            )
+        self.initial_theta = th
+        self.data = np.ascontiguousarray(arr, dtype=np.int8)
+        self.n_times = arr.shape[2]
+        self.n_sites = arr.shape[3]
+
+        self._v = np.empty(self.n_sites, dtype=np.int8)
+        self._hid = np.empty(max(self.n_sites - 1, 1), dtype=np.int8)
+        self._rng = np.empty(4, dtype=np.uint64)
+        self._ptab = np.empty((3, 4))
+
+    def _prepare(self, rng, time_indices, theta):
+        """Batch of lattices, validated times and parameters, one seed per (time, lattice)."""
+        pick = np.sort(rng.choice(self.data.shape[1], self.n_samples, replace=False))
+        t_idx = np.ascontiguousarray(time_indices, dtype=np.int64)
+        if t_idx.ndim != 1 or t_idx.size == 0 or t_idx.min() < 0 or t_idx.max() >= self.n_times:
+            raise ValueError(
+                f"`time_indices` must be a 1-D array of data times in [0, {self.n_times - 1}]; "
+                f"got {time_indices!r}."
+            )
+        th = np.ascontiguousarray(theta, dtype=np.float64)
+        if th.shape != (t_idx.size, 3) or not np.all(np.isfinite(th)):
+            raise ValueError(
+                f"`theta` must be finite with shape ({t_idx.size}, 3); got {th.shape}."
+            )
+        seeds = rng.integers(0, 2**63, size=(t_idx.size, self.n_samples), dtype=np.int64)
+        return pick.astype(np.int64), t_idx, th, seeds
+
+
+class IsingMoments(_SampledLattices):
+    """Sampled moments of the fully visible 1D model (37): ``theta = (b, J, K)``.
+
+    Data moments are the mean raw sums ``(sum v_i, sum v_i v_{i+1}, sum v_i
+    v_{i+1} v_{i+2})`` over a random batch of ``n_samples`` of the simulated
+    lattices; model moments are those of the same lattices after ``cd_k``
+    heat-bath Gibbs sweeps at ``theta`` (the sweep of :func:`dbmtools.ising.sample`;
+    CD-k from data: the asleep phase of the paper, "a Gibbs sampler for a
+    single step"). Sampling and moments for a whole window run in one serial
+    numba call, a few hundred microseconds for 10 lattices of 1000 sites.
+
+    Parameters
+    ----------
+    initial_theta : array_like, shape (n_traj, 3)
+    data : ndarray of int, shape (n_traj, n_lattices, n_times, L)
+        Occupancies 0/1 of the simulated lattices (``Ensemble.states``
+        regrouped by initial condition).
+    n_samples : int
+        Lattices per estimate (the paper's batch of 10).
+    cd_k : int
+        Gibbs sweeps from the data.
+    boundary : {"reflecting", "periodic"}
+        Of the moments and the sampler (eq. 37: reflecting).
+    """
+
+    def __init__(self, initial_theta, data, *, n_samples: int = 10, cd_k: int = 1,
+                 boundary: str = "reflecting") -> None:
+        from . import ising
+
+        super().__init__(initial_theta, data, n_samples, 3)
+        self.cd_k = _check_int("cd_k", cd_k, 1)
+        if boundary not in ("reflecting", "periodic"):
+            raise ValueError(f"`boundary` must be 'reflecting' or 'periodic'; got {boundary!r}.")
+        self.boundary = boundary
+        # sufficient statistics of every data lattice, computed once
+        self._data_mu = ising.moments(self.data, boundary=boundary).astype(np.float64)
+
+    def moments(self, i, time_indices, theta, seed=None):
+        """``(model, data)`` moments, each (n, 3), for trajectory ``i`` (see the class)."""
+        rng = np.random.default_rng(as_seed_sequence(seed))
+        pick, t_idx, th, seeds = self._prepare(rng, time_indices, theta)
+        data = self._data_mu[i][pick][:, t_idx].mean(axis=0)
+        model = np.empty((t_idx.size, 3))
+        _ising_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, self.boundary == "periodic",
+                          seeds, self._v, self._rng, self._ptab, model)
+        return model, data
+
+
+class HiddenMoments(_SampledLattices):
+    """Sampled moments of the 1D hidden-layer model (39): ``theta = (b, W, b')``.
+
+    Awake: moments of a batch of ``n_samples`` simulated lattices with the
+    hidden units as probabilities (as :func:`dbmtools.rbm.moments`). Asleep: the
+    same lattices after ``cd_k`` block-Gibbs steps ``V -> H -> V`` (as
+    :func:`dbmtools.rbm.gibbs`, CD-k), again with hidden probabilities. One
+    serial numba call per window. Open boundaries, ``L - 1`` hidden
+    units (:func:`dbmtools.hidden_model_1d`).
+
+    Parameters
+    ----------
+    initial_theta : array_like, shape (n_traj, 3)
+        ``(b, W, b')`` at t = 0 for each trajectory (e.g. from :func:`dbmtools.rbm.fit`).
+    data : ndarray of int, shape (n_traj, n_lattices, n_times, L)
+    n_samples, cd_k : int
+    """
+
+    def __init__(self, initial_theta, data, *, n_samples: int = 10, cd_k: int = 1) -> None:
+        from . import rbm
+
+        super().__init__(initial_theta, data, n_samples, 3)
+        self.cd_k = _check_int("cd_k", cd_k, 1)
+        self.model = rbm.hidden_model_1d(self.n_sites)
+
+    def moments(self, i, time_indices, theta, seed=None):
+        """``(model, data)`` moments, each (n, 3), for trajectory ``i`` (see the class)."""
+        rng = np.random.default_rng(as_seed_sequence(seed))
+        pick, t_idx, th, seeds = self._prepare(rng, time_indices, theta)
+        model = np.empty((t_idx.size, 3))
+        data = np.empty((t_idx.size, 3))
+        _hidden_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, seeds, self._v,
+                           self._hid, self._rng, self._ptab, data, model)
+        return model, data
+
+
+# ---------------------------------------------------------------------------
+# The adjoint gradient
+# ---------------------------------------------------------------------------
+@dataclass
+class GradientResult:
+    """Result of :func:`adjoint_gradient` for one trajectory.
+
+    Attributes
+    ----------
+    grad : ndarray, shape (K, n_dofs)
+        ``dS/dU``.
+    grad_theta : ndarray, shape (K,)
+        ``dS/dtheta`` at the start of the adjoint solve: the initial condition
+        (full gradient) or ``theta(tau)`` (truncated).
+    theta : ndarray, shape (n_window, K)
+        The trajectory at the window's data times.
+    model_moments, data_moments : ndarray, shape (n_window, K)
+    time_indices : ndarray of int, shape (n_window,)
+    """
+
+    grad: np.ndarray
+    grad_theta: np.ndarray
+    theta: np.ndarray
+    model_moments: np.ndarray
+    data_moments: np.ndarray
+    time_indices: np.ndarray
+
+
+def adjoint_gradient(
+    ode: ParameterODE,
+    problem: MomentProblem,
+    trajectory: int,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    truncated: bool = False,
+    l2: float = 0.0,
+    theta_bar: np.ndarray | None = None,
+    seed: SeedLike = None,
+) -> GradientResult:
+    """Gradient of the discretised objective over data times ``start..stop`` (discrete adjoint).
+
+    The forward solve is ``theta_{n+1} = theta_n + h F(theta_n; U)`` from the
+    trajectory's initial condition up to data time ``stop``. With
+    ``g_n = dS/dtheta_n`` (``dt (mu~ - mu) + 2 l2 dt (theta - theta_bar)`` at
+    substeps that are data times in the window, 0 elsewhere), the adjoint runs
+    backwards
+
+        lambda_N = g_N,   lambda_n = g_n + lambda_{n+1} + h J_n^T lambda_{n+1},
+
+    (``J_n = dF/dtheta`` at ``theta_n``) and accumulates
+    ``dS/dU[k, l] += h f_l(theta_n) lambda_{n+1}[k]``. This is the exact
+    gradient of the discrete objective: with exact moments it equals finite
+    differences to rounding error.
+
+    Parameters
+    ----------
+    ode : ParameterODE
+    problem : MomentProblem
+    trajectory : int
+        Which trajectory (row of ``problem.initial_theta``).
+    start, stop : int
+        First and last data time of the window (``0 <= start <= stop < n_times``);
+        ``stop`` defaults to the last data time.
+    truncated : bool
+        ``False``: the full gradient, the adjoint solved back to ``t = 0``.
+        ``True``: the paper's moving-window gradient (eq. 41), solved back only to
+        ``tau = start * dt``; it is the exact gradient of ``S`` with
+        ``theta(tau)`` held fixed.
+    l2 : float
+        ``lambda_r`` of eq. (32), >= 0.
+    theta_bar : array_like, shape (K,), optional
+        Centre of the L2 term (zeros by default).
+    seed : None, int, SeedSequence or Generator
+        For sampled moment estimators.
+
+    Returns
+    -------
+    GradientResult
+
+    Notes
+    -----
+    Correspondence with the paper: ``lambda_n`` is the discrete counterpart of
+    ``-phi(t_n)`` of eq. (31) (with ``phi(t_f) = 0``): in the continuous limit
+    ``-dlambda/dt = dt-density of g + J^T lambda``, i.e. eq. (31) for ``phi = -lambda``
+    with the source ``mu~ - mu`` (eq. 33 with the L2 term), and ``dS/dU``
+    above is eq. (30) (eq. 41 when truncated) with the integral replaced by
+    the Euler sum. The jump ``g_N`` at the last data time is the discrete form
+    of the source at ``t_f``.
+
+    Examples
+    --------
+    >>> ode = ParameterODE(["a"], [0], [-3.0], [3.0], 1.0, dt=0.1)
+    >>> p = ExactMoments([[0.0]], np.full((1, 4, 1), 30.0), lambda t: 100 / (1 + np.exp(-t)))
+    >>> r = adjoint_gradient(ode, p, 0)
+    >>> r.model_moments[:, 0].tolist(), r.grad.shape
+    ([50.0, 50.0, 50.0, 50.0], (1, 14))
+    """
+    n_traj, n_params = _check_problem(ode, problem)
+    if isinstance(trajectory, bool) or not isinstance(trajectory, numbers.Integral) or not (
+        0 <= trajectory < n_traj
+    ):
+        raise ValueError(f"`trajectory` must be an index in [0, {n_traj - 1}]; got {trajectory!r}.")
+    stop = problem.n_times - 1 if stop is None else stop
+    start = _check_int("start", start, 0)
+    stop = _check_int("stop", stop, 0)
+    if not start <= stop < problem.n_times:
+        raise ValueError(
+            f"`start` and `stop` must satisfy 0 <= start <= stop < n_times={problem.n_times}; "
+            f"got {start} and {stop}."
+        )
+    l2 = _check_nonneg_float("l2", l2)
+    tbar = _check_theta_bar(theta_bar, n_params)
+    buffers = _Buffers(ode, stop)
+    return _gradient(ode, problem, int(trajectory), start, stop, bool(truncated), l2, tbar,
+                     seed, buffers, np.zeros_like(ode.coeffs))
+
+
+class _Buffers:
+    """Per-call work arrays (allocated once per training run, not per step)."""
+
+    def __init__(self, ode, max_stop):
+        self.sub = np.empty((max_stop * ode.n_substeps + 1, ode.n_params))
+        self.lam = np.empty(ode.n_params)
+        self.g = np.empty((max_stop + 1, ode.n_params))
+
+
+def _gradient(ode, problem, i, start, stop, truncated, l2, tbar, seed, buf, grad):
+    """One trajectory's forward solve, moments and adjoint; ``dS/dU`` is ADDED to ``grad``."""
+    ns = ode.n_substeps
+    n_total = stop * ns
+    sub = buf.sub[: n_total + 1]
+    ode._forward(problem.initial_theta[i], n_total, sub, f"initial_theta[{i}]")
+    t_idx = np.arange(start, stop + 1)
+    theta = sub[t_idx * ns].copy()
+    model, data = problem.moments(i, t_idx, theta, seed)
+    g = buf.g[: t_idx.size]
+    g[...] = ode.dt * (model - data)
+    if l2 > 0:
+        g += 2.0 * l2 * ode.dt * (theta - tbar)
+    lo, h, nc, st = ode._geometry
+    n_stop = start * ns if truncated else 0
+    _adjoint_kernel(sub, ode.args, lo, h, nc, st, ode.coeffs, ode.dt / ns, ns, g, start,
+                    n_stop, grad, buf.lam)
+    return GradientResult(grad=grad, grad_theta=buf.lam.copy(), theta=theta,
+                          model_moments=np.asarray(model), data_moments=np.asarray(data),
+                          time_indices=t_idx)
+
+
+# ---------------------------------------------------------------------------
+# Training (Algorithm 1)
+# ---------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    """Result of :func:`train`.
+
+    Attributes
+    ----------
+    params : ndarray, shape (K, n_dofs)
+        The learned coefficients (also left in ``ode.coeffs``).
+    loss_history : ndarray, shape (n_iter,)
+        Root-mean-square moment mismatch ``mu~ - mu`` (raw sums) over the
+        window, batch and parameters, at every step.
+    n_iter : int
+        Steps run.
+    converged : bool
+        With ``tol``: whether the mean of the last tenth of ``loss_history`` is
+        below it. Without: whether every step stayed finite.
+    tau_history : ndarray of int, shape (n_iter,)
+        Window start (data time index) at every step.
+    grad_norm_history : ndarray, shape (n_iter,)
+        Norm of the batch-mean gradient ``dS/dU``.
+    settings : dict
+        The training settings (JSON-ready).
+    """
+
+    params: np.ndarray
+    loss_history: np.ndarray
+    n_iter: int
+    converged: bool
+    tau_history: np.ndarray
+    grad_norm_history: np.ndarray
+    settings: dict = field(default_factory=dict)
+
+
+def train(
+    ode: ParameterODE,
+    problem: MomentProblem,
+    *,
+    n_iter: int,
+    lr: float | Sequence[float] = 1.0,
+    optimizer: str = "sgd",
+    batch_size: int = 1,
+    window: int | None = None,
+    shift_every: int = 1,
+    truncated: bool = True,
+    l2: float = 0.0,
+    theta_bar: np.ndarray | None = None,
+    tol: float | None = None,
+    checkpoint_every: int | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    seed: SeedLike = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Algorithm 1: learn ``ode.coeffs`` by stochastic gradient descent on the adjoint gradient.
+
+    Each step takes a batch of trajectories (sweeping through the training
+    set in a random order), solves each forward from its initial condition
+    to the end of the window, estimates the moments in the window
+    (``problem.moments``), solves the adjoint and averages ``dS/dU`` over the
+    batch; then ``U -= lr * step`` (SGD) or an Adam step. ``ode`` is updated in
+    place.
+
+    Parameters
+    ----------
+    ode : ParameterODE
+        Its coefficients are the starting point (zeros: ``F = 0``).
+    problem : MomentProblem
+    n_iter : int
+        Optimisation steps.
+    lr : float or sequence of float, length K
+        Learning rate, one for all ``F_k`` or one per parameter (e.g. the
+        paper's 0.8 for biases and 0.05 for weights).
+    optimizer : {"sgd", "adam"}
+    batch_size : int
+        Trajectories per step (1 .. n_traj).
+    window : int, optional
+        Moving window (eq. 41) of ``window`` data timesteps: at step ``s`` the
+        loss covers data times ``tau .. tau + window`` with
+        ``tau = min(s // shift_every, n_times - 1 - window)``. ``None``: the
+        whole trajectory every step.
+    shift_every : int
+        Steps between shifts of ``tau`` by one data timestep (>= 1).
+    truncated : bool
+        With a window: the paper's gradient (adjoint back to ``tau`` only,
+        eq. 41) or, if False, the full gradient back to ``t = 0``.
+    l2, theta_bar
+        L2 regularisation (eq. 32), as in :func:`adjoint_gradient`.
+    tol : float, optional
+        Convergence threshold on the moment mismatch (see :class:`TrainResult`).
+    checkpoint_every : int, optional
+        Save ``ode`` to ``checkpoint_path`` every this many steps (and at the end),
+        with the step, tau and last loss in its ``meta``.
+    checkpoint_path : path, optional
+    seed : None, int, SeedSequence or Generator
+    progress : bool
+        Progress bar with the current moment mismatch and tau.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    ValueError
+        Bad schedule (window longer than the data, ``shift_every < 1``,
+        ``batch_size`` out of range), learning rates that are not finite and
+        positive, mismatched shapes, or a trajectory leaving the domain.
+
+    Examples
+    --------
+    >>> # data: exact moments of L independent sites whose parameter obeys dtheta/dt = -theta
+    >>> L = 100.0
+    >>> true = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    >>> g = true.grid(0)
+    >>> _ = g.interpolate(lambda x: -x[:, 0], lambda x: -np.ones((len(x), 1)))
+    >>> true.set_grid(0, g)
+    >>> th0 = np.array([[-1.5], [-0.5], [0.5], [1.5]])
+    >>> mu = L / (1 + np.exp(-true.solve(th0, 10)))
+    >>> p = ExactMoments(th0, mu, lambda t: L / (1 + np.exp(-t)))
+    >>> ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)   # F = 0
+    >>> r = train(ode, p, n_iter=1000, lr=0.05, optimizer="adam", batch_size=4,
+    ...           seed=0, progress=False)
+    >>> bool(r.loss_history[-1] < 0.01 * r.loss_history[0])
+    True
+    >>> ode.rhs([[1.0], [-0.5]]).round(1).tolist()
+    [[-1.0], [0.5]]
+    """
+    n_traj, n_params = _check_problem(ode, problem)
+    n_iter = _check_int("n_iter", n_iter, 1)
+    lr_arr = _check_lr(lr, n_params)
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"`optimizer` must be 'sgd' or 'adam'; got {optimizer!r}.")
+    batch_size = _check_int("batch_size", batch_size, 1)
+    if batch_size > n_traj:
+        raise ValueError(f"`batch_size` must be in [1, n_traj={n_traj}]; got {batch_size}.")
+    shift_every = _check_int("shift_every", shift_every, 1)
+    last = problem.n_times - 1
+    if window is not None:
+        window = _check_int("window", window, 1)
+        if window > last:
+            raise ValueError(
+                f"`window` must be in [1, n_times - 1 = {last}] data timesteps; got {window}."
+            )
+    l2 = _check_nonneg_float("l2", l2)
+    tbar = _check_theta_bar(theta_bar, n_params)
+    if tol is not None:
+        tol = _check_positive_float("tol", tol)
+    if checkpoint_every is not None:
+        checkpoint_every = _check_int("checkpoint_every", checkpoint_every, 1)
+        if checkpoint_path is None:
+            raise ValueError("`checkpoint_path` is required with `checkpoint_every`.")
+
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    buf = _Buffers(ode, last)
+    loss = np.empty(n_iter)
+    taus = np.empty(n_iter, dtype=np.int64)
+    gnorm = np.empty(n_iter)
+    m1 = np.zeros_like(ode.coeffs) if optimizer == "adam" else None
+    m2 = np.zeros_like(ode.coeffs) if optimizer == "adam" else None
+    total = np.zeros_like(ode.coeffs)
+    lr_col = lr_arr[:, None] / batch_size
+    order = np.empty(0, dtype=np.int64)
+    settings = {
+        "n_iter": n_iter, "lr": lr_arr.tolist(), "optimizer": optimizer,
+        "batch_size": batch_size, "window": window, "shift_every": shift_every,
+        "truncated": bool(truncated), "l2": l2, "tol": tol,
+    }
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(n_iter), desc="train", disable=not show_progress(progress))
+    for step in bar:
+        if window is None:
+            start, stop, trunc = 0, last, False
+        else:
+            start = min(step // shift_every, last - window)
+            stop, trunc = start + window, bool(truncated)
+        if order.size < batch_size:  # next sweep through the trajectories
+            order = np.concatenate([order, rng.permutation(n_traj)])
+        batch, order = order[:batch_size], order[batch_size:]
+        total[...] = 0.0
+        sq = 0.0
+        count = 0
+        for i in batch:
+            r = _gradient(ode, problem, int(i), start, stop, trunc, l2, tbar,
+                          int(rng.integers(2**63)), buf, total)
+            diff = r.model_moments - r.data_moments
+            sq += float(np.sum(diff * diff))
+            count += diff.size
+        loss[step] = np.sqrt(sq / count)
+        taus[step] = start
+        # not np.dot: a BLAS call here starts threads and cost ms on a busy machine
+        gnorm[step] = np.sqrt(_sum_squares(total)) / batch_size
+        if not np.isfinite(gnorm[step]):
+            raise FloatingPointError(
+                f"The gradient is not finite at step {step} (tau = {start}); lower `lr`."
+            )
+        if optimizer == "adam":
+            total /= batch_size
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            m1 = b1 * m1 + (1 - b1) * total
+            m2 = b2 * m2 + (1 - b2) * total**2
+            upd = (m1 / (1 - b1 ** (step + 1))) / (np.sqrt(m2 / (1 - b2 ** (step + 1))) + eps)
+            ode._coeffs -= lr_arr[:, None] * upd
+        else:  # in place: two passes over the (possibly large) coefficient array
+            np.multiply(total, lr_col, out=total)
+            ode._coeffs -= total
+        if step % 10 == 0 or step == n_iter - 1:
+            bar.set_postfix(mismatch=f"{loss[step]:.3g}", tau=start)
+        if checkpoint_every is not None and (
+            (step + 1) % checkpoint_every == 0 or step == n_iter - 1
+        ):
+            ode.save(checkpoint_path, meta={"step": step + 1, "tau": int(start),
+                                            "loss": float(loss[step]), "settings": settings})
+    bar.close()
+    tail = loss[n_iter - max(1, n_iter // 10) :]
+    if tol is None:
+        converged = bool(np.all(np.isfinite(loss)))
+    else:
+        converged = bool(tail.mean() < tol)
+        if not converged:
+            warnings.warn(
+                f"train did not converge: mean moment mismatch over the last {tail.size} steps "
+                f"is {tail.mean():.3g} >= tol={tol}. Increase `n_iter` or `lr`.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return TrainResult(params=ode.coeffs.copy(), loss_history=loss, n_iter=n_iter,
+                       converged=converged, tau_history=taus, grad_norm_history=gnorm,
+                       settings=settings)
+
+
+def predict(ode: ParameterODE, initial_theta: np.ndarray, n_steps: int) -> np.ndarray:
+    """Integrate the learned ODEs from new initial conditions (explicit Euler, as in training).
+
+    Parameters
+    ----------
+    ode : ParameterODE
+    initial_theta : array_like, shape (n, K) or (K,)
+    n_steps : int
+        Data timesteps.
+
+    Returns
+    -------
+    ndarray, shape (n, n_steps + 1, K) (or (n_steps + 1, K))
+        ``theta`` at the data times; see :meth:`ParameterODE.solve`.
+
+    Examples
+    --------
+    >>> ode = ParameterODE(["a"], [0], [-1.0], [1.0], 1.0, dt=0.5)
+    >>> ode.coeffs[0, ::2] = 1.0                     # F = 1 at every vertex, slopes 0
+    >>> predict(ode, [0.0], 2)[:, 0].tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return ode.solve(initial_theta, n_steps)
+
+
+# ---------------------------------------------------------------------------
+# Validation helpers
+# ---------------------------------------------------------------------------
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value}.")
+    return int(value)
+
+
+def _check_positive_float(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number; got {value!r}.")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"`{name}` must be a finite number > 0; got {value!r}.")
+    return float(value)
+
+
+def _check_nonneg_float(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number; got {value!r}.")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0; got {value!r}.")
+    return float(value)
+
+
+def _check_names_args(names, args):
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"`names` must be a sequence of strings; got {names!r}.")
+    names = tuple(names)
+    if len(names) < 1 or len(set(names)) != len(names):
+        raise ValueError(f"`names` must be non-empty and unique; got {names}.")
+    if isinstance(args, (str, int)):
+        args = [args]
+    idx = []
+    for a in args:
+        if isinstance(a, str):
+            if a not in names:
+                raise ValueError(f"`args`: {a!r} is not one of `names` {names}.")
+            idx.append(names.index(a))
+        elif isinstance(a, numbers.Integral) and not isinstance(a, bool) and 0 <= a < len(names):
+            idx.append(int(a))
+        else:
+            raise ValueError(
+                f"`args` must hold names or indices in [0, {len(names) - 1}]; got {a!r}."
+            )
+    if not 1 <= len(idx) <= 3 or len(set(idx)) != len(idx):
+        raise ValueError(f"`args` must name 1 to 3 distinct parameters; got {list(args)!r}.")
+    return names, np.array(idx, dtype=np.int64)
+
+
+def _check_theta(theta, n_params, name):
+    th = np.asarray(theta, dtype=np.float64)
+    if th.ndim == 0 or th.shape[-1] != n_params:
+        raise ValueError(f"`{name}` must have shape (..., {n_params}); got {th.shape}.")
+    if not np.all(np.isfinite(th)):
+        raise ValueError(f"`{name}` must be finite; got NaN or inf.")
+    return th
+
+
+def _check_theta_bar(theta_bar, n_params):
+    if theta_bar is None:
+        return np.zeros(n_params)
+    tb = np.asarray(theta_bar, dtype=np.float64)
+    if tb.shape != (n_params,) or not np.all(np.isfinite(tb)):
+        raise ValueError(f"`theta_bar` must be finite with shape ({n_params},); got {tb.shape}.")
+    return tb
+
+
+def _check_lr(lr, n_params):
+    arr = np.asarray(lr, dtype=np.float64) if not isinstance(lr, bool) else None
+    if arr is None or arr.ndim > 1:
+        raise TypeError(f"`lr` must be a number or a sequence of {n_params} numbers; got {lr!r}.")
+    arr = np.broadcast_to(arr, (n_params,)) if arr.ndim == 0 else arr
+    if arr.shape != (n_params,):
+        raise ValueError(f"`lr` must have one entry per parameter ({n_params}); got {arr.size}.")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"`lr` must be finite and > 0; got {arr.tolist()}.")
+    return np.array(arr)
+
+
+def _check_problem(ode, problem):
+    if not isinstance(ode, ParameterODE):
+        raise TypeError(f"`ode` must be a ParameterODE; got {type(ode).__name__}.")
+    for attr in ("initial_theta", "n_times", "moments"):
+        if not hasattr(problem, attr):
+            raise TypeError(f"`problem` must have `{attr}` (see MomentProblem).")
+    th = np.asarray(problem.initial_theta)
+    if th.ndim != 2 or th.shape[1] != ode.n_params:
+        raise ValueError(
+            f"`problem.initial_theta` must have shape (n_traj, {ode.n_params}) for this ODE; "
+            f"got {th.shape}."
+        )
+    if problem.n_times < 2:
+        raise ValueError(f"`problem.n_times` must be >= 2; got {problem.n_times}.")
+    return th.shape[0], ode.n_params
+
+
+# ---------------------------------------------------------------------------
+# Kernels
+# ---------------------------------------------------------------------------
+@njit
+def _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw):
+    """Basis indices ``idx`` (4**d,), values ``w`` (4**d,) and physical gradients
+    ``dw`` (d, 4**d) of the Hermite elements at ``x`` (d,); flat indices into one
+    ``coeffs.reshape(-1)``. Returns False (buffers untouched) if ``x`` is outside
+    the closed domain or not finite. Same layout as :func:`dbmtools.hermite.evaluate_point`."""
+    d = x.shape[0]
+    nd = 1 << d
+    nb = 1 << (2 * d)
+    base = 0
+    for k in range(d):
+        hk = cell_size[k]
+        span = n_cells[k] * hk
+        if not (x[k] >= lower[k] and x[k] <= lower[k] + span + 1e-12 * (abs(lower[k]) + span)):
+            return False
+        s = (x[k] - lower[k]) / hk
+        i = int(np.floor(s))
+        if i >= n_cells[k]:  # x == upper: the last cell (t = 1)
+            i = n_cells[k] - 1
+        t = s - i
+        t2 = t * t
+        t3 = t2 * t
+        work[0, k, 0] = 1.0 - 3.0 * t2 + 2.0 * t3
+        work[0, k, 1] = hk * (t - 2.0 * t2 + t3)
+        work[0, k, 2] = 3.0 * t2 - 2.0 * t3
+        work[0, k, 3] = hk * (t3 - t2)
+        work[1, k, 0] = (6.0 * t2 - 6.0 * t) / hk
+        work[1, k, 1] = 1.0 - 4.0 * t + 3.0 * t2
+        work[1, k, 2] = (6.0 * t - 6.0 * t2) / hk
+        work[1, k, 3] = 3.0 * t2 - 2.0 * t
+        base += i * strides[k]
+    for j in range(nb):
+        off = base
+        m = 0
+        jj = j
+        wj = 1.0
+        for a in range(d):
+            dw[a, j] = 1.0
+        for k in range(d):
+            q = jj & 3
+            jj >>= 2
+            off += (q >> 1) * strides[k]
+            m |= (q & 1) << k
+            phi = work[0, k, q]
+            wj *= phi
+            for a in range(d):
+                dw[a, j] *= work[1, k, q] if a == k else phi
+        idx[j] = off * nd + m
+        w[j] = wj
+    return True
+
+
+@njit
+def _sum_squares(a):
+    """``sum(a**2)`` of a 2-D array, serial and allocation-free."""
+    acc = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            acc += a[i, j] * a[i, j]
+    return acc
+
+
+@njit
+def _gather(theta, args, x):
+    for a in range(args.size):
+        x[a] = theta[args[a]]
+
+
+@njit
+def _rhs_kernel(th, args, lower, cell_size, n_cells, strides, U, out):
+    """``out[p, k] = F_k(th[p, args])`` for validated points inside the domain."""
+    d = args.size
+    nb = 1 << (2 * d)
+    work = np.empty((2, d, 4))
+    x = np.empty(d)
+    idx = np.empty(nb, dtype=np.int64)
+    w = np.empty(nb)
+    dw = np.empty((d, nb))
+    for p in range(th.shape[0]):
+        _gather(th[p], args, x)
+        _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw)
+        for k in range(U.shape[0]):
+            f = 0.0
+            for j in range(nb):
+                f += w[j] * U[k, idx[j]]
+            out[p, k] = f
+
+
+@njit
+def _jacobian_kernel(th, args, lower, cell_size, n_cells, strides, U, out):
+    """``out[p, k, args[a]] = dF_k/dtheta_{args[a]}``; ``out`` zeros (n, K, K)."""
+    d = args.size
+    nb = 1 << (2 * d)
+    work = np.empty((2, d, 4))
+    x = np.empty(d)
+    idx = np.empty(nb, dtype=np.int64)
+    w = np.empty(nb)
+    dw = np.empty((d, nb))
+    for p in range(th.shape[0]):
+        _gather(th[p], args, x)
+        _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw)
+        for k in range(U.shape[0]):
+            for a in range(d):
+                s = 0.0
+                for j in range(nb):
+                    s += dw[a, j] * U[k, idx[j]]
+                out[p, k, args[a]] = s
+
+
+@njit
+def _forward_kernel(args, lower, cell_size, n_cells, strides, U, h, n_total, out):
+    """Explicit Euler from ``out[0]`` (K,) for ``n_total`` substeps into ``out`` (n_total+1, K).
+
+    Returns -1, or the first substep whose point is outside the domain (or
+    not finite); rows after it are left unset.
+    """
+    d = args.size
+    nb = 1 << (2 * d)
+    K = U.shape[0]
+    work = np.empty((2, d, 4))
+    x = np.empty(d)
+    idx = np.empty(nb, dtype=np.int64)
+    w = np.empty(nb)
+    dw = np.empty((d, nb))
+    for n in range(n_total + 1):
+        _gather(out[n], args, x)
+        if not _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw):
+            return n
+        for k in range(K):
+            if not np.isfinite(out[n, k]):
+                return n
+        if n == n_total:
+            break
+        for k in range(K):
+            f = 0.0
+            for j in range(nb):
+                f += w[j] * U[k, idx[j]]
+            out[n + 1, k] = out[n, k] + h * f
+    return -1
+
+
+@njit
+def _adjoint_kernel(sub, args, lower, cell_size, n_cells, strides, U, h, ns, g, m0, n_stop,
+                    grad, lam):
+    """Discrete adjoint of explicit Euler over the substeps ``sub`` (N+1, K), back to ``n_stop``.
+
+    ``g`` (n_w, K) holds ``dS/dtheta`` at the data times ``m0 .. m0 + n_w - 1``
+    (substep ``m * ns``). Accumulates ``dS/dU`` into ``grad`` (K, n_dofs) and
+    leaves ``dS/dtheta_{n_stop}`` in ``lam`` (K,). Points are inside the domain
+    (the forward solve checked them).
+    """
+    d = args.size
+    nb = 1 << (2 * d)
+    K = U.shape[0]
+    N = sub.shape[0] - 1
+    work = np.empty((2, d, 4))
+    x = np.empty(d)
+    idx = np.empty(nb, dtype=np.int64)
+    w = np.empty(nb)
+    dw = np.empty((d, nb))
+    nxt = np.empty(K)
+    jt = np.empty(d)
+    n_w = g.shape[0]
+    # lambda_N = g_N
+    for k in range(K):
+        lam[k] = 0.0
+    if N % ns == 0:
+        m = N // ns - m0
+        if 0 <= m < n_w:
+            for k in range(K):
+                lam[k] = g[m, k]
+    for n in range(N - 1, n_stop - 1, -1):
+        for k in range(K):
+            nxt[k] = lam[k]  # lambda_{n+1}
+        _gather(sub[n], args, x)
+        _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw)
+        for a in range(d):
+            jt[a] = 0.0
+        for k in range(K):
+            lk = nxt[k]
+            if lk == 0.0:
+                continue
+            for j in range(nb):
+                grad[k, idx[j]] += h * w[j] * lk
+                u = U[k, idx[j]]
+                for a in range(d):
+                    jt[a] += dw[a, j] * u * lk
+        for k in range(K):
+            lam[k] = nxt[k]
+        for a in range(d):
+            lam[args[a]] += h * jt[a]
+        if n % ns == 0:
+            m = n // ns - m0
+            if 0 <= m < n_w:
+                for k in range(K):
+                    lam[k] += g[m, k]
