@@ -675,6 +675,20 @@ def _unimolecular_authors(
 
 
 @njit
+def _collide(lattice, members, count, slot, moved, step, s, t, r, pair_tgt, pair_mov):
+    """Reaction ``r`` between the mover on ``s`` and the target on ``t``: both are
+    consumed; the first product goes on ``t``, the second on ``s``."""
+    _remove(lattice, members, count, slot, s)
+    _remove(lattice, members, count, slot, t)
+    if pair_tgt[r] > 0:
+        _add(lattice, members, count, slot, t, pair_tgt[r])
+        moved[t] = step
+    if pair_mov[r] > 0:
+        _add(lattice, members, count, slot, s, pair_mov[r])
+        moved[s] = step
+
+
+@njit
 def _hop(
     redirect_walls,
     rng,
@@ -694,6 +708,9 @@ def _hop(
     stride,
 ):
     """One hop attempt of the particle on site ``s`` (section 2 of the module docstring).
+
+    Used by the authors' sweep; the uniform sweep in :func:`_simulate_one` has
+    the same steps written out, since the call costs more than the sweep.
 
     ``redirect_walls``: a hop towards a reflecting wall is redrawn among the
     existing neighbours (the authors' code) instead of rejected.
@@ -719,15 +736,55 @@ def _hop(
     pair = a * stride + b
     for r in range(pair_start[pair], pair_start[pair + 1]):
         if rng_uniform(rng) < pair_prob[r]:
-            _remove(lattice, members, count, slot, s)
-            _remove(lattice, members, count, slot, t)
-            if pair_tgt[r] > 0:
-                _add(lattice, members, count, slot, t, pair_tgt[r])
-                moved[t] = step
-            if pair_mov[r] > 0:
-                _add(lattice, members, count, slot, s, pair_mov[r])
-                moved[s] = step
+            _collide(lattice, members, count, slot, moved, step, s, t, r, pair_tgt, pair_mov)
             return
+
+
+@njit
+def _authors_sweep(
+    rng,
+    lattice,
+    nbr,
+    members,
+    count,
+    slot,
+    moved,
+    step,
+    hop_prob,
+    pair_start,
+    pair_prob,
+    pair_tgt,
+    pair_mov,
+    stride,
+    dims,
+    xo,
+    yo,
+    zo,
+):
+    """The authors' diffusion sweep: the next mover by the biased scan, until all moved."""
+    while True:
+        s = _authors_pick(rng, lattice, dims, xo, yo, zo, 0, moved, step)
+        if s < 0:
+            return
+        moved[s] = step
+        _hop(
+            True,
+            rng,
+            lattice,
+            nbr,
+            members,
+            count,
+            slot,
+            moved,
+            step,
+            s,
+            hop_prob,
+            pair_start,
+            pair_prob,
+            pair_tgt,
+            pair_mov,
+            stride,
+        )
 
 
 @njit
@@ -823,30 +880,8 @@ def _simulate_one(
                 cand_of,
                 cand_slot,
             )
-        n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
-        if not authors:
-            for c in range(1, n_species + 1):
-                for k in range(count[c]):
-                    j = rng_below(rng, n + 1)
-                    order[n] = order[j]
-                    order[j] = members[c, k]
-                    n += 1
-        k = 0
-        while True:  # every particle present at the start of the sweep hops once
-            if authors:  # the next mover by the authors' biased scan
-                s = _authors_pick(rng, lattice, dims, xo, yo, zo, 0, moved, step)
-                if s < 0:
-                    break
-                moved[s] = step
-            else:
-                if k == n:
-                    break
-                s = order[k]
-                k += 1
-                if lattice[s] == 0 or moved[s] == step:
-                    continue  # consumed, or already moved / created in this step
-            _hop(
-                authors,
+        if authors:
+            _authors_sweep(
                 rng,
                 lattice,
                 nbr,
@@ -855,14 +890,53 @@ def _simulate_one(
                 slot,
                 moved,
                 step,
-                s,
                 hop_prob,
                 pair_start,
                 pair_prob,
                 pair_tgt,
                 pair_mov,
                 stride,
+                dims,
+                xo,
+                yo,
+                zo,
             )
+        else:
+            n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
+            for c in range(1, n_species + 1):
+                for k in range(count[c]):
+                    j = rng_below(rng, n + 1)
+                    order[n] = order[j]
+                    order[j] = members[c, k]
+                    n += 1
+            for k in range(n):
+                s = order[k]
+                if lattice[s] == 0 or moved[s] == step:
+                    continue  # consumed, or already moved / created in this step
+                # _hop written out: a call here costs 3x the whole sweep (measured)
+                a = lattice[s]
+                if hop_prob < 1.0 and rng_uniform(rng) >= hop_prob:
+                    continue
+                t = nbr[s, rng_below(rng, nbr.shape[1])]
+                if t < 0:
+                    continue  # reflecting wall: the hop is rejected
+                b = lattice[t]
+                if b == 0:
+                    lattice[t] = a
+                    lattice[s] = 0
+                    j = slot[s]
+                    members[a, j] = t
+                    slot[t] = j
+                    slot[s] = -1
+                    moved[t] = step
+                    continue
+                pair = a * stride + b
+                for r in range(pair_start[pair], pair_start[pair + 1]):
+                    if rng_uniform(rng) < pair_prob[r]:
+                        _collide(
+                            lattice, members, count, slot, moved, step, s, t, r, pair_tgt, pair_mov
+                        )
+                        break
         if (step + 1) % record_every == 0:
             out[rec, :] = lattice
             rec += 1
