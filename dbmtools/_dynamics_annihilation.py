@@ -619,3 +619,338 @@ def plot_closure_rmse(res: dict, *, extra: dict | None = None):
         ax.set_yscale("log")
     axes[0].legend(fontsize=8)
     return fig
+
+
+# --------------------------------------------------------------------------------------
+# Classical closures of the hierarchy (36): mean field and the pair (Kirkwood) approximation
+
+
+def hierarchy_moments(states: np.ndarray) -> np.ndarray:
+    """Mean raw lattice sums of the moments in the first two lines of (36).
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (n_conditions, n_lattices, n_times, L)
+
+    Returns
+    -------
+    ndarray, shape (n_conditions, n_times, 4)
+        ``<sum v_i>``, ``<sum v_i v_{i+1}>``, ``<sum v_i v_{i+2}>``,
+        ``<sum v_i v_{i+1} v_{i+2}>`` (open chain: sums over the ``L - 1``,
+        ``L - 2``, ``L - 2`` chains that fit), averaged over the lattices.
+
+    Examples
+    --------
+    >>> s = np.array([1, 1, 0, 1, 1, 1], dtype=np.int8).reshape(1, 1, 1, 6)
+    >>> hierarchy_moments(s)[0, 0].tolist()
+    [5.0, 3.0, 2.0, 1.0]
+    """
+    s = np.asarray(states)
+    if s.ndim != 4:
+        raise ValueError(f"`states` must be 4D (conditions, lattices, times, L); got {s.shape}.")
+    out = np.empty((s.shape[0], s.shape[2], 4))
+    for c in range(s.shape[0]):
+        v = s[c].astype(np.int16)
+        out[c, :, 0] = v.sum(-1).mean(0)
+        out[c, :, 1] = (v[..., :-1] * v[..., 1:]).sum(-1).mean(0)
+        out[c, :, 2] = (v[..., :-2] * v[..., 2:]).sum(-1).mean(0)
+        out[c, :, 3] = (v[..., :-2] * v[..., 1:-1] * v[..., 2:]).sum(-1).mean(0)
+    return out
+
+
+def check_pair_line(hm: np.ndarray, dt: float, k_r: float, *, start: int = 1,
+                    stop: int = 5) -> dict:
+    """Fit the hop rate ``D`` of the second line of (36) to simulated moments, two ways.
+
+    With ``y = d<sum v_i v_{i+1}>/dt + 2 k_r <sum v_i v_{i+1} v_{i+2}>`` (forward
+    differences over data steps ``start..stop``, moments at the step start),
+    least squares of ``y = 2 D (<sum v_i v_{i+2}> - <sum v_i v_{i+1}>) + s k_r
+    <sum v_i v_{i+1}>`` for ``s = +1`` (the paper's ``(k_r - 2D)``) and ``s = -1``
+    (``-(k_r + 2D)``: the pair itself reacts at rate ``k_r``).
+
+    Parameters
+    ----------
+    hm : ndarray, shape (n_conditions, n_times, 4)
+        Output of :func:`hierarchy_moments`.
+
+    Returns
+    -------
+    dict
+        ``"paper"`` and ``"derived"``: each ``{"D": fitted D, "residual": RMS
+        residual, "rms": RMS of y}`` (same units as ``y``).
+    """
+    hm = np.asarray(hm, dtype=np.float64)
+    dq = (hm[:, start + 1:stop + 1, 1] - hm[:, start:stop, 1]) / dt
+    x0 = hm[:, start:stop]
+    x = (2 * (x0[..., 2] - x0[..., 1])).ravel()
+    out = {}
+    for name, sign in (("paper", 1.0), ("derived", -1.0)):
+        y = (dq + 2 * k_r * x0[..., 3] - sign * k_r * x0[..., 1]).ravel()
+        D = float(x @ y / (x @ x))
+        out[name] = {"D": D, "residual": float(np.sqrt(np.mean((y - D * x) ** 2))),
+                     "rms": float(np.sqrt(np.mean(y**2)))}
+    return out
+
+
+def pair_approximation(density, pair):
+    """Moments of a Markov chain along the lattice with given ``<v_i>`` and ``<v_i v_{i+1}>``.
+
+    The pair (Kirkwood) approximation: with ``P(1) = rho``, ``P(1,1) = q``,
+    ``P(1,0) = P(0,1) = rho - q``, ``P(0) = 1 - rho``,
+
+    * ``<v_i v_{i+2}> = sum_m P(1,m) P(m,1) / P(m) = q^2/rho + (rho-q)^2/(1-rho)``,
+    * ``<v_i v_{i+1} v_{i+2}> = q^2 / rho``,
+    * ``<v_i v_{i+1} v_{i+2} v_{i+3}> = q^3 / rho^2``.
+
+    Exact for a stationary nearest-neighbour chain (eq. 37 with ``K = 0``).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(<v_i v_{i+2}>, <v_i v_{i+1} v_{i+2}>, <v_i ... v_{i+3}>)`` per site.
+
+    Examples
+    --------
+    >>> [round(float(m), 4) for m in pair_approximation(0.5, 0.25)]  # independent sites
+    [0.25, 0.125, 0.0625]
+    """
+    rho = np.asarray(density, dtype=np.float64)
+    q = np.asarray(pair, dtype=np.float64)
+    return q**2 / rho + (rho - q) ** 2 / (1 - rho), q**2 / rho, q**3 / rho**2
+
+
+def classical_closure(initial_moments, n_sites: int, times, *, k_r: float, D: float,
+                      method: str = "pair", pair_sign: float = -1.0,
+                      max_step: float = 1e-3) -> np.ndarray:
+    """Integrate the first two lines of (36) closed by mean field or the pair approximation.
+
+    Per site, ``rho = <v_i>`` and ``q = <v_i v_{i+1}>``:
+
+    * ``method="mean field"``: uncorrelated sites, ``q = rho^2``, so ``d rho/dt
+      = -2 k_r rho^2`` and every chain moment is ``rho^k``;
+    * ``method="pair"``: ``d rho/dt = -2 k_r q``, ``dq/dt = 2 D <v_i v_{i+2}> -
+      2 k_r <v_i v_{i+1} v_{i+2}> + (pair_sign k_r - 2 D) q`` with the unknown
+      moments from :func:`pair_approximation`; order 4 is ``q^3/rho^2``.
+      ``pair_sign = +1`` is the paper's (36); ``-1`` (default) is what the
+      simulations show (:func:`check_pair_line`).
+
+    Forward Euler with steps of at most ``max_step`` (the pair line relaxes at
+    rate about ``2 D + k_r``: keep ``max_step`` well below ``1 / (2 D)``);
+    ``times`` must start at 0 and be evenly spaced.
+
+    Parameters
+    ----------
+    initial_moments : array_like, shape (n, >= 2)
+        Raw sums ``<sum v_i>``, ``<sum v_i v_{i+1}>`` at t = 0 (open chain).
+    n_sites : int
+    times : array_like, shape (n_times,)
+
+    Returns
+    -------
+    ndarray, shape (n, n_times, 4)
+        Raw open-chain sums of orders 1-4, ``(L - k + 1) m_k``.
+
+    Examples
+    --------
+    >>> m = classical_closure([[50.0, 24.75]], 100, [0.0, 1.0], k_r=0.5, D=0.0,
+    ...                       method="mean field", max_step=1e-3)
+    >>> round(float(m[0, 1, 0] / 100), 3)  # rho0 / (1 + 2 k_r rho0 t) = 0.5 / 1.5
+    0.333
+    """
+    if method not in ("pair", "mean field"):
+        raise ValueError(f"`method` must be 'pair' or 'mean field'; got {method!r}.")
+    m0 = np.atleast_2d(np.asarray(initial_moments, dtype=np.float64))
+    t = np.asarray(times, dtype=np.float64)
+    L = int(n_sites)
+    if t[0] != 0 or (len(t) > 1 and not np.allclose(np.diff(t), t[1] - t[0])):
+        raise ValueError("`times` must start at 0 and be evenly spaced.")
+    rho = m0[:, 0] / L
+    q = m0[:, 1] / (L - 1) if method == "pair" else rho**2
+    n_substeps = int(np.ceil((t[1] - t[0]) / max_step - 1e-9)) if len(t) > 1 else 0
+    h = (t[1] - t[0]) / n_substeps if len(t) > 1 else 0.0
+    out = np.empty((m0.shape[0], len(t), 4))
+    for n in range(len(t)):
+        if n > 0:
+            for _ in range(n_substeps):
+                if method == "mean field":
+                    rho = rho - h * 2 * k_r * rho**2
+                    q = rho**2
+                else:
+                    s2, t3, _ = pair_approximation(rho, q)
+                    dq = 2 * D * s2 - 2 * k_r * t3 + (pair_sign * k_r - 2 * D) * q
+                    rho, q = rho - h * 2 * k_r * q, q + h * dq
+        if method == "mean field":
+            per_site = np.stack([rho, rho**2, rho**3, rho**4], axis=-1)
+        else:
+            _, t3, t4 = pair_approximation(rho, q)
+            per_site = np.stack([rho, q, t3, t4], axis=-1)
+        out[:, n] = per_site * (L - np.arange(4))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Figures 3(a), 3(b) and a small training run for sliders
+
+
+def plot_initial_nn_moment(run: ClosureRun, data: AnnihilationData):
+    """Fig. 3(a): the nearest-neighbour moment ``<sum v_i v_{i+1}>`` at t = 0 of both models.
+
+    Scatter projections of the training initial conditions on the (b, J),
+    (J, K) planes (visible model) and (b, W), (W, b') planes (hidden model),
+    coloured by the model's exact moment (transfer matrices) on the data's
+    lattice length; one colour scale. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    L = data.states.shape[-1]
+    vis = ising_chain_moments(data.initial_theta, L)[:, 1]
+    hid = hidden_chain_moments(run.hidden_initial, L)[:, 1]
+    lo, hi = min(vis.min(), hid.min()), max(vis.max(), hid.max())
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6), layout="constrained")
+    panels = [(data.initial_theta, vis, 0, 1, "b", "J"), (data.initial_theta, vis, 1, 2, "J", "K"),
+              (run.hidden_initial, hid, 0, 1, "b", "W"), (run.hidden_initial, hid, 1, 2, "W", "b'")]
+    for ax, (th, m, i, j, xi, yj) in zip(axes, panels, strict=True):
+        sc = ax.scatter(th[:, i], th[:, j], c=m, vmin=lo, vmax=hi, cmap="viridis", s=25,
+                        edgecolor="k", lw=0.3)
+        ax.set_xlabel(f"${xi}$")
+        ax.set_ylabel(f"${yj}$")
+    axes[0].set_title("visible model (37)")
+    axes[2].set_title("hidden model (39)")
+    fig.colorbar(sc, ax=axes, label=r"$\langle\sum_i v_i v_{i+1}\rangle$ at $t = 0$")
+    return fig
+
+
+def plot_hidden_correlation(run: ClosureRun, data: AnnihilationData, *, pair_moments=None):
+    """Fig. 3(b): learned ``W(t)`` and ``b'(t)`` of the hidden model next to ``2<v_i v_{i+1}> - 1``.
+
+    One line per training condition, coloured by the simulations' initial
+    nearest-neighbour correlation per site ``2 <v_i v_{i+1}> - 1`` (mean over
+    the lattices, ``L - 1`` pairs). ``pair_moments`` (n_conditions, n_times):
+    the mean raw ``<sum v_i v_{i+1}>`` of ``data`` if already computed (e.g.
+    ``hierarchy_moments(data.states)[..., 1]``). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    n_steps = data.n_times - 1
+    times = np.arange(data.n_times) * run.hidden.dt
+    hid = run.hidden.solve(run.hidden_initial, n_steps)
+    L = data.states.shape[-1]
+    if pair_moments is None:
+        pair_moments = data.chain_moments(max_order=2)[..., 1]
+    corr = 2 * np.asarray(pair_moments) / (L - 1) - 1
+    colours = plt.cm.coolwarm((corr[:, 0] - corr[:, 0].min()) / np.ptp(corr[:, 0]))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), layout="constrained")
+    for c in range(len(hid)):
+        axes[0].plot(times, hid[c, :, 1], color=colours[c], lw=0.8)
+        axes[1].plot(times, hid[c, :, 2], color=colours[c], lw=0.8)
+        axes[2].plot(times, corr[c], color=colours[c], lw=0.8)
+    for ax, lab in zip(axes, ("learned $W$", "learned $b'$",
+                              r"simulations: $2\langle v_i v_{i+1}\rangle - 1$"), strict=True):
+        ax.set_xlabel("t")
+        ax.set_title(lab)
+    return fig
+
+
+@dataclass
+class SmallRun:
+    """Result of :func:`small_closure_run` (visible model only).
+
+    Attributes
+    ----------
+    ode : ParameterODE
+    fit : TrainResult
+    data : AnnihilationData
+    times : ndarray, shape (n_times,)
+    simulation, model : ndarray, shape (n_conditions, n_times, 2)
+        Raw ``<sum v_i>`` and ``<sum v_i v_{i+1}>``: simulation means and the
+        learned model's exact moments.
+    seconds : float
+    """
+
+    ode: object
+    fit: object
+    data: AnnihilationData
+    times: np.ndarray
+    simulation: np.ndarray
+    model: np.ndarray
+    seconds: float = 0.0
+
+
+def small_closure_run(
+    cell_size: float = 0.5,
+    prob: float = 0.01,
+    *,
+    n_conditions: int = 8,
+    n_lattices: int = 10,
+    n_sites: int = 200,
+    n_steps: int = 100,
+    n_sweeps: int = 120,
+    lr: float = 1.0,
+    window: int = 5,
+    box=((-4.0, -2.0, -2.0), (2.0, 2.0, 2.0)),
+    seed: SeedLike = 0,
+) -> SmallRun:
+    """A small, fast version of the section IV A visible-model run, for sliders.
+
+    Simulates ``n_conditions`` initial distributions (37) (``n_lattices``
+    lattices of ``n_sites``, ``n_steps`` steps, collision probability ``prob``)
+    and trains the visible model (38) on cubic cells of side ``cell_size``
+    (the ``box`` widened to whole cells) with the paper's Algorithm 1 settings
+    (SGD, CD-1, batch of ``min(10, n_lattices)`` lattices, window ``window``)
+    for ``n_sweeps`` sweeps, the window moving so that it reaches the end of
+    the data. About a second with the defaults.
+
+    Examples
+    --------
+    >>> r = small_closure_run(0.5, 0.01, n_conditions=2, n_lattices=3, n_sites=40,
+    ...                       n_steps=10, n_sweeps=4)
+    >>> r.simulation.shape == r.model.shape == (2, 11, 2)
+    True
+    """
+    import time
+
+    from .dynamics import IsingMoments, ParameterODE, train
+
+    t0 = time.perf_counter()
+    s_data, s_fit = as_seed_sequence(seed).spawn(2)
+    data = annihilation_data(n_conditions, n_lattices=n_lattices, n_sites=n_sites,
+                             n_steps=n_steps, prob=prob, seed=s_data, progress=False)
+    cells = np.full(3, float(cell_size))
+    lo, hi = _domain(np.asarray(box, dtype=np.float64), cells, 0.0)
+    ode = ParameterODE(["b", "J", "K"], [0, 1, 2], lo, hi, cells, dt=data.meta["dt"])
+    problem = IsingMoments(data.initial_theta, data.states, n_samples=min(10, n_lattices))
+    n_iter = int(n_sweeps) * int(n_conditions)
+    shift = max(1, n_iter // max(1, n_steps - window + 1))
+    fit = train(ode, problem, n_iter=n_iter, lr=lr, window=window, shift_every=shift,
+                seed=s_fit, progress=False)
+    th = ode.solve(data.initial_theta, n_steps)
+    model = ising_chain_moments(th, n_sites, max_order=2)
+    sim = data.chain_moments(max_order=2)
+    return SmallRun(ode, fit, data, np.arange(n_steps + 1) * ode.dt, sim, model,
+                    time.perf_counter() - t0)
+
+
+def plot_small_closure_run(r: SmallRun):
+    """Density and nearest-neighbour moment per site: simulation (dots) vs learned model (lines).
+
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    L = r.data.states.shape[-1]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.5), layout="constrained")
+    for c in range(len(r.model)):
+        col = f"C{c % 10}"
+        for k, ax in enumerate(axes[:2]):
+            ax.plot(r.times[::5], r.simulation[c, ::5, k] / (L - k), ".", color=col, ms=3)
+            ax.plot(r.times, r.model[c, :, k] / (L - k), color=col, lw=1)
+    axes[0].set(xlabel="t", ylabel=r"$\langle v_i\rangle$", title="density (dots: simulation)")
+    axes[1].set(xlabel="t", ylabel=r"$\langle v_i v_{i+1}\rangle$", title="nearest neighbours")
+    n = len(r.model)
+    loss = np.convolve(r.fit.loss_history, np.ones(n) / n, mode="valid")
+    axes[2].semilogy(np.arange(len(loss)) + n - 1, loss)
+    err = closure_rmse(r.model, r.simulation).mean(0)
+    axes[2].set(xlabel="step", ylabel="moment mismatch (mean over a sweep)",
+                title=f"cell {r.ode.cell_size[0]:g}: time-mean RMSE of the sums "
+                      f"{err[0]:.1f}, {err[1]:.1f}")
+    return fig

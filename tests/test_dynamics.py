@@ -567,3 +567,80 @@ def test_annihilation_pipeline_end_to_end_small():
     for name in ("visible", "hidden"):
         assert res[name].shape == res["simulation"].shape == (4, 4, 4)
         assert np.all(np.isfinite(closure_rmse(res[name], res["simulation"])))
+
+
+# --- classical closures of (36) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("b, J", [(-0.7, 0.9), (0.3, -1.2), (0.0, 0.0), (1.1, 0.4)])
+def test_pair_approximation_is_exact_for_nearest_neighbour_chain(b, J):
+    from dbmtools.dynamics import pair_approximation
+    from dbmtools.ising import exact_moments
+
+    rho, q, t3, t4 = exact_moments(b, J, 0.0, max_order=4)  # infinite chain, K = 0
+    s2, t3_pa, t4_pa = pair_approximation(rho, q)
+    np.testing.assert_allclose([t3_pa, t4_pa], [t3, t4], rtol=1e-10)
+    # <v_i v_{i+2}> from the symmetric 2 x 2 transfer matrix of the same chain
+    T = np.array([[1.0, np.exp(b / 2)], [np.exp(b / 2), np.exp(b + J)]])
+    lam, vec = np.linalg.eigh(T)
+    psi = vec[:, -1]
+    np.testing.assert_allclose(psi[1] ** 2, rho, rtol=1e-10)
+    np.testing.assert_allclose(psi[1] * T[1, 1] * psi[1] / lam[-1], q, rtol=1e-10)
+    np.testing.assert_allclose(s2, psi[1] * (T @ T)[1, 1] * psi[1] / lam[-1] ** 2, rtol=1e-10)
+
+
+def test_classical_closure_mean_field_and_pair():
+    from dbmtools.dynamics import classical_closure
+
+    L, t = 1000, np.linspace(0, 2, 21)
+    m0 = np.array([[400.0, 160.0 * 999 / 1000], [200.0, 10.0]])
+    mf = classical_closure(m0, L, t, k_r=1.0, D=50.0, method="mean field", max_step=5e-5)
+    rho = 0.4 / (1 + 2 * 0.4 * t)
+    np.testing.assert_allclose(mf[0, :, 0] / L, rho, rtol=1e-3)
+    np.testing.assert_allclose(mf[0, :, 2], (L - 2) * mf[0, :, 0] ** 3 / L**3, rtol=1e-12)
+    # without hopping nor reaction nothing moves; without reaction the density is conserved
+    still = classical_closure(m0, L, t, k_r=0.0, D=0.0, method="pair")
+    np.testing.assert_allclose(still, still[:, :1].repeat(len(t), 1))
+    hop = classical_closure(m0, L, t, k_r=0.0, D=50.0, method="pair")
+    np.testing.assert_allclose(hop[:, :, 0], m0[:, :1].repeat(len(t), 1))
+    # hopping alone relaxes the pair moment to the uncorrelated value rho^2
+    np.testing.assert_allclose(hop[:, -1, 1] / (L - 1), (m0[:, 0] / L) ** 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="method"):
+        classical_closure(m0, L, t, k_r=1.0, D=1.0, method="kirkwood")
+
+
+def test_hierarchy_moments_and_pair_line_fit():
+    from dbmtools.dynamics import check_pair_line, hierarchy_moments
+
+    rng = np.random.default_rng(0)
+    s = (rng.random((2, 3, 4, 30)) < 0.4).astype(np.int8)
+    hm = hierarchy_moments(s)
+    v = s.astype(float)
+    np.testing.assert_allclose(hm[..., 2], (v[..., :-2] * v[..., 2:]).sum(-1).mean(1))
+    # synthetic moments that obey the 'derived' line exactly with D = 7: recovered
+    x = rng.uniform(1, 2, (5, 8, 4))
+    dt, kr, D = 0.01, 1.0, 7.0
+    for n in range(7):
+        x[:, n + 1, 1] = x[:, n, 1] + dt * (2 * D * (x[:, n, 2] - x[:, n, 1])
+                                          - 2 * kr * x[:, n, 3] - kr * x[:, n, 1])
+    fit = check_pair_line(x, dt, kr, start=0, stop=7)
+    assert abs(fit["derived"]["D"] - D) < 1e-8 and fit["derived"]["residual"] < 1e-8
+    assert fit["paper"]["residual"] > 1e-3
+
+
+def test_small_closure_run_learns_and_respects_settings():
+    from dbmtools.dynamics import closure_rmse, ising_chain_moments, small_closure_run
+
+    r = small_closure_run(0.5, 0.05, n_conditions=3, n_lattices=4, n_sites=60, n_steps=20,
+                          n_sweeps=30, seed=3)
+    assert r.data.meta["prob"] == 0.05
+    assert np.allclose(r.ode.cell_size, 0.5) and r.fit.n_iter == 90
+    assert r.simulation.shape == r.model.shape == (3, 21, 2)
+    # at t = 0 the model moments are exact transfer-matrix values of the initial (b, J, K)
+    np.testing.assert_allclose(r.model[:, 0],
+                               ising_chain_moments(r.data.initial_theta, 60, max_order=2))
+    assert np.all(np.isfinite(closure_rmse(r.model, r.simulation)))
+    # whole cells around the box for any cell size
+    r2 = small_closure_run(0.75, 0.01, n_conditions=2, n_lattices=3, n_sites=40, n_steps=10,
+                           n_sweeps=2, seed=0)
+    assert np.allclose((r2.ode.upper - r2.ode.lower) / 0.75 % 1, 0)
