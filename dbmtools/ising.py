@@ -437,10 +437,11 @@ def plot_samples(
 ):
     """Show sampled lattices of the 1D gas beside their chain moments and the exact ones.
 
-    Left: ``n_show`` sampled lattices as rows (black = particle). Right: the
-    sampled chain moments per site (orders 1 to 4, with error bars of two
-    standard errors over the independent chains) and the exact transfer-matrix
-    values for the same ring or open chain.
+    Left: ``n_show`` sampled lattices as rows, particles in the species colour
+    of :mod:`dbmtools.plotting` (pink, as in the lattice figures of notebook 01)
+    on light grey, with a key. Right: the sampled chain moments per site (orders
+    1 to 4, with error bars of two standard errors over the independent chains)
+    and the exact transfer-matrix values for the same ring or open chain.
 
     Returns
     -------
@@ -448,19 +449,26 @@ def plot_samples(
     """
     import matplotlib.pyplot as plt
 
+    from .plotting import species_cmap
+
     v = sample(b, J, K, n_sites=n_sites, n_samples=n_samples, n_sweeps=n_sweeps, seed=seed,
                boundary=boundary)
     m = chain_moments(v, max_order=4, boundary=boundary) / n_sites
     mean, se = m.mean(axis=0), m.std(axis=0, ddof=1) / np.sqrt(n_samples)
     exact = exact_moments(b, J, K, n_sites=n_sites, boundary=boundary)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.2), width_ratios=[2, 1])
-    ax0.imshow(v[:n_show], cmap="Greys", aspect="auto", interpolation="nearest", vmin=0, vmax=1)
-    ax0.set(xlabel="site i", ylabel="sample", title=f"b={b:.2f}, J={J:.2f}, K={K:.2f}")
+    cmap = species_cmap(1)
+    ax0.imshow(v[:n_show], cmap=cmap, aspect="auto", interpolation="nearest", vmin=-0.5, vmax=1.5)
+    ax0.set(xlabel="site i", ylabel="sample")
+    ax0.set_title(f"b={b:.2f}, J={J:.2f}, K={K:.2f}", loc="left")
+    key = [plt.Rectangle((0, 0), 1, 1, facecolor=cmap(k), edgecolor="0.5") for k in (1, 0)]
+    ax0.legend(key, ["particle ($v_i = 1$)", "empty"], loc="lower right", ncol=2, fontsize=8,
+               bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.1)
     order = np.arange(1, 5)
     ax1.errorbar(order, mean, yerr=2 * se, fmt="o", label="Gibbs samples (±2 SE)")
     ax1.plot(order, exact, "kx", ms=9, label="transfer matrix")
     ax1.set(xticks=order, xlabel="chain length k", ylabel="moment per site", ylim=(0, 1),
-            title="$\\langle \\sum_i v_i \\cdots v_{i+k-1} \\rangle / L$")
+            title="$\\langle\\,\\Sigma_i\\, v_i \\cdots v_{i+k-1} \\rangle / L$")
     ax1.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -532,9 +540,10 @@ def plot_short_chain_bias(result: dict):
     fig, axes = plt.subplots(1, 4, figsize=(12, 3), sharex=True)
     ks = result["n_sweeps"]
     for order, ax in enumerate(axes):
-        for name, style in (("random", "o-"), ("data", "s--")):
+        for name, style, start in (("random", "o-", "coin flips"),
+                                   ("data", "s--", "model samples")):
             ax.errorbar(ks, result[name][:, order], yerr=2 * result[name + "_se"][:, order],
-                        fmt=style, ms=4, label=f"start: {name}")
+                        fmt=style, ms=4, label=f"start: {start}")
         ax.axhline(result["exact"][order], color="k", lw=1, label="exact")
         ax.set(xscale="log", xlabel="Gibbs sweeps k", title=f"chain moment, order {order + 1}")
     axes[0].set_ylabel("per site (±2 SE)")

@@ -1018,6 +1018,11 @@ def effective_ising(theta) -> tuple[float, float]:
 def plot_fit(results: dict, *, ax=None):
     """Plot learned ``(b, W, b')`` of the hidden model for several ``(b, J, K)`` (Fig. 2).
 
+    Left (3D): the path of the iterates from ``theta0`` (a cross) as a line, and
+    the fitted parameters ``FitResult.params`` (the averaged last iterates) as a
+    dot, one colour per ``(b, J, K)``. Right: the wake - sleep mismatch per
+    iteration.
+
     Parameters
     ----------
     results : dict
@@ -1032,19 +1037,37 @@ def plot_fit(results: dict, *, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig = plt.figure(figsize=(10, 4))
+        fig = plt.figure(figsize=(11, 4))
         ax = fig.add_subplot(1, 2, 1, projection="3d")
         ax2 = fig.add_subplot(1, 2, 2)
     else:
         fig, ax2 = ax.figure, None
+    from matplotlib.lines import Line2D
+
     for label, r in results.items():
         path = r.param_history
         line = ax.plot(path[:, 0], path[:, 1], path[:, 2], lw=0.8)[0]
+        ax.scatter(*path[0], color="k", marker="x", s=20)
         ax.scatter(*r.params, color=line.get_color(), s=25, label=str(label))
         if ax2 is not None:
             ax2.semilogy(r.loss_history, color=line.get_color(), lw=0.8)
     ax.set(xlabel="b", ylabel="W", zlabel="b'", title="learned (b, W, b')")
-    ax.legend(fontsize=7, title="(b, J, K)", title_fontsize=7)
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], color="0.4", lw=0.8),
+        Line2D([], [], color="0.4", marker="o", ls=""),
+        Line2D([], [], color="k", marker="x", ls=""),
+    ]
+    labels += ["path of the iterates", "fitted (averaged) params", "start"]
+    ax.legend(
+        handles,
+        labels,
+        fontsize=7,
+        title="data (b, J, K)",
+        title_fontsize=7,
+        loc="upper right",
+        bbox_to_anchor=(0.0, 1.0),
+    )
     if ax2 is not None:
         ax2.set(
             xlabel="iteration", ylabel="moment mismatch per site", title="wake - sleep mismatch"
@@ -1053,11 +1076,12 @@ def plot_fit(results: dict, *, ax=None):
     return fig
 
 
-def plot_hidden_1d(theta, visible, *, n_show: int = 60):
+def plot_hidden_1d(theta, visible, *, n_show: int = 60, colorbar: bool = True):
     """What the hidden units of the 1D model (eq. 39) see: Fig. 1(c) of the paper.
 
-    Top row: a visible lattice (blue = particle). Below it, at the positions
-    between neighbouring sites, ``p(h_j = 1 | v)`` of each hidden unit (red).
+    Top row: a visible lattice (blue = particle, the colours of Fig. 1(c)).
+    Below it, at the positions between neighbouring sites, ``p(h_j = 1 | v)``
+    of each hidden unit (white to red, keyed by a colour bar).
 
     Parameters
     ----------
@@ -1066,6 +1090,8 @@ def plot_hidden_1d(theta, visible, *, n_show: int = 60):
     visible : ndarray of int, shape (L,)
     n_show : int
         Sites drawn.
+    colorbar : bool
+        Draw a colour bar for ``p(h_j = 1 | v)``.
 
     Returns
     -------
@@ -1083,15 +1109,26 @@ def plot_hidden_1d(theta, visible, *, n_show: int = 60):
         x, np.ones(n), s=120, c=np.where(v[:n] == 1, "tab:blue", "white"), edgecolors="tab:blue"
     )
     xh = x[:-1] + 0.5
-    ax.scatter(xh, np.zeros(n - 1), s=120, c=plt.cm.Reds(p[: n - 1]), edgecolors="tab:red")
+    hid = ax.scatter(
+        xh,
+        np.zeros(n - 1),
+        s=120,
+        c=p[: n - 1],
+        cmap="Reds",
+        vmin=0.0,
+        vmax=1.0,
+        edgecolors="tab:red",
+    )
     for j in range(n - 1):
         ax.plot([j, xh[j], j + 1], [1, 0, 1], color="0.8", lw=0.6, zorder=0)
     ax.set(
         yticks=[0, 1],
-        yticklabels=["hidden p(h=1|v)", "visible v"],
+        yticklabels=["hidden p(h=1|v)", "visible v (filled = 1)"],
         xlabel="site",
         ylim=(-0.5, 1.5),
         title=f"b={theta[0]:.2f}, W={theta[1]:.2f}, b'={theta[2]:.2f}",
     )
+    if colorbar:
+        fig.colorbar(hid, ax=ax, label="$p(h_j = 1 \\mid \\mathbf{v})$", pad=0.01, aspect=8)
     fig.tight_layout()
     return fig

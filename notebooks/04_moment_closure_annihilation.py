@@ -340,42 +340,53 @@ plt.show()
 # %% [markdown]
 # ### Fig. 2: the learned right-hand sides
 #
-# Slices of $F_b$, $F_J$, $F_K$ through $K = 0$. Use the slider to move the slice; the cell
-# faces are drawn.
+# Slices of $F_b$, $F_J$, $F_K$ through $K = 0$. With the sliders, choose which argument the
+# slice holds fixed (0: $b$, 1: $J$, 2: $K$) and where, as a fraction of the domain from its
+# lower to its upper edge; the cell faces are drawn.
 
 # %% tags=["nbval-ignore-output"]
-def show_f(k_value=0.0):
-    for k, name in enumerate(run.visible.names):
-        dbm.hermite.plot_slice(run.visible.grid(k), axis=2, value=k_value,
-                           labels=["$b$", "$J$", "$K$"])
-        plt.suptitle(f"$F_{{{name}}}$")
+def show_slices(ode, labels, axis, position, title):
+    value = ode.lower[axis] + position * (ode.upper[axis] - ode.lower[axis])
+    for k, name in enumerate(ode.names):
+        dbm.hermite.plot_slice(ode.grid(k), axis=axis, value=float(value), labels=labels)
+        plt.suptitle(f"{title}: $F_{{{name}}}$")
         plt.show()
 
 
-sliders = {"k_value": dbm.widgets.float_slider(0.0, -2.0, 2.0, 0.25, "K of the slice")}
+K0_POSITION = float(-run.visible.lower[2] / (run.visible.upper[2] - run.visible.lower[2]))
+
+
+def show_f(axis=2, position=K0_POSITION):
+    show_slices(run.visible, ["$b$", "$J$", "$K$"], axis, position, "visible model")
+
+
+sliders = {
+    "axis": dbm.widgets.int_slider(2, 0, 2, 1, "argument held fixed"),
+    "position": dbm.widgets.float_slider(K0_POSITION, 0.0, 1.0, 0.01, "where (fraction)"),
+}
 dbm.widgets.slider_view(show_f, **sliders)
 
 # %%
 show_f(**dbm.widgets.defaults(sliders))
 
 # %% [markdown]
-# The hidden model's $F_b$, $F_W$, $F_{b'}$ on slices of constant $b'$ (cells of $0.05$ in
-# $b'$); the default slice is the median initial $b'$ of the training conditions.
+# The hidden model's $F_b$, $F_W$, $F_{b'}$, with the same two sliders (0: $b$, 1: $W$, 2: $b'$;
+# cells of $0.05$ in $b'$). The default slice holds $b'$ at the median initial $b'$ of the
+# training conditions.
 
 # %% tags=["nbval-ignore-output"]
-BH_DEFAULT = float(np.round(np.median(run.hidden_initial[:, 2]), 2))
-
-
-def show_f_hidden(bh_value=BH_DEFAULT):
-    for k, name in enumerate(["b", "W", "b'"]):
-        dbm.hermite.plot_slice(run.hidden.grid(k), axis=2, value=bh_value,
-                               labels=["$b$", "$W$", "$b'$"])
-        plt.suptitle(f"$F_{{{name}}}$ at $b' = {bh_value:.2f}$")
-        plt.show()
-
-
 lo_h, hi_h = run.hidden.lower[2], run.hidden.upper[2]
-sliders_h = {"bh_value": dbm.widgets.float_slider(BH_DEFAULT, lo_h, hi_h, 0.05, "b' of the slice")}
+BH_POSITION = float(np.round((np.median(run.hidden_initial[:, 2]) - lo_h) / (hi_h - lo_h), 2))
+
+
+def show_f_hidden(axis=2, position=BH_POSITION):
+    show_slices(run.hidden, ["$b$", "$W$", "$b'$"], axis, position, "hidden model")
+
+
+sliders_h = {
+    "axis": dbm.widgets.int_slider(2, 0, 2, 1, "argument held fixed"),
+    "position": dbm.widgets.float_slider(BH_POSITION, 0.0, 1.0, 0.01, "where (fraction)"),
+}
 dbm.widgets.slider_view(show_f_hidden, **sliders_h)
 
 # %%
