@@ -524,28 +524,72 @@ def _unimolecular_step(
         t += -np.log(1.0 - rng_uniform(rng)) / a0
         if t >= dt:
             break
-        r = _choose_reaction(rng, a0, uni_rate, uni_reactant, count)
+        # the steps below are written out rather than called (_choose_reaction, _place_child,
+        # _remove): in this hot loop the calls cost about a third of a Rössler run (measured)
+        u = rng_uniform(rng) * a0  # the reaction, with probability propensity / a0
+        r = 0
+        while r < n_uni - 1:
+            u -= uni_rate[r] * count[uni_reactant[r]]
+            if u < 0.0:
+                break
+            r += 1
+        while count[uni_reactant[r]] == 0 or uni_rate[r] == 0.0:  # guard rounding at the end
+            r -= 1
         species = uni_reactant[r]
         kind = uni_kind[r]
         if kind == 2:  # X -> X + X
-            parent = _pick_parent(
-                rng, lattice, nbr, members, count, species, cand, cand_n, cand_of, cand_slot
-            )
-            if parent < 0:
-                continue  # no X has an empty neighbour: the event is dropped
-            child = _place_child(rng, lattice, nbr, members, count, slot, parent, species)
-            _cand_add(cand, cand_n, cand_of, cand_slot, child, species)
+            parent = -1
+            n_free = 0
+            if cand_n[species] < 0:  # rejection among all X (exactly uniform over eligible)
+                n = count[species]
+                for _ in range(32):
+                    site = members[species, rng_below(rng, n)]
+                    for d in range(nbr.shape[1]):
+                        q = nbr[site, d]
+                        if q >= 0 and lattice[q] == 0:
+                            n_free += 1
+                    if n_free > 0:
+                        parent = site
+                        break
+            if parent < 0:  # crowded: the candidate lists of _pick_parent
+                parent = _pick_parent(
+                    rng, lattice, nbr, members, count, species, cand, cand_n, cand_of, cand_slot
+                )
+                if parent < 0:
+                    continue  # no X has an empty neighbour: the event is dropped
+                n_free = _n_empty_neighbours(lattice, nbr, parent)
+            k = rng_below(rng, n_free)  # the child: a uniformly random empty neighbour
+            for d in range(nbr.shape[1]):
+                child = nbr[parent, d]
+                if child >= 0 and lattice[child] == 0:
+                    if k == 0:
+                        break
+                    k -= 1
+            lattice[child] = species
+            j = count[species]
+            members[species, j] = child
+            slot[child] = j
+            count[species] = j + 1
+            if cand_n[species] >= 0:
+                _cand_add(cand, cand_n, cand_of, cand_slot, child, species)
         else:
-            site = members[species, rng_below(rng, count[species])]
-            _cand_drop(cand, cand_n, cand_of, cand_slot, site)
-            _remove(lattice, members, count, slot, site)
+            k = rng_below(rng, count[species])  # a uniformly random X, removed
+            site = members[species, k]
+            if cand_of[site] > 0:
+                _cand_drop(cand, cand_n, cand_of, cand_slot, site)
+            last = members[species, count[species] - 1]
+            members[species, k] = last
+            slot[last] = k
+            count[species] -= 1
+            lattice[site] = 0
+            slot[site] = -1
             if kind == 1:  # X -> Y
                 _add(lattice, members, count, slot, site, uni_product[r])
                 _cand_add(cand, cand_n, cand_of, cand_slot, site, uni_product[r])
             else:  # X -> 0 frees a site: its occupied neighbours may become parents
                 for d in range(nbr.shape[1]):
                     u = nbr[site, d]
-                    if u >= 0 and lattice[u] > 0:
+                    if u >= 0 and lattice[u] > 0 and cand_n[lattice[u]] >= 0:
                         _cand_add(cand, cand_n, cand_of, cand_slot, u, lattice[u])
     for c in range(cand_n.size):  # candidate lists live for one phase only
         if cand_n[c] >= 0:
