@@ -20,7 +20,9 @@ from ._random import rng_seed, rng_uniform
 
 
 @njit
-def ising_cd_moments(data, pick, t_idx, theta, cd_k, periodic, seeds, v, rng, ptab, out):
+def ising_cd_moments(
+    data, pick, t_idx, theta, cd_k, periodic, seeds, v, rng, ptab, out, start, chains
+):
     """CD-k model moments of the b/J/K chain (eq. 37), averaged over the picked lattices.
 
     Parameters
@@ -41,6 +43,9 @@ def ising_cd_moments(data, pick, t_idx, theta, cd_k, periodic, seeds, v, rng, pt
         Scratch.
     out : float64 (n, 3)
         Output: mean raw sums ``sum v_i``, ``sum v_i v_{i+1}``, ``sum v_i v_{i+1} v_{i+2}``.
+    start : int
+        Where each chain starts (see :func:`_chain_start`); ``chains`` (n_times,
+        n_s, L) int8 holds the persistent chains for ``start == 2``.
     """
     L = v.shape[0]
     n_s = pick.shape[0]
@@ -56,9 +61,8 @@ def ising_cd_moments(data, pick, t_idx, theta, cd_k, periodic, seeds, v, rng, pt
         m2 = 0.0
         m3 = 0.0
         for s in range(n_s):
-            for i in range(L):
-                v[i] = data[pick[s], t_idx[n], i]
             rng_seed(seeds[n, s], rng)
+            _chain_start(v, data, pick[s], t_idx[n], s, start, chains, rng)
             for _ in range(cd_k):
                 for r in range(3):
                     for i in range(r, L, 3):
@@ -75,6 +79,8 @@ def ising_cd_moments(data, pick, t_idx, theta, cd_k, periodic, seeds, v, rng, pt
                             c2 = v[i + 2] if i + 2 < L else 0
                         p1 = ptab[a1 + c1, a2 * a1 + a1 * c1 + c1 * c2]
                         v[i] = 1 if rng_uniform(rng) < p1 else 0
+            if start == 2:
+                chains[t_idx[n], s, :] = v
             n_pair = L if periodic else L - 1
             n_trip = L if periodic else L - 2
             for i in range(L):
@@ -89,7 +95,9 @@ def ising_cd_moments(data, pick, t_idx, theta, cd_k, periodic, seeds, v, rng, pt
 
 
 @njit
-def hidden_cd_moments(data, pick, t_idx, theta, cd_k, seeds, v, hid, rng, ptab, awake, asleep):
+def hidden_cd_moments(
+    data, pick, t_idx, theta, cd_k, seeds, v, hid, rng, ptab, awake, asleep, start, chains
+):
     """Awake and CD-k asleep moments of the 1D hidden model (eq. 39), hidden units as probabilities.
 
     ``theta`` (n, 3) is ``(b, W, b')``; hidden unit ``j`` couples to sites ``j``
@@ -99,7 +107,8 @@ def hidden_cd_moments(data, pick, t_idx, theta, cd_k, seeds, v, hid, rng, ptab, 
     samples every ``h_j`` from ``p_j``, then every ``v_i`` from
     ``sigmoid(b + W (h_{i-1} + h_i))`` (as :func:`dbmtools.rbm.gibbs`).
     ``hid`` (L - 1,) int8 and ``ptab`` (2, 3) float scratch; ``awake``/``asleep``
-    (n, 3) outputs (batch means).
+    (n, 3) outputs (batch means). ``start`` and ``chains`` as in
+    :func:`ising_cd_moments` (the awake phase always uses the data).
     """
     L = v.shape[0]
     n_s = pick.shape[0]
@@ -118,6 +127,7 @@ def hidden_cd_moments(data, pick, t_idx, theta, cd_k, seeds, v, hid, rng, ptab, 
                 v[i] = data[pick[s], t_idx[n], i]
             _hidden_moments(v, ptab, awake, n, 1.0 / n_s)
             rng_seed(seeds[n, s], rng)
+            _chain_start(v, data, pick[s], t_idx[n], s, start, chains, rng)
             for _ in range(cd_k):
                 for j in range(L - 1):
                     hid[j] = 1 if rng_uniform(rng) < ptab[0, v[j] + v[j + 1]] else 0
@@ -128,7 +138,26 @@ def hidden_cd_moments(data, pick, t_idx, theta, cd_k, seeds, v, hid, rng, ptab, 
                     if i < L - 1:
                         q += hid[i]
                     v[i] = 1 if rng_uniform(rng) < ptab[1, q] else 0
+            if start == 2:
+                chains[t_idx[n], s, :] = v
             _hidden_moments(v, ptab, asleep, n, 1.0 / n_s)
+
+
+@njit
+def _chain_start(v, data, lattice, time, s, start, chains, rng):
+    """Fill ``v`` with a chain's start: 0 the data lattice (CD-k from data), 1 fair
+    coin flips (CD-k from a random start), 2 the persistent chain ``s`` at this
+    data time (PCD)."""
+    L = v.shape[0]
+    if start == 0:
+        for i in range(L):
+            v[i] = data[lattice, time, i]
+    elif start == 1:
+        for i in range(L):
+            v[i] = 1 if rng_uniform(rng) < 0.5 else 0
+    else:
+        for i in range(L):
+            v[i] = chains[time, s, i]
 
 
 @njit

@@ -173,6 +173,7 @@ def fit_hidden_initial(
     asleep = np.empty((1, 3))
     from tqdm.auto import tqdm
 
+    no_chains = np.zeros((1, 1, L), dtype=np.int8)  # CD-k from data: no persistent chains
     for c in tqdm(range(n_cond), desc="BM fits", disable=not show_progress(progress)):
         th = np.array(theta0, dtype=np.float64).reshape(1, 3)
         m1 = np.zeros(3)
@@ -182,7 +183,7 @@ def fit_hidden_initial(
             pick = np.sort(rng.choice(n_lat, batch_size, replace=False)).astype(np.int64)
             seeds = rng.integers(0, 2**63, size=(1, batch_size), dtype=np.int64)
             hidden_cd_moments(data[c], pick, t0, th, cd_k, seeds, v, hid, state, ptab,
-                              awake, asleep)
+                              awake, asleep, 0, no_chains)
             g = (awake[0] - asleep[0]) / L
             if optimizer == "sgd":
                 th[0] += lr * g

@@ -557,7 +557,14 @@ class ExactMoments:
 class _SampledLattices:
     """Shared checks and batch selection for the sampled 1D problems."""
 
-    def __init__(self, initial_theta, data, n_samples, n_params):
+    _STARTS = {"data": 0, "random": 1, "persistent": 2}
+
+    def __init__(self, initial_theta, data, n_samples, n_params, start="data"):
+        if start not in self._STARTS:
+            raise ValueError(
+                f"`start` must be 'data', 'random' or 'persistent'; got {start!r}."
+            )
+        self.start = start
         th = np.array(initial_theta, dtype=np.float64)
         arr = np.asarray(data)
         if arr.ndim != 4 or not np.issubdtype(arr.dtype, np.integer):
@@ -583,6 +590,8 @@ class _SampledLattices:
         self.n_sites = arr.shape[3]
 
         self._v = np.empty(self.n_sites, dtype=np.int8)
+        self._chains: dict[int, np.ndarray] = {}  # PCD chains per trajectory
+        self._no_chains = np.zeros((1, 1, self.n_sites), dtype=np.int8)
         self._hid = np.empty(max(self.n_sites - 1, 1), dtype=np.int8)
         self._rng = np.empty(4, dtype=np.uint64)
         self._ptab = np.empty((3, 4))
@@ -603,6 +612,16 @@ class _SampledLattices:
             )
         seeds = rng.integers(0, 2**63, size=(t_idx.size, self.n_samples), dtype=np.int64)
         return pick.astype(np.int64), t_idx, th, seeds
+
+    def _chains_of(self, i: int) -> np.ndarray:
+        """Persistent chains of trajectory ``i``, shape (n_times, n_samples, L): started
+        from its first ``n_samples`` lattices, then carried on by every call (PCD)."""
+        if self.start != "persistent":
+            return self._no_chains
+        if i not in self._chains:
+            first = self.data[i, : self.n_samples].transpose(1, 0, 2)
+            self._chains[i] = np.ascontiguousarray(first, dtype=np.int8)
+        return self._chains[i]
 
 
 class IsingMoments(_SampledLattices):
@@ -628,13 +647,18 @@ class IsingMoments(_SampledLattices):
         Gibbs sweeps from the data.
     boundary : {"reflecting", "periodic"}
         Of the moments and the sampler (eq. 37: reflecting).
+    start : {"data", "random", "persistent"}
+        Where the asleep chains start: the batch's data lattices (CD-k, the
+        paper), fair coin flips (CD-k from a random start), or where the same
+        chain ended at that data time in the previous call (PCD,
+        Tieleman 2008; one chain per batch slot and data time).
     """
 
     def __init__(self, initial_theta, data, *, n_samples: int = 10, cd_k: int = 1,
-                 boundary: str = "reflecting") -> None:
+                 boundary: str = "reflecting", start: str = "data") -> None:
         from . import ising
 
-        super().__init__(initial_theta, data, n_samples, 3)
+        super().__init__(initial_theta, data, n_samples, 3, start)
         self.cd_k = _check_int("cd_k", cd_k, 1)
         if boundary not in ("reflecting", "periodic"):
             raise ValueError(f"`boundary` must be 'reflecting' or 'periodic'; got {boundary!r}.")
@@ -649,7 +673,8 @@ class IsingMoments(_SampledLattices):
         data = self._data_mu[i][pick][:, t_idx].mean(axis=0)
         model = np.empty((t_idx.size, 3))
         _ising_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, self.boundary == "periodic",
-                          seeds, self._v, self._rng, self._ptab, model)
+                          seeds, self._v, self._rng, self._ptab, model,
+                          self._STARTS[self.start], self._chains_of(i))
         return model, data
 
 
@@ -669,12 +694,15 @@ class HiddenMoments(_SampledLattices):
         ``(b, W, b')`` at t = 0 for each trajectory (e.g. from :func:`dbmtools.rbm.fit`).
     data : ndarray of int, shape (n_traj, n_lattices, n_times, L)
     n_samples, cd_k : int
+    start : {"data", "random", "persistent"}
+        As in :class:`IsingMoments` (the awake phase always uses the data).
     """
 
-    def __init__(self, initial_theta, data, *, n_samples: int = 10, cd_k: int = 1) -> None:
+    def __init__(self, initial_theta, data, *, n_samples: int = 10, cd_k: int = 1,
+                 start: str = "data") -> None:
         from . import rbm
 
-        super().__init__(initial_theta, data, n_samples, 3)
+        super().__init__(initial_theta, data, n_samples, 3, start)
         self.cd_k = _check_int("cd_k", cd_k, 1)
         self.model = rbm.hidden_model_1d(self.n_sites)
 
@@ -685,7 +713,8 @@ class HiddenMoments(_SampledLattices):
         model = np.empty((t_idx.size, 3))
         data = np.empty((t_idx.size, 3))
         _hidden_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, seeds, self._v,
-                           self._hid, self._rng, self._ptab, data, model)
+                           self._hid, self._rng, self._ptab, data, model,
+                           self._STARTS[self.start], self._chains_of(i))
         return model, data
 
 

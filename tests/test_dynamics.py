@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 import pytest
 
-from dbmtools import HermiteGrid, ising, rbm
+from dbmtools import HermiteGrid, dynamics, ising, rbm
 from dbmtools.dynamics import (
     ExactMoments,
     HiddenMoments,
@@ -644,3 +644,46 @@ def test_small_closure_run_learns_and_respects_settings():
     r2 = small_closure_run(0.75, 0.01, n_conditions=2, n_lattices=3, n_sites=40, n_steps=10,
                            n_sweeps=2, seed=0)
     assert np.allclose((r2.ode.upper - r2.ode.lower) / 0.75 % 1, 0)
+
+
+# --- asleep-phase starts of the 1D estimators: data (CD-k), random, persistent (PCD) ---
+
+
+@pytest.mark.parametrize("cls", ["ising", "hidden"])
+@pytest.mark.parametrize("start", ["random", "persistent"])
+def test_1d_estimators_random_and_persistent_starts_reach_the_model(cls, start):
+    """Whatever the start, long enough chains sample the model itself: for a model whose
+    exact moments we know, the asleep moments agree within 4 standard errors (spread over
+    repeated calls). With start="persistent" and cd_k = 1, it is the carried-on chains
+    that must get there."""
+    from dbmtools import ising, rbm
+
+    L, n_lat, n_calls = 12, 40, 60
+    theta = np.array([-0.4, 0.6, 0.3])
+    data = np.zeros((1, n_lat, 2, L), dtype=np.int8)  # all-empty data: far from the model
+    if cls == "ising":
+        problem = dynamics.IsingMoments(theta[None], data, n_samples=n_lat, start=start,
+                                        cd_k=30 if start == "random" else 1)
+        exact = ising.exact_moments(*theta, n_sites=L, boundary="reflecting", max_order=3) * L
+    else:
+        problem = dynamics.HiddenMoments(theta[None], data, n_samples=n_lat, start=start,
+                                         cd_k=30 if start == "random" else 1)
+        exact = rbm.exact_moments(rbm.hidden_model_1d(L), theta)
+    calls = [problem.moments(0, np.array([1]), theta[None], seed=[3, c])[0][0]
+             for c in range(n_calls)]
+    est = np.array(calls[n_calls // 2 :])  # PCD: the second half, after burn-in
+    z = np.abs(est.mean(0) - exact) / (est.std(0, ddof=1) / np.sqrt(len(est)))
+    assert np.all(z < 4), z
+
+
+def test_persistent_chains_carry_on_and_data_start_is_unchanged():
+    L = 10
+    data = np.zeros((1, 3, 2, L), dtype=np.int8)
+    p = dynamics.IsingMoments(np.zeros((1, 3)), data, n_samples=3, start="persistent")
+    p.moments(0, np.array([0]), np.array([[2.0, 0.0, 0.0]]), seed=1)
+    after_one = p._chains_of(0).copy()
+    assert after_one[0].sum() > 0 and after_one[1].sum() == 0  # only time 0 moved on
+    p.moments(0, np.array([0]), np.array([[2.0, 0.0, 0.0]]), seed=2)
+    assert not np.array_equal(p._chains_of(0), after_one)
+    with pytest.raises(ValueError, match="`start` must be"):
+        dynamics.IsingMoments(np.zeros((1, 3)), data, start="pcd")
