@@ -12,6 +12,13 @@ Prints:
   15 and 11 minutes per training. Budget (DESIGN.md section 4 / issue 5): a
   few ms per step; the whole section under 3 minutes on 2 cores.
 
+* milliseconds per Rössler optimisation step (issue 6: window 10, CD-10 from
+  random starts, 10 substeps, cells 0.1, 9 x 262,144 coefficients) at batch 1
+  and batch 5, over the first 2,000 steps of the paper's schedule (tau 0..19),
+  and the cost of one Gibbs sweep of the 10^3 + 10^3 units per neighbour read
+  (16,000 reads a sweep). The authors' code: 0.14 s per step at batch 1.
+  Budget: < 10 ms per step at batch 1.
+
 Run: ``python benchmarks/training.py`` (``--steps-only`` skips the full run).
 """
 
@@ -22,17 +29,20 @@ import time
 
 import numpy as np
 
+import dbmtools as dbm
 from dbmtools.dynamics import (
     HiddenMoments,
     IsingMoments,
     ParameterODE,
     annihilation_data,
+    centred_domain,
     closure_moments,
     closure_rmse,
     fit_hidden_initial,
     learn_closures,
     train,
 )
+from dbmtools.rossler_moments import RosslerMoments, sample_rossler
 
 
 def step_cost(n_steps: int = 400) -> dict:
@@ -58,6 +68,37 @@ def step_cost(n_steps: int = 400) -> dict:
             best = min(best, (time.perf_counter() - t0) / n_steps)
         out[name] = (best * 1e3, ode.n_dofs)
     return out
+
+
+def rossler_step_cost(n_steps: int = 2000) -> dict:
+    """ms per Rössler step at batch 1 and 5 (the paper's schedule, tau 0..n_steps/100)."""
+    s0 = np.stack([dbm.random_state((10, 10, 10), counts=[200, 200, 200], seed=k)
+                   for k in range(20)])
+    ens = dbm.simulate_ensemble(s0, dbm.rossler(), n_steps=n_steps // 100 + 11, dt=0.01,
+                                seed=1, boundary="reflecting", progress=False)
+    out = {}
+    for batch in (1, 5):
+        problem = RosslerMoments(ens.states, n_samples=batch, cd_k=10)
+        lo, hi = centred_domain(problem.initial_theta[0, :3], 0.1, 1.5)
+        ode = ParameterODE([f"p{k}" for k in range(9)], [0, 1, 2], lo, hi, 0.1, dt=0.01,
+                           n_substeps=10)
+        kw = dict(lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3, window=10, shift_every=100,
+                  seed=0, progress=False)
+        train(ode, problem, n_iter=5, **kw)  # compilation
+        ode.coeffs = np.zeros_like(ode.coeffs)
+        t0 = time.perf_counter()
+        train(ode, problem, n_iter=n_steps, **kw)
+        out[batch] = (time.perf_counter() - t0) / n_steps * 1e3
+    return out
+
+
+def gibbs_sweep_cost(n_sweeps: int = 2000) -> float:
+    """ns per neighbour read of one Gibbs sweep (H | V then V | H: 16,000 reads)."""
+    theta = dbm.rbm.rossler_initial_params()
+    sample_rossler(theta, n_samples=1, n_steps=2)  # compilation
+    t0 = time.perf_counter()
+    sample_rossler(theta, n_samples=1, n_steps=n_sweeps)
+    return (time.perf_counter() - t0) / n_sweeps / 16_000 * 1e9
 
 
 def full_run(seed: int = 2019) -> None:
@@ -96,5 +137,12 @@ if __name__ == "__main__":
     print("ms per Algorithm 1 step (window 5, batch 10 lattices of L = 1000, CD-1, SGD):")
     for name, (ms, n_dofs) in step_cost().items():
         print(f"  {name:20s} {ms:6.2f} ms   ({n_dofs} Hermite coefficients per F)")
+    print("ms per Rössler step (window 10, CD-10 from random starts, 9 x 262,144 coefficients):")
+    for batch, ms in rossler_step_cost().items():
+        note = "authors: 140 ms; budget 10 ms" if batch == 1 else "both cores over the window"
+        print(f"  batch {batch}: {ms:6.2f} ms   ({note})")
+    ns = gibbs_sweep_cost()
+    print(f"  one Gibbs sweep of 10^3 + 10^3 units: {ns * 16:.1f} us = {ns:.2f} ns per "
+          "neighbour read (16,000 reads)")
     if "--steps-only" not in sys.argv:
         full_run()

@@ -56,9 +56,9 @@ __all__ += ["FitResult", "LayeredModel", "hidden_model_1d", "ising", "rbm", "ros
 
 # --- The Rössler experiment (issue 6) ---
 from . import rossler_moments  # noqa: E402
-from .rossler_moments import RosslerMoments  # noqa: E402
+from .rossler_moments import RosslerMoments, sample_rossler  # noqa: E402
 
-__all__ += ["RosslerMoments", "rossler_moments"]
+__all__ += ["RosslerMoments", "rossler_moments", "sample_rossler"]
 
 # --- Learned parameter dynamics (issue 5) ---
 from . import dynamics  # noqa: E402

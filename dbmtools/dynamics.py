@@ -839,14 +839,24 @@ def adjoint_gradient(
 class _Buffers:
     """Per-call work arrays (allocated once per training run, not per step)."""
 
-    def __init__(self, ode, max_stop):
-        self.sub = np.empty((max_stop * ode.n_substeps + 1, ode.n_params))
+    def __init__(self, ode, max_stop, batch_size=1):
+        n_sub = max_stop * ode.n_substeps
+        self.sub = np.empty((n_sub + 1, ode.n_params))
         self.lam = np.empty(ode.n_params)
         self.g = np.empty((max_stop + 1, ode.n_params))
+        # basis indices touched by each substep of each batch member's adjoint, so that
+        # an SGD step reads and writes only those coefficients (the Rössler domain has
+        # 9 x 262,144 of them and a window touches a few thousand)
+        self.visits = np.empty((batch_size, max(n_sub, 1), 1 << (2 * ode.dim)), dtype=np.int64)
+        self.n_visits = np.zeros(batch_size, dtype=np.int64)
 
 
-def _gradient(ode, problem, i, start, stop, truncated, l2, tbar, seed, buf, grad):
-    """One trajectory's forward solve, moments and adjoint; ``dS/dU`` is ADDED to ``grad``."""
+def _gradient(ode, problem, i, start, stop, truncated, l2, tbar, seed, buf, grad, member=0):
+    """One trajectory's forward solve, moments and adjoint; ``dS/dU`` is ADDED to ``grad``.
+
+    The flat coefficient indices it touched are left in ``buf.visits[member]``
+    (``buf.n_visits[member]`` substeps).
+    """
     ns = ode.n_substeps
     n_total = stop * ns
     sub = buf.sub[: n_total + 1]
@@ -861,7 +871,8 @@ def _gradient(ode, problem, i, start, stop, truncated, l2, tbar, seed, buf, grad
     lo, h, nc, st = ode._geometry
     n_stop = start * ns if truncated else 0
     _adjoint_kernel(sub, ode.args, lo, h, nc, st, ode.coeffs, ode.dt / ns, ns, g, start,
-                    n_stop, grad, buf.lam)
+                    n_stop, grad, buf.lam, buf.visits[member])
+    buf.n_visits[member] = n_total - n_stop
     return GradientResult(grad=grad, grad_theta=buf.lam.copy(), theta=theta,
                           model_moments=np.asarray(model), data_moments=np.asarray(data),
                           time_indices=t_idx)
@@ -1022,14 +1033,14 @@ def train(
             raise ValueError("`checkpoint_path` is required with `checkpoint_every`.")
 
     rng = np.random.default_rng(as_seed_sequence(seed))
-    buf = _Buffers(ode, last)
+    buf = _Buffers(ode, last, batch_size)
     loss = np.empty(n_iter)
     taus = np.empty(n_iter, dtype=np.int64)
     gnorm = np.empty(n_iter)
     m1 = np.zeros_like(ode.coeffs) if optimizer == "adam" else None
     m2 = np.zeros_like(ode.coeffs) if optimizer == "adam" else None
     total = np.zeros_like(ode.coeffs)
-    lr_col = lr_arr[:, None] / batch_size
+    lr_batch = lr_arr / batch_size
     order = np.empty(0, dtype=np.int64)
     settings = {
         "n_iter": n_iter, "lr": lr_arr.tolist(), "optimizer": optimizer,
@@ -1049,33 +1060,31 @@ def train(
         if order.size < batch_size:  # next sweep through the trajectories
             order = np.concatenate([order, rng.permutation(n_traj)])
         batch, order = order[:batch_size], order[batch_size:]
-        total[...] = 0.0
         sq = 0.0
         count = 0
-        for i in batch:
+        for member, i in enumerate(batch):
             r = _gradient(ode, problem, int(i), start, stop, trunc, l2, tbar,
-                          int(rng.integers(2**63)), buf, total)
+                          int(rng.integers(2**63)), buf, total, member)
             diff = r.model_moments - r.data_moments
             sq += float(np.sum(diff * diff))
             count += diff.size
         loss[step] = np.sqrt(sq / count)
         taus[step] = start
-        # not np.dot: a BLAS call here starts threads and cost ms on a busy machine
-        gnorm[step] = np.sqrt(_sum_squares(total)) / batch_size
-        if not np.isfinite(gnorm[step]):
-            raise FloatingPointError(
-                f"The gradient is not finite at step {step} (tau = {start}); lower `lr`."
-            )
-        if optimizer == "adam":
+        if optimizer == "adam":  # dense: Adam's moment estimates decay everywhere
+            # not np.dot: a BLAS call here starts threads and cost ms on a busy machine
+            gnorm[step] = np.sqrt(_sum_squares(total)) / batch_size
+            _check_finite_gradient(gnorm[step], step, start)
             total /= batch_size
             b1, b2, eps = 0.9, 0.999, 1e-8
             m1 = b1 * m1 + (1 - b1) * total
             m2 = b2 * m2 + (1 - b2) * total**2
             upd = (m1 / (1 - b1 ** (step + 1))) / (np.sqrt(m2 / (1 - b2 ** (step + 1))) + eps)
             ode._coeffs -= lr_arr[:, None] * upd
-        else:  # in place: two passes over the (possibly large) coefficient array
-            np.multiply(total, lr_col, out=total)
-            ode._coeffs -= total
+            total[...] = 0.0
+        else:  # sparse: only the coefficients the adjoints touched (and re-zero them)
+            gnorm[step] = np.sqrt(_sgd_visited(total, ode._coeffs, lr_batch, buf.visits,
+                                               buf.n_visits[: len(batch)])) / batch_size
+            _check_finite_gradient(gnorm[step], step, start)
         if step % 10 == 0 or step == n_iter - 1:
             bar.set_postfix(mismatch=f"{loss[step]:.3g}", tau=start)
         if checkpoint_every is not None and (
@@ -1129,6 +1138,13 @@ def predict(ode: ParameterODE, initial_theta: np.ndarray, n_steps: int) -> np.nd
 # ---------------------------------------------------------------------------
 # Validation helpers
 # ---------------------------------------------------------------------------
+def _check_finite_gradient(norm, step, tau):
+    if not np.isfinite(norm):
+        raise FloatingPointError(
+            f"The gradient is not finite at step {step} (tau = {tau}); lower `lr`."
+        )
+
+
 def _check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an integer; got {value!r}.")
@@ -1291,6 +1307,36 @@ def _sum_squares(a):
 
 
 @njit
+def _sgd_visited(grad, U, lr, visits, n_visits):
+    """``U -= lr[:, None] * grad`` and ``grad = 0`` over the visited coefficients only.
+
+    ``grad`` is zero outside the indices in ``visits[b, :n_visits[b]]`` (the
+    adjoint wrote only there), so this equals the dense update. An index seen
+    twice is updated once: its gradient is zero the second time. Returns
+    ``sum(grad**2)`` before the update, or NaN (and ``U`` untouched) if a
+    gradient entry is not finite.
+    """
+    for b in range(n_visits.size):
+        for n in range(n_visits[b]):
+            for j in range(visits.shape[2]):
+                for k in range(U.shape[0]):
+                    if not np.isfinite(grad[k, visits[b, n, j]]):
+                        return np.nan
+    sq = 0.0
+    for b in range(n_visits.size):
+        for n in range(n_visits[b]):
+            for j in range(visits.shape[2]):
+                q = visits[b, n, j]
+                for k in range(U.shape[0]):
+                    gk = grad[k, q]
+                    if gk != 0.0:
+                        sq += gk * gk
+                        U[k, q] -= lr[k] * gk
+                        grad[k, q] = 0.0
+    return sq
+
+
+@njit
 def _gather(theta, args, x):
     for a in range(args.size):
         x[a] = theta[args[a]]
@@ -1371,13 +1417,14 @@ def _forward_kernel(args, lower, cell_size, n_cells, strides, U, h, n_total, out
 
 @njit
 def _adjoint_kernel(sub, args, lower, cell_size, n_cells, strides, U, h, ns, g, m0, n_stop,
-                    grad, lam):
+                    grad, lam, visits):
     """Discrete adjoint of explicit Euler over the substeps ``sub`` (N+1, K), back to ``n_stop``.
 
     ``g`` (n_w, K) holds ``dS/dtheta`` at the data times ``m0 .. m0 + n_w - 1``
     (substep ``m * ns``). Accumulates ``dS/dU`` into ``grad`` (K, n_dofs) and
-    leaves ``dS/dtheta_{n_stop}`` in ``lam`` (K,). Points are inside the domain
-    (the forward solve checked them).
+    leaves ``dS/dtheta_{n_stop}`` in ``lam`` (K,); the basis indices of substep
+    ``n`` go to ``visits[n - n_stop]``. Points are inside the domain (the forward
+    solve checked them).
     """
     d = args.size
     nb = 1 << (2 * d)
@@ -1404,6 +1451,8 @@ def _adjoint_kernel(sub, args, lower, cell_size, n_cells, strides, U, h, ns, g, 
             nxt[k] = lam[k]  # lambda_{n+1}
         _gather(sub[n], args, x)
         _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw)
+        for j in range(nb):
+            visits[n - n_stop, j] = idx[j]
         for a in range(d):
             jt[a] = 0.0
         for k in range(K):

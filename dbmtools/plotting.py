@@ -24,6 +24,8 @@ __all__ = [
     "kymograph",
     "lattice_image",
     "density_band",
+    "mean_band",
+    "attractor",
     "annihilation_decay",
     "lattice_3d",
     "species_excess",
@@ -117,21 +119,52 @@ def density_band(
 
     ``skip_first`` drops ``t = 0`` (for log axes).
     """
-    ax = ax or plt.gca()
     n_sites = int(np.prod(ens.shape))
     rho = ens.counts()[..., species - 1] / n_sites
-    mean, sem = theory.mean_and_sem(rho) if ens.n_samples > 1 else (rho[0], 0 * rho[0])
     start = 1 if skip_first else 0
-    t = ens.times[start:]
-    (line,) = ax.plot(t, mean[start:], label=label, **line_kwargs)
-    ax.fill_between(
-        t,
-        (mean - 2 * sem)[start:],
-        (mean + 2 * sem)[start:],
-        color=line.get_color(),
-        alpha=0.25,
-        lw=0,
-    )
+    return mean_band(ens.times[start:], rho[:, start:], ax, label=label, **line_kwargs)
+
+
+def mean_band(
+    times: np.ndarray,
+    samples: np.ndarray,
+    ax: plt.Axes | None = None,
+    *,
+    label: str | None = None,
+    **line_kwargs,
+):
+    """Mean over samples (axis 0 of ``samples``, shape (n, n_times)) with a ±2 SE band.
+
+    One sample draws the line alone.
+    """
+    ax = ax or plt.gca()
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.shape[0] > 1:
+        mean, sem = theory.mean_and_sem(samples)
+    else:
+        mean, sem = samples[0], np.zeros(samples.shape[1:])
+    (line,) = ax.plot(times, mean, label=label, **line_kwargs)
+    ax.fill_between(times, mean - 2 * sem, mean + 2 * sem, color=line.get_color(), alpha=0.25,
+                    lw=0)
+    return ax
+
+
+def attractor(counts: np.ndarray, ax=None, *, label: str | None = None, **line_kwargs):
+    """A trajectory of three counts as a curve in (A, B, C) space, its start marked.
+
+    ``counts`` has shape (n_times, 3); ``ax`` must be a 3D axes (a new figure
+    is made when it is None).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 2 or counts.shape[1] != 3:
+        raise ValueError(f"`counts` must have shape (n_times, 3); got {counts.shape}.")
+    if ax is None:
+        ax = plt.figure(figsize=(4, 4)).add_subplot(projection="3d")
+    (line,) = ax.plot(*counts.T, lw=0.8, label=label, **line_kwargs)
+    ax.scatter(*counts[0], color=line.get_color(), s=25, marker="o", depthshade=False)
+    ax.set_xlabel("A")
+    ax.set_ylabel("B")
+    ax.set_zlabel("C")
     return ax
 
 

@@ -21,12 +21,79 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._config import pjit
+from ._config import njit, pjit
 from ._random import SeedLike, as_seed_sequence, rng_seed, rng_uniform
 from .lattice import check_shape
+from .observables import counts, pair_counts
 from .rbm import rossler_initial_params, rossler_rbm
 
-__all__ = ["RosslerMoments", "neighbour_cubes"]
+__all__ = [
+    "MOMENT_NAMES",
+    "RosslerMoments",
+    "lattice_moments",
+    "maxent_biases",
+    "neighbour_cubes",
+    "sample_rossler",
+]
+
+
+MOMENT_NAMES = ("A", "B", "C", "BB", "CC", "AB")
+"""Names of the columns of :func:`lattice_moments`: counts, then nearest-neighbour pairs."""
+
+
+def lattice_moments(states: np.ndarray, *, boundary: str = "reflecting") -> np.ndarray:
+    """Counts of A, B, C and nearest-neighbour pairs (B,B), (C,C), (A,B) of 3D lattices.
+
+    The observables of the paper's Figs. 4 and 8 (:data:`MOMENT_NAMES`).
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (..., L0, L1, L2)
+        Codes 0 (empty), 1-3 (A, B, C).
+    boundary : {"reflecting", "periodic"}
+        Which bonds count: ``"reflecting"`` only those inside the box (the
+        simulations' walls), ``"periodic"`` also those that wrap.
+
+    Returns
+    -------
+    ndarray of float, shape (..., 6)
+
+    Examples
+    --------
+    >>> s = np.zeros((3, 3, 3), dtype=np.int8)
+    >>> s[0, 0, :] = [1, 2, 2]          # A-B and B-B bonds along z
+    >>> lattice_moments(s).tolist()
+    [1.0, 2.0, 0.0, 1.0, 0.0, 1.0]
+    """
+    arr = np.asarray(states)
+    if arr.ndim < 3:
+        raise ValueError(f"`states` must end in 3 lattice axes; got shape {arr.shape}.")
+    c = counts(arr, dim=3, n_species=3)
+    p = pair_counts(arr, dim=3, n_species=3, boundary=boundary)
+    return np.concatenate(
+        [c, p[..., 1, 1, None], p[..., 2, 2, None], p[..., 0, 1, None]], axis=-1
+    ).astype(np.float64)
+
+
+def maxent_biases(mean_counts: np.ndarray, n_sites: int = 1000) -> np.ndarray:
+    """The simple MaxEnt biases of eq. (46): ``b_s = ln(mu_s / (N - mu_A - mu_B - mu_C))``.
+
+    The visible-only, weight-free Boltzmann distribution with these biases
+    has the given mean counts.
+
+    Examples
+    --------
+    >>> maxent_biases([200.0, 200.0, 200.0]).round(4).tolist()     # -ln 2 each
+    [-0.6931, -0.6931, -0.6931]
+    """
+    mu = np.asarray(mean_counts, dtype=np.float64)
+    empty = n_sites - mu.sum(axis=-1, keepdims=True)
+    if mu.shape[-1:] != (3,) or np.any(mu <= 0) or np.any(empty <= 0):
+        raise ValueError(
+            "`mean_counts` must end in 3 positive counts whose sum is below `n_sites`; "
+            f"got shape {mu.shape}."
+        )
+    return np.log(mu / empty)
 
 
 def neighbour_cubes(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -58,6 +125,77 @@ def neighbour_cubes(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray
     )
 
 
+def sample_rossler(
+    theta: np.ndarray,
+    *,
+    shape: tuple[int, int, int] = (10, 10, 10),
+    n_samples: int = 100,
+    n_steps: int = 25,
+    seed: SeedLike = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Visible samples of the Rössler RBM (eq. 44) at each parameter set, and p(H | V).
+
+    Each sample is ``n_steps`` alternating Gibbs steps ``H | V``, ``V | H``
+    from a uniformly random visible configuration (the paper's Fig. 8: 100
+    samples, 25 steps). Parameter sets run in parallel.
+
+    Parameters
+    ----------
+    theta : array_like, shape (n_t, 9) or (9,)
+        ``(b_A, b_B, b_C, W_AX, W_BY, W_CZ, b_X, b_Y, b_Z)`` per row.
+    shape : tuple of 3 int
+    n_samples, n_steps : int
+    seed : None, int, SeedSequence or Generator
+
+    Returns
+    -------
+    visible : ndarray of int8, shape (n_t, n_samples, *shape)
+        Codes 0 (empty), 1-3 (A, B, C).
+    hidden_prob : ndarray, shape (n_t, n_samples, *shape, 4)
+        ``p(h_j = empty, X, Y, Z | V)`` of every hidden unit ``j`` (unit
+        ``(x, y, z)`` sees the cube of visible sites ``x..x+1, y..y+1, z..z+1``,
+        periodic).
+
+    Examples
+    --------
+    >>> from dbmtools.rbm import rossler_initial_params
+    >>> v, ph = sample_rossler(rossler_initial_params(), n_samples=50, seed=0)
+    >>> v.shape, ph.shape
+    ((1, 50, 10, 10, 10), (1, 50, 10, 10, 10, 4))
+    >>> counts = [(v == s).sum(axis=(2, 3, 4)).mean() for s in (1, 2, 3)]
+    >>> bool(np.allclose(counts, 200, atol=8))      # eq. (46): 200 of each species
+    True
+    """
+    th = np.array(theta, dtype=np.float64, ndmin=2)
+    if th.ndim != 2 or th.shape[1] != 9 or not np.all(np.isfinite(th)):
+        raise ValueError(f"`theta` must be finite with shape (n_t, 9); got {th.shape}.")
+    shape = check_shape(shape)
+    if len(shape) != 3:
+        raise ValueError(f"`shape` must be a 3D lattice shape; got {shape}.")
+    for name, value in (("n_samples", n_samples), ("n_steps", n_steps)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+    _check_overflow(th)
+    h2v, v2h = neighbour_cubes(shape)
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    seeds = rng.integers(0, 2**63, size=(th.shape[0], n_samples), dtype=np.int64)
+    n = h2v.shape[0]
+    visible = np.empty((th.shape[0], n_samples, n), dtype=np.int8)
+    hidden_prob = np.empty((th.shape[0], n_samples, n, 4))
+    _sample_kernel(th, int(n_steps), seeds, h2v, v2h, visible, hidden_prob)
+    return visible.reshape(th.shape[0], n_samples, *shape), hidden_prob.reshape(
+        th.shape[0], n_samples, *shape, 4
+    )
+
+
+def _check_overflow(th: np.ndarray) -> None:
+    largest = np.abs(th[:, [0, 1, 2, 6, 7, 8]]).max() + 8 * np.abs(th[:, 3:6]).max()
+    if largest > 700:
+        raise ValueError(
+            f"`theta`: |b| + 8 |W| reaches {largest:.3g}; exp() would overflow (limit 700)."
+        )
+
+
 class RosslerMoments:
     """Sampled moments of the Rössler RBM (eq. 44) for :func:`dbmtools.dynamics.train`.
 
@@ -76,9 +214,12 @@ class RosslerMoments:
         code used 1).
     cd_k : int
         Alternating Gibbs steps ``H | V`` then ``V | H`` of the asleep phase.
-    start : {"random", "data"}
+    start : {"random", "data", "persistent"}
         Start of the asleep chains: a uniformly random visible configuration
-        (the paper) or the awake lattices (CD-k from data).
+        (the paper), the awake lattices (CD-k from data), or where the chains
+        of the same data time stopped at the previous call (persistent CD,
+        which the paper mentions as an alternative; the chains begin at the
+        first ``n_samples`` simulations).
 
     Examples
     --------
@@ -120,14 +261,21 @@ class RosslerMoments:
                 raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
         if n_samples > arr.shape[0]:
             raise ValueError(f"`n_samples` must be at most n_sims={arr.shape[0]}; got {n_samples}.")
-        if start not in ("random", "data"):
-            raise ValueError(f"`start` must be 'random' or 'data'; got {start!r}.")
+        if start not in ("random", "data", "persistent"):
+            raise ValueError(
+                f"`start` must be 'random', 'data' or 'persistent'; got {start!r}."
+            )
         self.data = np.ascontiguousarray(arr.reshape(arr.shape[0], arr.shape[1], -1), np.int8)
         self.shape = shape
         self.initial_theta = th[None, :]
         self.n_times = arr.shape[1]
         self.n_samples, self.cd_k, self.start = int(n_samples), int(cd_k), start
         self._h2v, self._v2h = neighbour_cubes(shape)
+        self._chains = (  # PCD chains, one set per data time
+            np.ascontiguousarray(self.data[: self.n_samples].transpose(1, 0, 2))
+            if start == "persistent"
+            else None
+        )
 
     def moments(
         self, i: int, time_indices: np.ndarray, theta: np.ndarray, seed: SeedLike = None
@@ -150,20 +298,20 @@ class RosslerMoments:
             raise ValueError(
                 f"`theta` must be finite with shape ({t_idx.size}, 9); got {th.shape}."
             )
-        largest = np.abs(th[:, [0, 1, 2, 6, 7, 8]]).max() + 8 * np.abs(th[:, 3:6]).max()
-        if largest > 700:
-            raise ValueError(
-                f"`theta`: |b| + 8 |W| reaches {largest:.3g}; exp() would overflow (limit 700)."
-            )
+        _check_overflow(th)
         rng = np.random.default_rng(as_seed_sequence(seed))
         pick = np.sort(rng.choice(self.data.shape[0], self.n_samples, replace=False))
         seeds = rng.integers(0, 2**63, size=(t_idx.size, self.n_samples), dtype=np.int64)
         awake = np.ascontiguousarray(self.data[pick][:, t_idx].transpose(1, 0, 2))
+        chains = awake.copy() if self._chains is None else self._chains[t_idx]
         model = np.empty((t_idx.size, 9))
         data = np.empty((t_idx.size, 9))
         _window_moments(
-            awake, th, self.cd_k, self.start == "random", seeds, self._h2v, self._v2h, data, model
+            awake, th, self.cd_k, self.start == "random", seeds, self._h2v, self._v2h, data, model,
+            chains,
         )
+        if self._chains is not None:
+            self._chains[t_idx] = chains
         return model, data
 
 
@@ -173,22 +321,19 @@ class RosslerMoments:
 
 
 @pjit
-def _window_moments(awake, theta, cd_k, random_start, seeds, h2v, v2h, out_data, out_model):
+def _window_moments(awake, theta, cd_k, random_start, seeds, h2v, v2h, out_data, out_model,
+                    chains):
     """Awake and asleep moments at each data time of a window, times in parallel.
 
     ``awake`` (n_t, n_samples, N) int8 codes 0-3; ``theta`` (n_t, 9);
-    ``seeds`` (n_t, n_samples); outputs (n_t, 9), means over the samples.
+    ``seeds`` (n_t, n_samples); outputs (n_t, 9), means over the samples. The
+    asleep chains start from ``chains`` (n_t, n_samples, N) unless
+    ``random_start``, and end there.
     """
     n_t, n_s, n = awake.shape
     for t in numba.prange(n_t):
-        # tables[s, k] = exp(b_s + W_s k), k = 0..8 neighbours: s = 0..2 visible A, B, C
-        # (partners X, Y, Z), s = 3..5 hidden X, Y, Z (partners A, B, C)
         tables = np.empty((6, 9))
-        for s in range(3):
-            for k in range(9):
-                tables[s, k] = np.exp(theta[t, s] + theta[t, 3 + s] * k)
-                tables[3 + s, k] = np.exp(theta[t, 6 + s] + theta[t, 3 + s] * k)
-        v = np.empty(n, dtype=np.int8)
+        _fill_tables(theta[t], tables)
         h = np.empty(n, dtype=np.int8)
         rng = np.empty(4, dtype=np.uint64)
         acc = np.zeros(9)
@@ -199,17 +344,54 @@ def _window_moments(awake, theta, cd_k, random_start, seeds, h2v, v2h, out_data,
             acc[k] = 0.0
         for c in range(n_s):
             rng_seed(seeds[t, c], rng)
+            v = chains[t, c]
             if random_start:
                 for i in range(n):
                     v[i] = int(rng_uniform(rng) * 4.0)
-            else:
-                v[:] = awake[t, c]
             for _ in range(cd_k):
                 _sample_layer(v, h, tables, h2v, 3, rng)  # H | V
                 _sample_layer(h, v, tables, v2h, 0, rng)  # V | H
             _moments(v, tables, h2v, acc)
         for k in range(9):
             out_model[t, k] = acc[k] / n_s
+
+
+@njit
+def _fill_tables(theta, tables):
+    """``tables[s, k] = exp(b_s + W_s k)``, k = 0..8 partners: s = 0..2 visible A, B, C
+    (partners X, Y, Z), s = 3..5 hidden X, Y, Z (partners A, B, C)."""
+    for s in range(3):
+        for k in range(9):
+            tables[s, k] = np.exp(theta[s] + theta[3 + s] * k)
+            tables[3 + s, k] = np.exp(theta[6 + s] + theta[3 + s] * k)
+
+
+@pjit
+def _sample_kernel(theta, n_steps, seeds, h2v, v2h, visible, hidden_prob):
+    """Gibbs chains from random visible states; ``visible`` (n_t, n_s, N), ``hidden_prob``
+    (n_t, n_s, N, 4) filled."""
+    n_t, n_s, n = visible.shape
+    for t in numba.prange(n_t):
+        tables = np.empty((6, 9))
+        _fill_tables(theta[t], tables)
+        h = np.empty(n, dtype=np.int8)
+        rng = np.empty(4, dtype=np.uint64)
+        for c in range(n_s):
+            v = visible[t, c]
+            rng_seed(seeds[t, c], rng)
+            for i in range(n):
+                v[i] = int(rng_uniform(rng) * 4.0)
+            for _ in range(n_steps):
+                _sample_layer(v, h, tables, h2v, 3, rng)
+                _sample_layer(h, v, tables, v2h, 0, rng)
+            for j in range(n):
+                n1, n2, n3 = _partner_counts(v, h2v, j)
+                w1, w2, w3 = tables[3, n1], tables[4, n2], tables[5, n3]
+                z = 1.0 + w1 + w2 + w3
+                hidden_prob[t, c, j, 0] = 1.0 / z
+                hidden_prob[t, c, j, 1] = w1 / z
+                hidden_prob[t, c, j, 2] = w2 / z
+                hidden_prob[t, c, j, 3] = w3 / z
 
 
 # species code -> increment of a packed counter with 4 bits per species (8 < 16)

@@ -32,6 +32,8 @@ __all__ = [
     "mean_and_sem",
     "mean_field_rates",
     "mean_field_rhs",
+    "moment_rhs",
+    "fit_pair_rates",
     "solve_mean_field",
 ]
 
@@ -179,29 +181,136 @@ def mean_field_rhs(
     >>> float(f(0.0, np.array([500.0]))[0])   # -4 nu p rho^2 L with nu = 50, rho = 1/2
     -500.0
     """
-    rates, stoich = mean_field_rates(network, dt=dt, dim=dim, hop_prob=hop_prob)
-    first = np.array([network.code(r.reactants[0]) - 1 for r in network.reactions])
-    second = np.array(
-        [
-            network.code(r.reactants[-1]) - 1 if len(r.reactants) == 2 else -1
-            for r in network.reactions
-        ]
-    )
 
     def rhs(t: float, mu: np.ndarray) -> np.ndarray:
         rho = np.asarray(mu, dtype=np.float64) / n_sites
-        flux = np.where(
-            second < 0,
-            rates * np.asarray(mu)[first],
-            rates
-            * n_bonds
-            * rho[first]
-            * rho[np.maximum(second, 0)]
-            * np.where(first == second, 1, 2),
-        )
-        return flux @ stoich
+        pairs = n_bonds * np.outer(rho, rho) * (2 - np.eye(rho.size))
+        return moment_rhs(network, mu, pairs, dt=dt, dim=dim, hop_prob=hop_prob)
 
     return rhs
+
+
+def moment_rhs(
+    network: Network,
+    counts: np.ndarray,
+    pairs: np.ndarray,
+    *,
+    dt: float,
+    dim: int,
+    hop_prob: float = 1.0,
+) -> np.ndarray:
+    """The right-hand side of eq. (43): ``d mu / dt`` from counts and nearest-neighbour pairs.
+
+    Unimolecular reaction ``r`` fires at ``k_r mu_X``, bimolecular at
+    ``kappa_r Delta_XY`` (:func:`mean_field_rates`). With the *measured* pair
+    counts this is the first line of the moment hierarchy, no closure made;
+    :func:`mean_field_rhs` closes it by random mixing.
+
+    Parameters
+    ----------
+    network : Network
+    counts : array_like, shape (..., n_species)
+        Mean counts ``mu``.
+    pairs : array_like, shape (..., n_species, n_species)
+        Mean pair counts as :func:`dbmtools.pair_counts` returns them:
+        ``[a, a]`` bonds joining two of species ``a + 1``, ``[a, b]`` bonds
+        joining one of each.
+    dt, dim, hop_prob
+        As in :func:`mean_field_rates`.
+
+    Returns
+    -------
+    ndarray, shape (..., n_species)
+
+    Examples
+    --------
+    >>> from dbmtools import annihilation
+    >>> float(moment_rhs(annihilation(0.01), [500.0], [[120.0]], dt=0.01, dim=1)[0])
+    -240.0
+    """
+    rates, stoich = mean_field_rates(network, dt=dt, dim=dim, hop_prob=hop_prob)
+    return (rates * _propensity_bases(network, counts, pairs)) @ stoich
+
+
+def _propensity_bases(network: Network, counts, pairs) -> np.ndarray:
+    """Per reaction: the count of its reactant (unimolecular) or its pair count (bimolecular)."""
+    c = np.asarray(counts, dtype=np.float64)
+    p = np.asarray(pairs, dtype=np.float64)
+    n = network.n_species
+    if c.shape[-1:] != (n,) or p.shape[-2:] != (n, n) or p.shape[:-2] != c.shape[:-1]:
+        raise ValueError(
+            f"`counts` must end in {n} species and `pairs` in ({n}, {n}) with the same leading "
+            f"shape; got {c.shape} and {p.shape}."
+        )
+    base = np.empty((*c.shape[:-1], len(network.reactions)))
+    for r, reaction in enumerate(network.reactions):
+        a = network.code(reaction.reactants[0]) - 1
+        if len(reaction.reactants) == 1:
+            base[..., r] = c[..., a]
+        else:
+            base[..., r] = p[..., a, network.code(reaction.reactants[1]) - 1]
+    return base
+
+
+def fit_pair_rates(
+    network: Network,
+    counts: np.ndarray,
+    pairs: np.ndarray,
+    *,
+    dt: float,
+    dim: int,
+    hop_prob: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares ``kappa_r`` of eq. (43) from measured mean counts and pairs over time.
+
+    Regresses ``d mu / dt`` (central differences of ``counts`` recorded every
+    ``dt``) minus the unimolecular terms on the measured pair counts: one
+    unknown rate per bimolecular reaction, all species' equations at once.
+    A test of how well eq. (43) with ``kappa = 2 nu p`` (:func:`mean_field_rates`)
+    describes a simulation, given its real pair counts.
+
+    Parameters
+    ----------
+    network : Network
+    counts : array_like, shape (n_times, n_species)
+    pairs : array_like, shape (n_times, n_species, n_species)
+        As :func:`dbmtools.pair_counts` returns them (ensemble means).
+    dt, dim, hop_prob
+        As in :func:`mean_field_rates`.
+
+    Returns
+    -------
+    kappa_fit, kappa_theory : ndarray, shape (n_bimolecular,)
+        Fitted and :func:`mean_field_rates` rates, bimolecular reactions in
+        network order.
+    residual : ndarray, shape (2,)
+        Relative RMS residual ``|d mu/dt - rhs| / |d mu/dt|`` with the theory
+        rates and with the fitted ones.
+
+    Examples
+    --------
+    >>> from dbmtools import Network
+    >>> net = Network([("A -> A + A", 2.0), ("A + A -> A", 0.3)])
+    >>> t = np.linspace(0, 1, 201)
+    >>> mu = 50 * np.exp(t)[:, None]                 # d mu/dt = 2 mu - kappa * pairs
+    >>> pairs = (mu / 4)[:, :, None]                  # so kappa = 4 fits exactly
+    >>> fit, theory, res = fit_pair_rates(net, mu, pairs, dt=0.005, dim=1)
+    >>> round(float(fit[0]), 3), bool(res[1] < 1e-3)
+    (4.0, True)
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    if c.ndim != 2 or c.shape[0] < 3:
+        raise ValueError(f"`counts` must have shape (n_times >= 3, n_species); got {c.shape}.")
+    rates, stoich = mean_field_rates(network, dt=dt, dim=dim, hop_prob=hop_prob)
+    base = _propensity_bases(network, c, pairs)[1:-1]
+    bi = np.array([len(r.reactants) == 2 for r in network.reactions])
+    dmu = (c[2:] - c[:-2]) / (2 * dt)
+    target = (dmu - (np.where(bi, 0.0, rates) * base) @ stoich).ravel()
+    design = np.stack([np.outer(base[:, r], stoich[r]).ravel() for r in np.flatnonzero(bi)], 1)
+    fit = np.linalg.lstsq(design, target, rcond=None)[0]
+    norm = np.sqrt(np.mean(dmu**2)) or 1.0
+    residual = np.array([np.sqrt(np.mean((target - design @ k) ** 2)) for k in (rates[bi], fit)])
+    return fit, rates[bi], residual / norm
 
 
 def solve_mean_field(

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 import dbmtools as dbm
-from dbmtools.rossler_moments import RosslerMoments, neighbour_cubes
+from dbmtools.rossler_moments import (
+    RosslerMoments,
+    lattice_moments,
+    neighbour_cubes,
+    sample_rossler,
+)
 
 THETA = np.array([-0.3, 0.2, -0.5, 0.8, -0.6, 0.5, -1.0, 0.3, -0.2])
 # On a 2 x 2 x 2 ring every hidden unit sees every visible site, so strong weights
@@ -40,7 +45,7 @@ def test_awake_moments_equal_general_rbm_moments():
         assert np.allclose(awake[row], expect, rtol=1e-12)
 
 
-@pytest.mark.parametrize("start", ["random", "data"])
+@pytest.mark.parametrize("start", ["random", "data", "persistent"])
 def test_asleep_moments_match_exact_enumeration(start):
     """2 x 2 x 2 lattice (4^8 visible states): the mean of 30 independent estimates,
     each over 400 chains of 25 Gibbs steps, is within 4 standard errors (from the
@@ -54,6 +59,20 @@ def test_asleep_moments_match_exact_enumeration(start):
     exact = dbm.rbm.exact_moments(dbm.rossler_rbm(shape), THETA_WEAK)
     z = np.abs(estimates.mean(0) - exact) / (estimates.std(0, ddof=1) / np.sqrt(30))
     assert np.all(z < 4), z
+
+
+def test_persistent_chains_carry_on_only_at_the_times_asked():
+    data = np.stack([dbm.random_state((3, 3, 3), counts=[5, 5, 5], seed=s) for s in range(3)])
+    data = np.stack([data] * 4, axis=1)  # 3 simulations x 4 data times
+    problem = RosslerMoments(data, n_samples=2, cd_k=1, start="persistent")
+    before = problem._chains.copy()
+    np.testing.assert_array_equal(before, data[:2].reshape(2, 4, -1).transpose(1, 0, 2))
+    problem.moments(0, np.array([1, 2]), np.tile(THETA, (2, 1)), seed=0)
+    after = problem._chains.copy()
+    assert not np.array_equal(after[1:3], before[1:3])
+    np.testing.assert_array_equal(after[[0, 3]], before[[0, 3]])
+    problem.moments(0, np.array([1, 2]), np.tile(THETA, (2, 1)), seed=0)
+    assert not np.array_equal(problem._chains[1:3], after[1:3])  # carried on, not restarted
 
 
 def test_same_seed_same_result_and_default_initial_theta():
@@ -87,3 +106,34 @@ def test_errors():
         problem.moments(0, np.array([0]), (THETA * 200)[None])
     with pytest.raises(ValueError, match="one trajectory"):
         problem.moments(1, np.array([0]), THETA[None])
+
+
+def test_short_training_lowers_the_moment_error():
+    """Algorithm 1 with the paper's rates on its 10^3 lattice, 800 steps on a fixed window of
+    the first 8 timesteps. (1) The window's moment mismatch falls: the mean of the last 100
+    steps is below the first 100 by more than 4 standard errors (from the steps' spread).
+    (2) The learned model, sampled like Fig. 8, is closer to the simulations' counts and
+    pairs than the untrained model (F = 0): relative RMS error measured 0.24 against 0.41."""
+    starts = np.stack([dbm.random_state((10, 10, 10), counts=[200] * 3, seed=[1, k])
+                       for k in range(30)])
+    ens = dbm.simulate_ensemble(starts, dbm.rossler(), n_steps=8, dt=0.01, seed=2,
+                                boundary="reflecting", progress=False)
+    theta0 = dbm.rbm.rossler_initial_params()
+    problem = RosslerMoments(ens.states, n_samples=2, cd_k=10)
+    lower, upper = dbm.dynamics.centred_domain(theta0[:3], 0.1, 1.5)
+    ode = dbm.ParameterODE([f"p{k}" for k in range(9)], [0, 1, 2], lower, upper, 0.1, dt=0.01,
+                           n_substeps=10)
+    fit = dbm.train(ode, problem, n_iter=800, lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3, window=8,
+                    seed=3, progress=False)
+    first, last = fit.loss_history[:100], fit.loss_history[-100:]
+    se = np.sqrt(first.var(ddof=1) / 100 + last.var(ddof=1) / 100)
+    assert (first.mean() - last.mean()) / se > 4, (first.mean(), last.mean(), se)
+
+    sim = lattice_moments(ens.states).mean(0)
+
+    def error(theta):
+        v = sample_rossler(theta, n_samples=100, n_steps=25, seed=4)[0]
+        return np.sqrt(((lattice_moments(v).mean(1) - sim) ** 2).mean()) / np.abs(sim).mean()
+
+    learned, untrained = error(dbm.predict(ode, theta0, 8)), error(np.tile(theta0, (9, 1)))
+    assert learned < 0.7 * untrained, (learned, untrained)

@@ -95,3 +95,37 @@ def test_mean_field_matches_simulation_when_reaction_limited():
     mf = dbm.theory.solve_mean_field(net, [2000, 500], ens.times, dt=0.01, shape=shape)
     z = np.abs(mean - mf[:, 1])[1:] / se[1:]
     assert np.all(z < 4), z
+
+
+def test_fit_pair_rates_recovers_the_rates_of_equation_43():
+    """Counts integrated from eq. (43) with known kappa and given (made-up, smooth) pair
+    counts: the least-squares fit returns those kappa (central differences: O(dt^2))."""
+    from scipy.integrate import solve_ivp
+
+    net = dbm.rossler(k1=3.0, k2=2.0, k3=1.5)  # slow births: the counts stay O(100)
+    kappa = np.array([2.0, 11.0, 7.5, 9.0])
+    t = np.arange(0, 1.0 + 1e-9, 0.001)
+
+    def pairs_at(s):
+        base = np.array([[40, 60, 30], [60, 80, 0], [30, 0, 50]], dtype=float)
+        wave = 1 + 0.5 * np.sin(2 * np.pi * s * np.array([[1, 2, 3], [2, 1, 1], [3, 1, 4]]))
+        return base * wave
+
+    def rhs(s, mu):
+        rates, stoich = dbm.theory.mean_field_rates(net, dt=0.01, dim=3)
+        rates = rates.copy()
+        rates[3:] = kappa
+        p = pairs_at(s)
+        base = np.array([mu[0], mu[1], mu[2], p[0, 0], p[0, 1], p[0, 2], p[2, 2]])
+        return (rates * base) @ stoich
+
+    mu = solve_ivp(rhs, (0, 1), [1000.0, 1200.0, 800.0], t_eval=t, rtol=1e-10, atol=1e-10).y.T
+    pairs = np.stack([pairs_at(s) for s in t])
+    fit, theory, residual = dbm.theory.fit_pair_rates(net, mu, pairs, dt=0.001, dim=3)
+    np.testing.assert_allclose(fit, kappa, rtol=1e-4)
+    assert residual[1] < 1e-4 < residual[0]
+    np.testing.assert_allclose(theory, 2 / (6 * 0.001) * np.array([0.1, 0.4, 0.24, 0.36]))
+    with pytest.raises(ValueError, match="n_times >= 3"):
+        dbm.theory.fit_pair_rates(net, mu[:2], pairs[:2], dt=0.001, dim=3)
+    with pytest.raises(ValueError, match="same leading"):
+        dbm.theory.moment_rhs(net, mu, pairs[:5], dt=0.001, dim=3)
