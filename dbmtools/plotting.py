@@ -29,6 +29,7 @@ __all__ = [
     "annihilation_decay",
     "lattice_3d",
     "species_excess",
+    "glue_figure",
 ]
 
 #: Empty site, then species 1, 2, 3, ... (the paper's Fig. 4 uses pink, orange, cyan).
@@ -282,3 +283,18 @@ def species_excess(
     if title:
         ax.set_title(title)
     return ax
+
+
+def glue_figure(key: str, fig=None) -> None:
+    """Store a figure under ``key`` for the book's intro page, without showing it again.
+
+    Uses MyST-NB's ``glue`` with ``display=False``: in the book, another page
+    pastes it with ``{glue:figure}`` and the ``:doc:`` option. Where MyST-NB
+    is not installed (a plain JupyterLab or Colab session) it does nothing.
+    ``fig`` defaults to the current figure.
+    """
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return
+    glue(key, plt.gcf() if fig is None else fig, display=False)

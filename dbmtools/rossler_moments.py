@@ -344,16 +344,22 @@ def _window_moments(awake, theta, cd_k, random_start, seeds, h2v, v2h, out_data,
             acc[k] = 0.0
         for c in range(n_s):
             rng_seed(seeds[t, c], rng)
-            v = chains[t, c]
-            if random_start:
-                for i in range(n):
-                    v[i] = int(rng_uniform(rng) * 4.0)
-            for _ in range(cd_k):
-                _sample_layer(v, h, tables, h2v, 3, rng)  # H | V
-                _sample_layer(h, v, tables, v2h, 0, rng)  # V | H
-            _moments(v, tables, h2v, acc)
+            _run_chain(chains[t, c], h, tables, h2v, v2h, cd_k, random_start, rng)
+            _moments(chains[t, c], tables, h2v, acc)
         for k in range(9):
             out_model[t, k] = acc[k] / n_s
+
+
+@njit
+def _run_chain(v, h, tables, h2v, v2h, n_steps, random_start, rng):
+    """``n_steps`` alternating Gibbs steps H | V, V | H on ``v`` (in place), from a uniformly
+    random visible state if ``random_start``."""
+    if random_start:
+        for i in range(v.size):
+            v[i] = int(rng_uniform(rng) * 4.0)
+    for _ in range(n_steps):
+        _sample_layer(v, h, tables, h2v, 3, rng)  # H | V
+        _sample_layer(h, v, tables, v2h, 0, rng)  # V | H
 
 
 @njit
@@ -379,11 +385,7 @@ def _sample_kernel(theta, n_steps, seeds, h2v, v2h, visible, hidden_prob):
         for c in range(n_s):
             v = visible[t, c]
             rng_seed(seeds[t, c], rng)
-            for i in range(n):
-                v[i] = int(rng_uniform(rng) * 4.0)
-            for _ in range(n_steps):
-                _sample_layer(v, h, tables, h2v, 3, rng)
-                _sample_layer(h, v, tables, v2h, 0, rng)
+            _run_chain(v, h, tables, h2v, v2h, n_steps, True, rng)
             for j in range(n):
                 n1, n2, n3 = _partner_counts(v, h2v, j)
                 w1, w2, w3 = tables[3, n1], tables[4, n2], tables[5, n3]

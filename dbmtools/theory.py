@@ -33,6 +33,7 @@ __all__ = [
     "mean_field_rates",
     "mean_field_rhs",
     "moment_rhs",
+    "random_mixing_pairs",
     "fit_pair_rates",
     "solve_mean_field",
 ]
@@ -183,11 +184,38 @@ def mean_field_rhs(
     """
 
     def rhs(t: float, mu: np.ndarray) -> np.ndarray:
-        rho = np.asarray(mu, dtype=np.float64) / n_sites
-        pairs = n_bonds * np.outer(rho, rho) * (2 - np.eye(rho.size))
+        pairs = random_mixing_pairs(mu, n_sites=n_sites, n_bonds=n_bonds)
         return moment_rhs(network, mu, pairs, dt=dt, dim=dim, hop_prob=hop_prob)
 
     return rhs
+
+
+def random_mixing_pairs(counts: np.ndarray, *, n_sites: int, n_bonds: int) -> np.ndarray:
+    """Pair counts of particles placed independently at densities ``counts / n_sites``.
+
+    ``Delta_XX = n_bonds rho_X^2`` and ``Delta_XY = 2 n_bonds rho_X rho_Y``
+    (X != Y), in the layout of :func:`dbmtools.pair_counts`: the closure of
+    eq. (43) that gives the mean-field ODE.
+
+    Parameters
+    ----------
+    counts : array_like, shape (..., n_species)
+    n_sites, n_bonds : int
+        Sites and nearest-neighbour bonds of the lattice (see
+        :func:`dbmtools.bond_table`).
+
+    Returns
+    -------
+    ndarray, shape (..., n_species, n_species)
+
+    Examples
+    --------
+    >>> random_mixing_pairs([500.0, 250.0], n_sites=1000, n_bonds=1000).tolist()
+    [[250.0, 250.0], [250.0, 62.5]]
+    """
+    rho = np.asarray(counts, dtype=np.float64) / n_sites
+    n = rho.shape[-1]
+    return n_bonds * rho[..., :, None] * rho[..., None, :] * (2 - np.eye(n))
 
 
 def moment_rhs(

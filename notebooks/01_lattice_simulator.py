@@ -179,6 +179,7 @@ ax.plot([], [], ":", color="0.4", label="reaction-limited law")
 ax.set(xscale="log", yscale="log", xlabel="time $t$", ylabel=r"density $\rho(t)$",
        ylim=(5e-4, 0.6), title="1D A + A → ∅ (vertical lines: crossover times $t^*$)")
 ax.legend()
+dbm.plotting.glue_figure("intro-01", fig)  # the book's intro page shows it too
 plt.show()
 
 # %% [markdown]

@@ -15,11 +15,14 @@
 # %% [markdown]
 # # 2. Q3 C1 Hermite finite elements
 #
+# $\newcommand{\vtheta}{\boldsymbol{\theta}}\newcommand{\vF}{\mathbf{F}}$
+# $\newcommand{\vV}{\mathbf{V}}\newcommand{\vH}{\mathbf{H}}$
+#
 # ## Overview
 #
-# A dynamic Boltzmann distribution lets its interaction parameters $\boldsymbol\theta(t)$
+# A dynamic Boltzmann distribution lets its interaction parameters $\vtheta(t)$
 # evolve by an ODE whose right-hand side is *learned*,
-# $d\theta_k/dt = F_k(\boldsymbol\theta(t); \mathbf{u}_k)$ (eq. 27 of {cite}`ernst2019`).
+# $d\theta_k/dt = F_k(\vtheta(t); \mathbf{u}_k)$ (eq. 27 of {cite}`ernst2019`).
 # This notebook answers the question: **what function family should $F_k$ be, so that
 # the learning rule can differentiate it?** The paper's answer is the cubic Hermite
 # ("Q3, C1") finite elements of its eq. (34) and Fig. 1(d). We build them up from
@@ -65,25 +68,25 @@ rng = np.random.default_rng(SEED)
 # Write the parameterisation of one right-hand side as a sum over basis functions with
 # learned coefficients $u_l$ (eq. 34 of {cite}`ernst2019`):
 #
-# $$F_k(\boldsymbol\theta; \mathbf{u}_k) = \sum_l u_{k,l}\, f_l(\boldsymbol\theta).$$
+# $$F_k(\vtheta; \mathbf{u}_k) = \sum_l u_{k,l}\, f_l(\vtheta).$$
 #
 # The learning rule needs two derivatives of $F$:
 #
 # * the **sensitivity** (30), $dS/du_{k,i} = -\int dt\, \partial F_k/\partial u_{k,i}\,\phi_k$,
-#   where $\partial F_k/\partial u_{k,i} = f_i(\boldsymbol\theta(t))$: just the basis
+#   where $\partial F_k/\partial u_{k,i} = f_i(\vtheta(t))$: just the basis
 #   function values along the trajectory;
 # * the **adjoint** ODE (31),
 #   $d\phi_k/dt = \tilde\mu_k - \mu_k - \sum_l (\partial F_l/\partial\theta_k)\,\phi_l$,
-#   which needs the derivative of $F$ **with respect to its arguments** $\boldsymbol\theta$.
+#   which needs the derivative of $F$ **with respect to its arguments** $\vtheta$.
 #
 # The paper states the requirement in one line: "the learning rule (30) requires $C_1$
 # finite elements" (section II B of {cite}`ernst2019`). The reason is that the learning rule
 # *differentiates* $F$: (30) evaluates $\partial F/\partial u$ along the trajectory, and the
 # adjoint $\phi$ that (30) integrates against comes from (31), which evaluates
-# $\partial F/\partial\boldsymbol\theta$ along the same trajectory.
+# $\partial F/\partial\vtheta$ along the same trajectory.
 #
 # With ordinary piecewise-linear ($C^0$) elements, $\partial F/\partial\theta$ is piecewise
-# constant and *jumps* every time the trajectory $\boldsymbol\theta(t)$ crosses a cell face,
+# constant and *jumps* every time the trajectory $\vtheta(t)$ crosses a cell face,
 # so the term $\sum_l (\partial F_l/\partial\theta_k)\,\phi_l$ of (31) is discontinuous in
 # time. An explicit Euler step uses the slope of the cell where the step starts for the whole
 # step; a step that straddles a face therefore makes an $O(\Delta t)$ error proportional to the
@@ -440,6 +443,7 @@ for dim in (1, 2, 3):
         assert np.all(np.array(errs) <= bound)
         ax.loglog(cell_sizes, bound, ":", color="C0", label="1D bound $h^4 a^4/384$")
 ax.legend(fontsize=8)
+dbm.plotting.glue_figure("intro-02", fig)  # the book's intro page shows it too
 plt.show()
 print({dim: round(order, 3) for dim, order in orders.items()})
 assert all(3.7 < order < 4.3 for order in orders.values())
@@ -487,8 +491,8 @@ plt.show()
 
 # %% [markdown]
 # What the learning loop asks of this grid at each Euler substep, for the current
-# $\boldsymbol\theta$: the value $F$ (to step eq. 27), the gradient
-# $\partial F/\partial\boldsymbol\theta$ (for the adjoint, eq. 31) and the 64 basis weights
+# $\vtheta$: the value $F$ (to step eq. 27), the gradient
+# $\partial F/\partial\vtheta$ (for the adjoint, eq. 31) and the 64 basis weights
 # (for the sensitivity, eq. 30). The gradient agrees with finite differences:
 
 # %%
@@ -644,8 +648,8 @@ assert g.basis([-0.5, -0.5, -0.5])[0].size == 4**3
 # ## Summary
 #
 # * The learning rule differentiates $F$: the sensitivity (30) needs $\partial F/\partial u$
-#   and the adjoint (31) needs $\partial F/\partial\boldsymbol\theta$ along the trajectory.
-#   With $C^0$ elements $\partial F/\partial\boldsymbol\theta$ jumps at every cell face, and
+#   and the adjoint (31) needs $\partial F/\partial\vtheta$ along the trajectory.
+#   With $C^0$ elements $\partial F/\partial\vtheta$ jumps at every cell face, and
 #   the time-stepped gradient jumps by $O(\Delta t)$ whenever a step moves across a face
 #   (section 1's experiment); with $C^1$ elements it is smooth. Cubic Hermite (Q3) elements
 #   are the simplest tensor-product $C^1$ choice (eq. 34, Fig. 1(d) of {cite}`ernst2019`).

@@ -15,6 +15,9 @@
 # %% [markdown]
 # # 3. Boltzmann machines on lattices
 #
+# $\newcommand{\vtheta}{\boldsymbol{\theta}}\newcommand{\vF}{\mathbf{F}}$
+# $\newcommand{\vV}{\mathbf{V}}\newcommand{\vH}{\mathbf{H}}$
+#
 # ## Overview
 #
 # Algorithm 1 of {cite}`ernst2019` needs, at every timepoint, two sets of moments: those of
@@ -71,7 +74,7 @@ rng = np.random.default_rng(SEED)
 # setting the derivative of $-\sum p \ln p + \sum_k \theta_k(\sum p\, s_k - \mu_k)
 # - \lambda(\sum p - 1)$ with respect to $p(\mathbf v)$ to zero gives
 #
-# $$p(\mathbf v) = \frac{1}{Z(\boldsymbol\theta)}\exp\Big[\sum_k \theta_k s_k(\mathbf v)\Big]
+# $$p(\mathbf v) = \frac{1}{Z(\vtheta)}\exp\Big[\sum_k \theta_k s_k(\mathbf v)\Big]
 #   = \frac{e^{-E(\mathbf v)}}{Z}, \qquad
 #   \mu_k = \frac{\partial \ln Z}{\partial \theta_k}.$$
 #
@@ -305,8 +308,8 @@ print("effective (b, J):", np.round(dbm.rbm.effective_ising(theta_h), 3))
 # [notebook 4](04_moment_closure_annihilation) (which finds that, in our reproduction, it
 # does not).
 #
-# The block Gibbs sampler (`dbm.rbm.gibbs`) alternates $\mathbf H \sim p(\mathbf H\mid
-# \mathbf V)$ and $\mathbf V\sim p(\mathbf V\mid \mathbf H)$. For a tiny lattice we can
+# The block Gibbs sampler (`dbm.rbm.gibbs`) alternates $\vH \sim p(\vH\mid
+# \vV)$ and $\vV\sim p(\vV\mid \vH)$. For a tiny lattice we can
 # enumerate all visible states exactly (`dbm.rbm.exact_moments`, the hidden units summed out)
 # and check the sampler's moments, one per parameter $(b, W, b')$; these are raw lattice sums
 # over the 6 sites and 5 bonds:
@@ -325,7 +328,7 @@ assert np.all(np.abs(m_t.mean(0) - exact) < 4 * se_t)
 # ## 5. Awake and asleep phases: CD-$k$ and persistent CD
 #
 # The learning gradient is $\mu^\text{awake} - \mu^\text{asleep}$. For a model with hidden
-# units the awake moments average over $p(\mathbf H\mid\mathbf V_\text{data})$: we use the
+# units the awake moments average over $p(\vH\mid\vV_\text{data})$: we use the
 # hidden **probabilities**, not samples, as the paper does (same mean, less noise). The asleep
 # moments need samples of the model, and a Markov chain needs time to forget its start:
 #
@@ -414,6 +417,7 @@ for i, bjk in enumerate(conditions):
     print(bjk, "->", dict(zip(model.param_names, fits[bjk].params.round(3).tolist(), strict=True)))
 fig = dbm.rbm.plot_fit(fits)
 fig.axes[1].axvline(600, color="0.5", ls=":", lw=1)  # travel | settle
+dbm.plotting.glue_figure("intro-03", fig)  # the book's intro page shows it too
 plt.show()
 
 # %% [markdown]

@@ -15,6 +15,9 @@
 # %% [markdown]
 # # 4. Learning moment closure in 1D annihilation
 #
+# $\newcommand{\vtheta}{\boldsymbol{\theta}}\newcommand{\vF}{\mathbf{F}}$
+# $\newcommand{\vV}{\mathbf{V}}\newcommand{\vH}{\mathbf{H}}$
+#
 # ## Overview
 #
 # Particles of one species hop on a line and annihilate in pairs, $A + A \to \emptyset$.
@@ -22,8 +25,8 @@
 # pairs, whose ODE involves triples, and so on: an infinite **moment hierarchy**. A
 # *closure* cuts it off. This notebook learns closures from stochastic simulations, as in
 # section IV A of {cite}`ernst2019`: a Boltzmann distribution of the lattice whose
-# parameters $\boldsymbol\theta(t)$ follow learned ODEs $\dot{\boldsymbol\theta} =
-# \mathbf F(\boldsymbol\theta)$ (Algorithm 1), for a fully visible model (37) and a model
+# parameters $\vtheta(t)$ follow learned ODEs $\dot{\vtheta} =
+# \vF(\vtheta)$ (Algorithm 1), for a fully visible model (37) and a model
 # with a hidden layer (39).
 #
 # **Learning objectives.** After this notebook you can
@@ -143,11 +146,11 @@ assert abs(line2["derived"]["D"] - 1 / (2 * dt)) < 0.25 / (2 * dt)
 # \approx \langle v_i\rangle^2$; the pair (Kirkwood) approximation sets $\langle v_i v_{i+1}
 # v_{i+2}\rangle \approx \langle v_i v_{i+1}\rangle^2 / \langle v_i\rangle$. A dynamic
 # Boltzmann distribution instead keeps a whole *distribution*
-# $\tilde p(\mathbf v; \boldsymbol\theta(t)) \propto \exp(\boldsymbol\theta\cdot
+# $\tilde p(\mathbf v; \vtheta(t)) \propto \exp(\vtheta\cdot
 # \boldsymbol\phi(\mathbf v))$ at every time: all moments, of every order, follow from
-# $\boldsymbol\theta$. For the fully visible model (37), $\boldsymbol\theta = (b, J, K)$ and
+# $\vtheta$. For the fully visible model (37), $\vtheta = (b, J, K)$ and
 # $\boldsymbol\phi = (\sum v_i, \sum v_i v_{i+1}, \sum v_i v_{i+1} v_{i+2})$; the closure is the
-# choice of the ODE $\dot{\boldsymbol\theta} = \mathbf F(\boldsymbol\theta)$, which is learned.
+# choice of the ODE $\dot{\vtheta} = \vF(\vtheta)$, which is learned.
 #
 # **Two classical closures of (36)**, used as baselines in section 4
 # (`dbm.dynamics.classical_closure`). Write $\rho = \langle v_i\rangle$ and $q =
@@ -167,13 +170,13 @@ assert abs(line2["derived"]["D"] - 1 / (2 * dt)) < 0.25 / (2 * dt)
 # Learning minimises $S = \int dt\, D_{KL}(p \,\|\, \tilde p)$ (eq. 28). Discretised on the
 # data times $t_m$,
 #
-# $$S = \sum_m \Delta t\,[\ln Z(\boldsymbol\theta_m) - \boldsymbol\theta_m\cdot
+# $$S = \sum_m \Delta t\,[\ln Z(\vtheta_m) - \vtheta_m\cdot
 #   \boldsymbol\mu_m] + \text{const}, \qquad
-#   \frac{\partial S}{\partial \boldsymbol\theta_m} = \Delta t\,(\tilde{\boldsymbol\mu}_m -
+#   \frac{\partial S}{\partial \vtheta_m} = \Delta t\,(\tilde{\boldsymbol\mu}_m -
 #   \boldsymbol\mu_m),$$
 #
 # the mismatch of model ("asleep") and data ("awake") moments. The parameters
-# $\boldsymbol\theta_m$ depend on the coefficients $\mathbf u$ of $\mathbf F$ through the ODE
+# $\vtheta_m$ depend on the coefficients $\mathbf u$ of $\vF$ through the ODE
 # solve, and the adjoint method (eqs. 30-31) gives $dS/d\mathbf u$ in one backward sweep.
 #
 # ## 3. Algorithm 1 step by step on a small example
@@ -204,17 +207,17 @@ toy = dbm.dynamics.ExactMoments(theta0, mu_toy(truth.solve(theta0, 10)), mu_toy)
 
 # %% [markdown]
 # **Forward solve.** Explicit Euler with `n_substeps` per data step,
-# $\boldsymbol\theta_{n+1} = \boldsymbol\theta_n + h\,\mathbf F(\boldsymbol\theta_n)$,
+# $\vtheta_{n+1} = \vtheta_n + h\,\vF(\vtheta_n)$,
 # $h = \Delta t / n_{\text{sub}}$, from $F = 0$ (all coefficients zero) and from the truth.
 #
-# **Adjoint.** With $\mathbf g_n = \partial S/\partial\boldsymbol\theta_n$ (non-zero at data
+# **Adjoint.** With $\mathbf g_n = \partial S/\partial\vtheta_n$ (non-zero at data
 # times only), the discrete adjoint of the Euler scheme runs backwards,
 #
 # $$\boldsymbol\lambda_N = \mathbf g_N, \quad \boldsymbol\lambda_n = \mathbf g_n +
 #   \boldsymbol\lambda_{n+1} + h\, J_n^{\mathsf T}\boldsymbol\lambda_{n+1}, \qquad
-#   \frac{dS}{du_{k,l}} = \sum_n h\, f_l(\boldsymbol\theta_n)\,\lambda_{n+1,k},$$
+#   \frac{dS}{du_{k,l}} = \sum_n h\, f_l(\vtheta_n)\,\lambda_{n+1,k},$$
 #
-# with $J_n = \partial\mathbf F/\partial\boldsymbol\theta$ at $\boldsymbol\theta_n$. It is
+# with $J_n = \partial\vF/\partial\vtheta$ at $\vtheta_n$. It is
 # eq. (31) with $\boldsymbol\phi = -\boldsymbol\lambda$ and eq. (30), written for the same
 # Euler steps as the forward solve: so it is the **exact** gradient of the discretised $S$.
 # (The authors' code got this step wrong, REFERENCE_NOTES section 4.) We check it against
@@ -414,6 +417,7 @@ classical = {m: dbm.dynamics.classical_closure(m0, test.states.shape[-1], res["t
                                                k_r=p / dt, D=1 / (2 * dt), method=m)
              for m in ("mean field", "pair")}
 dbm.dynamics.plot_closure_rmse(res, extra=classical)
+dbm.plotting.glue_figure("intro-04")  # the book's intro page shows it too
 plt.show()
 
 # %%

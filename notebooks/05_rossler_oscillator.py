@@ -15,11 +15,15 @@
 # %% [markdown]
 # # 5. The Rössler oscillator on a 3D lattice
 #
+# $\newcommand{\vtheta}{\boldsymbol{\theta}}\newcommand{\vF}{\mathbf{F}}$
+# $\newcommand{\vV}{\mathbf{V}}\newcommand{\vH}{\mathbf{H}}$
+#
 # ## Overview
 #
 # Three species react and diffuse on a $10 \times 10 \times 10$ lattice, one molecule per
-# site at most. Their mean numbers oscillate around a chaotic attractor, the lattice version
-# of the Willamowski–Rössler chemical oscillator. The mean numbers obey an ODE that needs the
+# site at most. Each simulation oscillates around a noisy version of the attractor of the
+# Willamowski–Rössler chemical oscillator, and the ensemble means relax as the oscillators
+# drift out of phase. The mean numbers obey an ODE that needs the
 # numbers of neighbouring pairs (eq. 43), so it is not closed. In section IV B of
 # {cite}`ernst2019` a restricted Boltzmann machine with a body-centred hidden layer (eq. 44)
 # supplies the pairs, and its nine parameters follow learned ODEs (eq. 45). This notebook
@@ -93,8 +97,9 @@ print(net)
 #
 # which is eq. (43). It is not closed: the pair counts have their own equations, with triples
 # in them, and so on. **Random mixing** closes it: particles placed independently at densities
-# $\rho_\alpha = \mu_\alpha / N$ on $N$ sites with $B$ bonds give $\Delta_{\alpha\alpha} = B
-# \rho_\alpha^2$ and $\Delta_{\alpha\beta} = 2B\rho_\alpha\rho_\beta$. That is the
+# $\rho_\alpha = \mu_\alpha / N$ on $N$ sites with $N_b$ bonds give $\Delta_{\alpha\alpha} =
+# N_b \rho_\alpha^2$ and $\Delta_{\alpha\beta} = 2N_b\rho_\alpha\rho_\beta$
+# (`dbm.theory.random_mixing_pairs`). That is the
 # Willamowski–Rössler ODE, `dbm.theory.solve_mean_field`.
 
 # %%
@@ -121,10 +126,11 @@ moments = lattice_moments(ens.states)  # (simulation, time, [A, B, C, BB, CC, AB
 print(ens.states.shape, moments.shape)
 
 # %% [markdown]
-# **Fig. 4.** (a) Snapshots of one simulation. (b) Its stochastic attractor in
-# $(\mu_A, \mu_B, \mu_C)$. (c) Its nearest-neighbour pairs $(\Delta_{BB}, \Delta_{CC},
-# \Delta_{AB})$, which trace a similar loop. (d) The ensemble means with $\pm 2$ standard
-# errors, relaxing as the 300 oscillators dephase, and the mean-field ODE (dashed).
+# **Fig. 4.** (a) Snapshots of one simulation (use the slider below to scrub through all of
+# them). (b) Its stochastic attractor in $(\mu_A, \mu_B, \mu_C)$; the dot marks $t = 0$.
+# (c) Its nearest-neighbour pairs $(\Delta_{BB}, \Delta_{CC}, \Delta_{AB})$, which trace a
+# similar loop. (d) The ensemble means with $\pm 2$ standard errors, relaxing as the 300
+# oscillators drift out of phase, and the mean-field ODE (dashed).
 
 # %%
 fig = plt.figure(figsize=(12, 7.5), layout="constrained")
@@ -142,8 +148,11 @@ ax = fig.add_subplot(2, 3, 6)
 for k, name in enumerate(SPECIES):
     dbm.plotting.mean_band(times, moments[:, :, k], ax, label=name, color=COLORS[k])
     ax.plot(times, mean_field[:, k], "--", color=COLORS[k], lw=0.8)
-ax.set(xlabel="t", ylabel="mean count", ylim=(0, 1000), title="(d) 300 simulations; mean field --")
-ax.legend()
+ax.plot([], [], "--", color="0.4", lw=0.8, label="mean field")
+ax.set(xlabel="t", ylabel="mean count", ylim=(0, 1000), title="(d) means of 300 simulations")
+ax.legend(fontsize="small")
+for ax in fig.axes[:-1]:
+    ax.set_box_aspect(None, zoom=0.85)  # room for the axis labels
 plt.show()
 
 # %% [markdown]
@@ -216,10 +225,12 @@ show_chemistry(**dbm.widgets.defaults(rate_sliders))
 # The authors' simulator picked "a random molecule" (the next one to hop, or the one that
 # reacts alone) by shuffling the $x$, $y$ and $z$ orders independently and taking the first
 # occupied site of a nested scan. That favours molecules in sparsely filled planes and rows:
-# a molecule alone in its plane is picked as often as a whole full plane. Its
-# unimolecular events also keep their reaction and time when scheduled, and a birth retries
-# at most 20 picks (REFERENCE_NOTES section 4). `selection="authors"` reproduces that rule.
-# We run 100 trajectories from the same starts.
+# a molecule alone in its plane is picked as often as a whole full plane. Three more details
+# differ (REFERENCE_NOTES section 4): once a unimolecular event is drawn, its reaction and its
+# time are fixed, even if that time falls after the end of the step; a birth gives up after 20
+# picks of a parent without an empty neighbour; and a hop towards a wall goes to another
+# neighbour instead of being rejected. `selection="authors"` reproduces all of this. We run
+# 100 trajectories from the same starts.
 
 # %%
 authors = dbm.simulate_ensemble(starts[:100], net, n_steps=N_STEPS, dt=DT, seed=[SEED, 2],
@@ -233,9 +244,10 @@ print("mean counts near t = 2.5, uniform:", moments[:, at, :3].mean((0, 1)).roun
 fig = plt.figure(figsize=(12, 3.8), layout="constrained")
 ax = fig.add_subplot(1, 3, 1)
 for k, name in enumerate(SPECIES):
-    dbm.plotting.mean_band(times, moments[:, :, k], ax, label=f"{name} uniform", color=COLORS[k])
-    dbm.plotting.mean_band(times, authors_counts[:, :, k], ax, label=f"{name} authors",
-                           color=COLORS[k], ls=":")
+    dbm.plotting.mean_band(times, moments[:, :, k], ax, label=name, color=COLORS[k])
+    dbm.plotting.mean_band(times, authors_counts[:, :, k], ax, color=COLORS[k], ls=":")
+ax.plot([], [], "-", color="0.3", label="uniform (300)")
+ax.plot([], [], ":", color="0.3", label="authors (100)")
 ax.set(xlabel="t", ylabel="mean count", title="ensemble means (± 2 SE)")
 ax.legend(fontsize="x-small", ncol=2)
 for col, (title, counts) in enumerate((("uniform", moments[0, :, :3]),
@@ -246,12 +258,12 @@ for col, (title, counts) in enumerate((("uniform", moments[0, :, :3]),
 plt.show()
 
 # %% [markdown]
-# Both rules oscillate, but with different amplitudes and periods, and they relax to
-# different stationary means: the authors' rule keeps more A and B and less C. A molecule in
-# a sparse plane is picked more often, so isolated molecules act more often than molecules
-# inside clusters; births and C's self-limiting collisions happen in clusters, which the
-# biased scan under-samples. The rest of this notebook uses the uniform rule, as the
-# paper's text describes; expect our numbers, not the paper's figures, to match it.
+# Both rules oscillate, with different amplitudes and periods, and by $t = 2.5$ they settle
+# around different means: the authors' rule has clearly more B and less C (A agrees within the
+# noise). The biased choice decides which molecules hop first and which ones react alone, so
+# isolated molecules act more often than molecules inside clusters; we show the size of the
+# effect rather than derive it. The rest of this notebook uses the uniform rule, as the paper's
+# text describes; expect our numbers, not the paper's figures, to match it.
 
 # %% [markdown]
 # ## 4. What the mean field misses
@@ -264,15 +276,15 @@ plt.show()
 # * **Spatial correlation.** Births put the child next to its parent, so like species
 #   cluster; reactions remove the pairs that react, so reacting species avoid each other.
 #   The ratio $g_{\alpha\beta} = \Delta_{\alpha\beta} / \Delta^{\text{mixed}}_{\alpha\beta}$
-#   of the measured pairs to the random-mixing pairs at the same counts shows it: 1 means no
-#   correlation.
+#   of the measured pairs to the random-mixing pairs shows it: 1 means no correlation. The
+#   random-mixing pairs are computed from each simulation's own counts and then averaged, so
+#   that the spread of the counts between simulations does not pass for clustering.
 
 # %%
 pairs = dbm.pair_counts(ens.states, dim=3, n_species=3, boundary="reflecting").mean(0)
 mu = moments[:, :, :3].mean(0)
-n_bonds = 3 * 10 * 10 * 9
-rho = mu / 1000
-mixed = n_bonds * rho[:, :, None] * rho[:, None, :] * (2 - np.eye(3))
+n_bonds = int((dbm.bond_table(SHAPE, "reflecting") >= 0).sum())  # 2,700 bonds inside the box
+mixed = dbm.theory.random_mixing_pairs(moments[:, :, :3], n_sites=1000, n_bonds=n_bonds).mean(0)
 print("largest mean-field total count:", mean_field.sum(1).max().round(0), "(1000 sites)")
 
 fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
@@ -285,9 +297,10 @@ ax.legend(ncol=5, fontsize="small")
 plt.show()
 
 # %% [markdown]
-# Like pairs are 1.5–3 times more frequent than random mixing says, and the reacting pairs AB
-# and AC are depleted. So mean field overestimates the collision rates that remove A and
-# underestimates those that limit C and A.
+# Like pairs are more frequent than random mixing says, A–A pairs most (offspring sit next to
+# their parents), and the reacting pairs A–C, and A–B for most of the time, are depleted.
+# So the mean field overestimates how often $A + C \to \emptyset$ and $A + B \to B + B$ fire
+# and underestimates $A + A \to A$ and $C + C \to C$.
 #
 # **Is eq. (43) itself right?** Given the *measured* pairs, (43) should predict
 # $\dot\mu$ with no closure at all. `dbm.theory.fit_pair_rates` compares the finite-difference
@@ -304,11 +317,12 @@ print(f"relative RMS residual of d mu/dt: {residual[0]:.2f} with 2 nu p, "
 # %% [markdown]
 # With $\kappa = 2\nu p$, eq. (43) misses most of $\dot\mu$; with fitted rates it explains it
 # to about 17%. The structure of (43) is right, but at these large probabilities its rates are
-# not $2\nu p$: every molecule moves every step, so many collisions happen between pairs that
-# form and react *within* a step, which the pairs counted between steps do not see (in notebook
-# 04, with $p = 0.01$, $k_r = p/\Delta t$ held to 0.3%). $\kappa_1$ of $A + A \to A$ comes out
-# at less than half of $2\nu p_1$. This is one more reason to *learn* the closure from the
-# simulations rather than write it down.
+# not $2\nu p$. Every molecule moves every step, so pairs also form and react *within* a step,
+# which the pairs counted between steps do not see; that raises $\kappa_2$ to $\kappa_4$ above
+# $2\nu p$ (in notebook 04, with $p = 0.01$, $k_r = p/\Delta t$ held to 0.3%). It does not
+# explain $\kappa_1$ of $A + A \to A$, fitted at less than half of $2\nu p_1$; we leave that
+# open. Either way, this is one more reason to *learn* the closure from the simulations rather
+# than write it down.
 
 # %% [markdown]
 # ## 5. The Boltzmann machine of eq. (44)
@@ -319,12 +333,12 @@ print(f"relative RMS residual of d mu/dt: {residual[0]:.2f} with 2 nu p, "
 # cube's 8 corners, like the body centre of a bcc crystal (Fig. 5). Only X couples to A, Y
 # to B and Z to C:
 #
-# $$E(\mathbf V, \mathbf H) = -\sum_i \sum_{\alpha} b_\alpha v_{i\alpha}
+# $$E(\vV, \vH) = -\sum_i \sum_{\alpha} b_\alpha v_{i\alpha}
 #   - \sum_j \sum_{\beta} b_\beta h_{j\beta}
 #   - \sum_{\{i,j\}} \left(W_{AX} v_{iA} h_{jX} + W_{BY} v_{iB} h_{jY}
 #   + W_{CZ} v_{iC} h_{jZ}\right). \tag{44}$$
 #
-# Nine parameters $\boldsymbol\theta = (b_A, b_B, b_C, W_{AX}, W_{BY}, W_{CZ}, b_X, b_Y,
+# Nine parameters $\vtheta = (b_A, b_B, b_C, W_{AX}, W_{BY}, W_{CZ}, b_X, b_Y,
 # b_Z)$, each with its ODE $\dot\gamma = F_\gamma(b_A, b_B, b_C)$ (eq. 45).
 
 # %%
@@ -340,27 +354,37 @@ ax.legend(loc="upper left", fontsize="small")
 plt.show()
 
 # %% [markdown]
-# **Why this hidden layer captures the pairs of (43).** Sum out hidden unit $j$: with $n_{j\alpha}$
-# the number of $\alpha$ among its 8 sites, it contributes a factor
-# $1 + \sum_\beta e^{b_\beta + W_\beta n_{j\alpha(\beta)}}$ to $p(\mathbf V)$. Its logarithm is
-# a nonlinear function of $n_{j\alpha}$, and $n_{j\alpha}^2 = n_{j\alpha} + 2\sum_{i<i'}
-# v_{i\alpha}v_{i'\alpha}$ over the cube: the curvature becomes an effective coupling of every
-# pair of like molecules in the cube, nearest neighbours included (each bond lies in 4 cubes).
-# A positive $W$ makes like species attract, which is the clustering that section 4 measured.
-# Exercise 3 computes this coupling.
+# **Why this hidden layer captures the pairs of (43).** Sum out hidden unit $j$. With
+# $n_A, n_B, n_C$ the numbers of A, B, C among its 8 sites, it contributes the factor
+# $1 + e^{b_X + W_{AX} n_A} + e^{b_Y + W_{BY} n_B} + e^{b_Z + W_{CZ} n_C}$ to $p(\vV)$, so
+# $\ln p(\vV)$ gains $f(n_A, n_B, n_C) = \ln(\text{that factor})$. Expand $f$ to second order:
+# its curvature is $\partial^2 f / \partial n_\alpha \partial n_\beta = W_\alpha W_\beta
+# (\delta_{\alpha\beta} p_\alpha - p_\alpha p_\beta)$, with $p_\alpha$ the probability of
+# the hidden species that partners $\alpha$. Since $n_\alpha^2 = n_\alpha + 2\sum_{i<i'}
+# v_{i\alpha}v_{i'\alpha}$ over the cube, a quadratic term in the counts *is* a coupling of
+# every pair of sites in the cube, nearest neighbours included (each bond lies in 4 cubes):
+#
+# * like molecules attract, $W_\alpha^2 p_\alpha(1 - p_\alpha) > 0$, for any $W_\alpha \neq 0$:
+#   the clustering that section 4 measured;
+# * unlike molecules in a cube repel weakly, $-W_\alpha W_\beta p_\alpha p_\beta$, because
+#   they compete for the one hidden unit: the depletion of A–B and A–C pairs.
+#
+# Exercise 3 computes these couplings for the learned parameters. One approximation to keep in
+# mind: the hidden layer wraps around periodically, so it also couples sites on opposite walls
+# of the box, which are not neighbours in the reflecting simulation.
 #
 # **The initial condition, eq. (46).** With $W = 0$ the sites are independent and
 # $\mu_\alpha = 1000\, e^{b_\alpha} / (1 + \sum_\beta e^{b_\beta})$, so $b_\alpha = -\ln 2$
 # gives 200 of each species. The hidden bias is then free; $\ln(1/7)$ makes each hidden
 # species fill a tenth of the units (the paper prints $-\ln(1/7)$, a sign slip: REFERENCE_NOTES
 # section 3). We check both by sampling the model (`sample_rossler`: Gibbs chains from random
-# starts, and $p(\mathbf H | \mathbf V)$).
+# starts, and $p(\vH | \vV)$).
 
 # %%
 theta0 = dbm.rbm.rossler_initial_params()
 print("eq. (46) at b = -ln 2:", (1000 * 0.5 / (1 + 3 * 0.5)))
 visible0, hidden0 = dbm.sample_rossler(theta0, n_samples=100, seed=[SEED, 3])
-counts0 = np.stack([(visible0[0] == s).sum((1, 2, 3)) for s in (1, 2, 3)], 1)
+counts0 = dbm.counts(visible0[0], dim=3, n_species=3)  # (sample, species)
 print("sampled mean counts of A, B, C:", counts0.mean(0).round(1),
       " hidden X, Y, Z:", hidden0[0, ..., 1:].sum((1, 2, 3)).mean(0).round(1))
 assert np.allclose(counts0.mean(0), 200, atol=4 * counts0.std(0).max() / 10)
@@ -381,9 +405,10 @@ assert np.allclose(maxent_biases(counts0.mean(0)), -np.log(2), atol=0.03)
 #   steps from a random configuration; hidden units enter as probabilities in both.
 #
 # **Batch.** The paper's text says 5 trajectories per step, its code used 1. Both work
-# (`n_samples=5`); one step takes about 4.5 ms at batch 1 and 16 ms at batch 5
-# (`python benchmarks/training.py`; the authors' code took 140 ms at batch 1). We train with **batch 1** to keep this notebook within
-# its time budget: the 10,000 steps take about a minute.
+# (`n_samples=5`). Over the first 2,000 steps one step takes about 4.5 ms at batch 1 and 16 ms
+# at batch 5 (`python benchmarks/training.py`; the authors' code took 140 ms at batch 1); later
+# windows cost a little more, as the forward solve grows. We train with **batch 1** to keep
+# this notebook within its time budget: the 10,000 steps take about a minute.
 
 # %%
 N_TRAIN = 111  # data times 0..110: the last window is tau = 99 .. 109
@@ -407,23 +432,24 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# The mismatch is over the window's 11 data times and nine moments (raw lattice sums). It
-# rises each time $\tau$ moves on to dynamics the model has not yet learned and falls while
-# the window stays; it is largest where the oscillation turns fastest.
+# The mismatch is over the window's 11 data times and nine moments (raw lattice sums), one
+# sampled estimate per step, so it is noisy. Its level follows the window: it grows while
+# $\tau$ moves through the second swing of the oscillation ($\tau \approx 50$–$80$, steps
+# 5,000–8,000), where the counts change fastest.
 
 # %% [markdown]
 # ### Fig. 6: the learned trajectory
 #
 # (a) The mean counts over the first 100 timesteps. (b) The biases of the simple MaxEnt model
 # (46) that has those counts and no weights: a closed loop would mean that equal counts give
-# equal parameters. (c) The learned $(b_A, b_B, b_C)$, integrated over the 500 steps (grey
-# after the trained horizon). (d) The vertices of the finite-element cells the learned
-# trajectory passes through.
+# equal parameters. (c) The learned $(b_A, b_B, b_C)$ over the trained horizon (the dot is the
+# initial condition). (d) The vertices of the finite-element cells the learned trajectory
+# passes through over all 500 steps.
 
 # %%
 theta = dbm.predict(ode, theta0, N_STEPS)
 horizon = N_TRAIN - 1
-fig = plt.figure(figsize=(12, 3.6), layout="constrained")
+fig = plt.figure(figsize=(13, 3.6), layout="constrained")
 ax = fig.add_subplot(1, 4, 1)
 for k, name in enumerate(SPECIES):
     ax.plot(times[:101], mu[:101, k], color=COLORS[k], label=name)
@@ -434,37 +460,41 @@ dbm.plotting.attractor(maxent_biases(mu[:101]), ax, color="tab:purple")
 ax.set(xlabel="$b_A$", ylabel="$b_B$", zlabel="$b_C$", title="(b) MaxEnt biases (46)")
 ax = fig.add_subplot(1, 4, 3, projection="3d")
 dbm.plotting.attractor(theta[: horizon + 1, :3], ax, color="k")
-ax.plot(*theta[horizon:, :3].T, color="0.7", lw=0.8)
-ax.set(xlabel="$b_A$", ylabel="$b_B$", zlabel="$b_C$", title="(c) learned")
+ax.set(xlabel="$b_A$", ylabel="$b_B$", zlabel="$b_C$", title="(c) learned, t ≤ 1.1")
 ax = fig.add_subplot(1, 4, 4, projection="3d")
 cells = np.unique(np.floor((theta[:, :3] - lower) / 0.1).astype(int), axis=0)
-vertices = np.unique((cells[:, None, :] + corners[None]).reshape(-1, 3), axis=0) * 0.1 + lower
+cube = np.indices((2, 2, 2)).reshape(3, -1).T  # the 8 corners of a cell, in cell units
+vertices = np.unique((cells[:, None, :] + cube).reshape(-1, 3), axis=0) * 0.1 + lower
 ax.scatter(*vertices.T, s=4, color="tab:blue", depthshade=False)
 ax.set(xlabel="$b_A$", ylabel="$b_B$", zlabel="$b_C$",
        title=f"(d) {len(vertices)} vertices of {len(cells)} cells")
+for ax in fig.axes[1:]:
+    ax.set_box_aspect(None, zoom=0.8)  # room for the z labels
 plt.show()
 
 # %% [markdown]
 # The MaxEnt biases retrace the oscillation; the learned biases do not, because together with
 # the weights they must also fit the pair structure (hidden moments), and the model separates
-# states whose counts are close. Beyond the trained horizon (grey) the trajectory soon enters
-# cells that training never visited, where every $F_\gamma = 0$, and stops.
+# states whose counts are close. Beyond the trained horizon the trajectory reaches cells that
+# training barely visited, where $F$ is nearly zero: the parameters creep on slowly.
 
 # %% [markdown]
 # ### Fig. 7: the learned right-hand sides
 #
-# Each $F_\gamma$ along the learned trajectory (left), and a slice of one of them through the
-# domain (right: choose which $F$ and the value of $b_C$ on the slice). $F$ is non-zero only
-# near the trajectory: everywhere else no data reached it.
+# Each $F_\gamma$ along the learned trajectory, and below, a slice of one of them through the
+# domain (choose which $F$ and the value of $b_C$ on the slice; the black curve is the learned
+# trajectory projected onto the plane). $F$ is non-zero only near the trajectory: everywhere
+# else no data reached it.
 
 # %%
 rhs = ode.rhs(theta)
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), layout="constrained", sharex=True)
-for group, ax in enumerate(axes):
+for group, (ax, title) in enumerate(zip(axes, ("visible biases", "weights", "hidden biases"),
+                                         strict=True)):
     for k in range(3 * group, 3 * group + 3):
         ax.plot(times, rhs[:, k], label=f"$F_{{{tex[k]}}}$", color=COLORS[k % 3])
     ax.axvline(horizon * DT, color="k", lw=0.5, ls=":")
-    ax.set(xlabel="t")
+    ax.set(xlabel="t", title=f"{title} (dotted: trained horizon)")
     ax.legend(fontsize="small")
 axes[0].set_ylabel("$F_\\gamma(\\theta(t))$")
 plt.show()
@@ -473,7 +503,7 @@ plt.show()
 def show_f(which=1, b_c=float(theta[20, 2])):
     dbm.hermite.plot_slice(ode.grid(which), axis=2, value=b_c, labels=["$b_A$", "$b_B$", "$b_C$"])
     plt.gca().plot(*theta[: horizon + 1, :2].T, color="k", lw=0.8)
-    plt.suptitle(f"$F_{{{tex[which]}}}$ on the plane $b_C$ = {b_c:.2f} (learned path in black)")
+    plt.suptitle(f"$F_{{{tex[which]}}}$ (learned trajectory projected in black)")
     plt.show()
 
 
@@ -507,7 +537,10 @@ for k, ax in enumerate(axes.ravel()):
                            color="tab:red")
     ax.axvspan(0, horizon * DT, color="0.92", zorder=-1)
     ax.set(title=MOMENT_NAMES[k], xlabel="t" if k >= 3 else None)
+axes[0, 0].set_ylabel("mean count")
+axes[1, 0].set_ylabel("mean number of pairs")
 axes[0, 0].legend()
+dbm.plotting.glue_figure("intro-05", fig)  # the book's intro page shows it too
 plt.show()
 
 # %% [markdown]
@@ -527,30 +560,33 @@ def relative_error(model, window):
 
 
 trained = every <= horizon
+untrained_moments = lattice_moments(untrained)
 errors = {
     "learned, t <= 1.1": relative_error(model_moments, trained),
-    "untrained, t <= 1.1": relative_error(lattice_moments(untrained), trained),
+    "untrained, t <= 1.1": relative_error(untrained_moments, trained),
     "learned, t > 1.1": relative_error(model_moments, ~trained),
+    "untrained, t > 1.1": relative_error(untrained_moments, ~trained),
 }
 print(" " * 22 + "".join(f"{n:>7s}" for n in MOMENT_NAMES))
 for name, e in errors.items():
     print(f"{name:22s}" + "".join(f"{x:7.2f}" for x in e))
 
 # %% [markdown]
-# Over the trained horizon the learned model follows the first swing of B and C and their
-# pairs closely (relative errors 0.13, 0.14 and 0.18 for B, C and CC), and every error is below
-# the untrained model's (ratios 0.24–0.69, mean 0.46). It misses the second peak of A near
-# $t = 0.7$ (error 0.44) and with it the AB pairs (0.38), and its second BB peak comes late.
-# Beyond $t = 1.1$ it has learned nothing: the parameters stall where $F = 0$, and the model
-# stays near one state while the simulations go on oscillating (errors 0.3–0.6). A model
-# that should predict past its data needs training over the whole 500 steps (50,000 steps of
-# Algorithm 1 at this schedule).
+# Over the trained horizon the learned model follows the first swing of B and C (relative
+# errors 0.13 and 0.14), though its C and CC dip deeper than the simulations' near $t = 0.2$,
+# and every error is below the untrained model's (ratios 0.24–0.69, mean 0.46). It misses the
+# second peak of A near $t = 0.7$ (error 0.44) and with it the AB pairs (0.38), and its second B
+# and BB peaks come late. Beyond $t = 1.1$ it has learned nothing: $F$ is nearly zero there,
+# the parameters creep, and the model drifts slowly while the simulations go on oscillating.
+# There it is worse than the untrained model for C and the AB pairs. A model that should
+# predict past its data needs training over the whole 500 steps (50,000 steps of Algorithm 1 at
+# this schedule).
 #
 # Is the paper's batch of 5 better? `python benchmarks/rossler_batch.py` runs this pipeline at
 # both batch sizes (about 16 ms a step at batch 5, so 3–6 minutes). Measured on these data, not
-# here: batch 5 has errors 0.38, 0.42, 0.21, 0.91, 0.32, 0.37 over the trained horizon, no
-# better than batch 1; it overshoots the second B peak. One run of 10,000 SGD steps is noisy
-# either way.
+# here: batch 5 has errors 0.38, 0.42, 0.21, 0.91, 0.32, 0.37 over the trained horizon, worse
+# than batch 1 for B and the BB pairs (it overshoots the second B peak). One run of 10,000 SGD
+# steps is noisy either way.
 
 # %%
 ratio = errors["learned, t <= 1.1"] / errors["untrained, t <= 1.1"]
@@ -559,16 +595,17 @@ assert np.all(ratio < 1) and ratio.mean() < 0.6
 
 # %% [markdown]
 # **Fig. 8(b): the coarse-graining.** A sampled visible state at timepoint 20 (the plane
-# $z = 0$) and the hidden probabilities $\tilde p(h_j = X, Y, Z \mid \mathbf V)$ of the
+# $z = 0$) and the hidden probabilities $\tilde p(h_j = X, Y, Z \mid \vV)$ of the
 # units whose cubes span the planes $z = 0$ and $1$; each unit is drawn at its cube's centre,
-# half a site from the sites. Each hidden species is most probable over clusters of its
-# visible partner: the hidden layer is a coarse-grained copy of the lattice.
+# half a site from the sites. Y, whose weight $W_{BY}$ is the largest at this time, is most
+# probable where B clusters: the hidden layer is a coarse-grained copy of the B pattern. X
+# and Z are nearly flat, because $W_{AX}$ and $W_{CZ}$ are still small (printed below).
 
 # %%
 t20 = 4  # every[4] = 20
 fig, axes = plt.subplots(1, 4, figsize=(12, 3.2), layout="constrained")
-dbm.plotting.lattice_image(visible[t20, 0, :, :, 0], 3, axes[0], species=SPECIES,
-                           title="sampled V, z = 0")
+dbm.plotting.lattice_image(visible[t20, 0, :, :, 0], 3, axes[0],
+                           title="sampled V, z = 0 (A pink, B orange, C cyan)")
 for s, ax in enumerate(axes[1:]):
     im = ax.imshow(hidden[t20, 0, :, :, 0, s + 1], vmin=0, vmax=1, cmap="viridis",
                    extent=(0, 10, 10, 0))  # unit (x, y) at the centre of sites x..x+1, y..y+1
@@ -607,7 +644,7 @@ target = mu[50]
 b = maxent_biases(target)
 theta_free = np.concatenate([b, np.zeros(3), np.full(3, np.log(1 / 7))])
 v_free = dbm.sample_rossler(theta_free, n_samples=200, seed=[SEED, 8])[0][0]
-got = np.stack([(v_free == s).sum((1, 2, 3)) for s in (1, 2, 3)], 1)
+got = dbm.counts(v_free, dim=3, n_species=3)
 se = got.std(0, ddof=1) / np.sqrt(len(got))
 print("target:", target.round(1), " sampled:", got.mean(0).round(1), "±", se.round(1))
 assert np.all(np.abs(got.mean(0) - target) < 4 * se)
@@ -621,9 +658,9 @@ assert np.all(np.abs(got.mean(0) - target) < 4 * se)
 # :label: rossler-ex2
 # ```
 #
-# **Random mixing of the model.** The untrained model ($W = 0$) places molecules independently.
-# Show that its pair counts agree with random mixing, $\Delta_{BB} = B\rho_B^2$, and compare
-# with the simulation's $\Delta_{BB}$ at $t = 0.2$ relative to its own random-mixing value.
+# **Random mixing of the model.** Explain why the model with $W = 0$ has, on average,
+# $\Delta_{AA} = N_b \rho_A^2$ A–A bonds, and check it on samples of the initial model. Then
+# compare the clustering $g_{AA}$ of the simulations and of the learned model at $t = 0.2$.
 #
 # ```{exercise-end}
 # ```
@@ -632,20 +669,30 @@ assert np.all(np.abs(got.mean(0) - target) < 4 * se)
 # ```{solution-start} rossler-ex2
 # :class: dropdown
 # ```
+#
+# With $W = 0$ the sites are independent, each holding A with probability $\rho_A$, so each of
+# the $N_b$ bonds holds two A with probability $\rho_A^2$. Given a sample's own count $n$ of
+# A, its A sit on a uniformly random set of $n$ sites, and a bond holds two of them with
+# probability $n(n-1)/(N(N-1)) \approx (n/N)^2$.
 
 # %%
-free = lattice_moments(visible0[0])  # samples of the initial (W = 0) model
-expected_bb = n_bonds * (free[:, 1] / 1000) ** 2
-print(f"W = 0 model: Delta_BB = {free[:, 3].mean():.1f}, random mixing {expected_bb.mean():.1f}")
-learned_bb = model_moments[4, :, 3].mean() / (n_bonds * (model_moments[4, :, 1].mean() / 1000) ** 2)
-print(f"g_BB at t = 0.2: simulation {pairs[20, 1, 1] / mixed[20, 1, 1]:.2f}, "
-      f"learned model {learned_bb:.2f}")
-assert abs(free[:, 3].mean() / expected_bb.mean() - 1) < 0.05
+pairs0 = dbm.pair_counts(visible0[0], dim=3, n_species=3, boundary="reflecting")[:, 0, 0]
+n_a = counts0[:, 0]
+expected = n_bonds * n_a * (n_a - 1) / (1000 * 999)
+diff = pairs0 - expected
+print(f"W = 0 model: Delta_AA = {pairs0.mean():.1f}, independent sites {expected.mean():.1f}")
+assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(diff.size)
+
+model_pairs = dbm.pair_counts(visible[t20], dim=3, n_species=3, boundary="reflecting")
+model_mixed = dbm.theory.random_mixing_pairs(model_moments[t20, :, :3], n_sites=1000,
+                                             n_bonds=n_bonds)
+print(f"g_AA at t = 0.2: simulations {pairs[20, 0, 0] / mixed[20, 0, 0]:.2f}, learned model "
+      f"{model_pairs[:, 0, 0].mean() / model_mixed[:, 0, 0].mean():.2f}")
 
 # %% [markdown]
-# The weight-free model is uncorrelated ($g = 1$ up to the small difference between
-# $\langle n^2\rangle$ and $\langle n\rangle^2$); the simulation's B cluster, and the learned
-# model, through $W_{BY} > 0$, reproduces much of that clustering.
+# The weight-free model agrees with independent sites within its sampling error. The learned
+# model, through $W_{AX} > 0$, clusters A, but less than the simulations do: with one weight
+# per species it cannot match every pair moment at once.
 #
 # ```{solution-end}
 # ```
@@ -655,11 +702,12 @@ assert abs(free[:, 3].mean() / expected_bb.mean() - 1) < 0.05
 # :label: rossler-ex3
 # ```
 #
-# **The effective coupling of a hidden unit.** For one hidden unit with only species Y active,
-# the factor it contributes to $p(\mathbf V)$ is $1 + e^{b_Y + W_{BY} n} + e^{b_X} + e^{b_Z}$,
-# with $n$ the number of B in its cube. Write $\ln$ of it as $c_0 + c_1 n + c_2 n^2 + \dots$
-# and find the effective coupling $2c_2$ of each pair of B in the cube, using the learned
-# parameters at $t = 0.2$. (Fit a quadratic in $n = 0..8$.)
+# **The couplings of a hidden unit.** For the learned parameters at $t = 0.2$, compute the
+# curvature matrix $\partial^2 f / \partial n_\alpha \partial n_\beta$ of
+# $f(n_A, n_B, n_C) = \ln\big(1 + \sum_\beta e^{b_\beta + W_\beta n_\beta}\big)$ (section 5)
+# at the mean numbers of A, B, C in a cube, by finite differences, and compare it with the
+# formula $W_\alpha W_\beta (\delta_{\alpha\beta} p_\alpha - p_\alpha p_\beta)$. Which
+# pairs attract and which repel?
 #
 # ```{exercise-end}
 # ```
@@ -670,21 +718,35 @@ assert abs(free[:, 3].mean() / expected_bb.mean() - 1) < 0.05
 # ```
 
 # %%
-bx, by, bz = theta[20, 6:9]
-w_by = theta[20, 4]
-n = np.arange(9)
-log_factor = np.log(1 + np.exp(by + w_by * n) + np.exp(bx) + np.exp(bz))
-c2, c1, c0 = np.polyfit(n, log_factor, 2)
-print(f"W_BY = {w_by:.2f}: coupling per B pair in a cube 2 c2 = {2 * c2:.3f}; "
-      f"per nearest-neighbour bond (4 cubes): {8 * c2:.3f}")
-assert c2 > 0
+th20 = theta[20]
+weights, hidden_bias = th20[3:6], th20[6:9]
+
+
+def log_factor(n):
+    return np.log1p(np.exp(hidden_bias + weights * n).sum())
+
+
+n_cube = mu[20] * 8 / 1000  # mean numbers of A, B, C in a cube of 8 sites
+h, unit = 1e-3, np.eye(3)
+curvature = np.array([[(log_factor(n_cube + h * unit[a] + h * unit[b])
+                        - log_factor(n_cube + h * unit[a] - h * unit[b])
+                        - log_factor(n_cube - h * unit[a] + h * unit[b])
+                        + log_factor(n_cube - h * unit[a] - h * unit[b])) / (4 * h * h)
+                       for b in range(3)] for a in range(3)])
+boltzmann = np.exp(hidden_bias + weights * n_cube)
+p_hidden = boltzmann / (1 + boltzmann.sum())  # p(h = X, Y, Z) at these numbers
+formula = np.outer(weights, weights) * (np.diag(p_hidden) - np.outer(p_hidden, p_hidden))
+print("finite differences:\n", curvature.round(4), "\nformula:\n", formula.round(4))
+assert np.allclose(curvature, formula, atol=1e-5)
 
 # %% [markdown]
-# The log-factor is convex in $n$ ($\ln(1 + a e^{Wn})$ is convex for any $W$), so any
-# non-zero $W$ makes like molecules in a cube attract: the hidden layer can only add
-# clustering of each species with itself, which is what the simulations show. It cannot make
-# A and B avoid each other (section 4's $g_{AB} < 1$): that would need the omitted weights
-# such as $W_{AY}$.
+# With all three weights positive, the diagonal is positive (two A, two B or two C in a cube
+# attract) and the off-diagonal negative (an A and a B, say, repel: they compete for the one
+# hidden unit). Each like pair in a cube gains the log-weight $\partial^2 f/\partial
+# n_\alpha^2$, each unlike pair $\partial^2 f/\partial n_\alpha \partial n_\beta$; a
+# nearest-neighbour bond lies in 4 cubes, so it gains four times that. The couplings are small
+# at $t = 0.2$ (weights of a few tenths), which is why the learned model clusters less than the
+# simulations (exercise 2).
 #
 # ```{solution-end}
 # ```
