@@ -5,7 +5,7 @@ Run after ``jupyter-book build``::
     python .ci/check_site.py [_build/html] [--cdn DIR]
 
 For every HTML page of the book: it must load without console errors or page
-errors; math must be typeset (MathJax output present wherever the page holds
+errors; math must be typeset without MathJax errors (output present wherever the page holds
 math); on notebook pages every figure must have a non-zero size, and the cell
 after every slider cell (tag ``nbval-ignore-output``) must hold the static
 figure. A full-page screenshot of each page goes to ``_build/screenshots``.
@@ -98,6 +98,8 @@ CHECKS = """() => {
     sliders_without_fallback: fallbacks.filter(ok => !ok).length,
     has_math: document.querySelectorAll('.math, span.math, div.math').length,
     typeset: document.querySelectorAll('mjx-container').length,
+    math_errors: [...document.querySelectorAll('mjx-merror')].map(
+      e => e.getAttribute('data-mjx-error') || e.textContent),
   };
 }"""
 
@@ -118,6 +120,7 @@ def check_page(page, url: str, name: str, shots: Path, is_notebook: bool) -> lis
     problems = [f"console error: {e}" for e in errors]
     if info["has_math"] and not info["typeset"]:
         problems.append(f"{info['has_math']} math elements but nothing typeset by MathJax")
+    problems += [f"MathJax error: {e}" for e in info["math_errors"]]
     if is_notebook:
         if info["n_images"] == 0:
             problems.append("a notebook page without figures")

@@ -188,9 +188,9 @@ plt.show()
 # the early decay follows the dotted reaction-limited law. The crossover is
 # not a sharp event: $t^*$ only marks where the two asymptotes cross. The
 # simulated curves leave the dotted law about a decade *before* $t^*$ (at
-# $t pprox 0.3$ for $p = 0.1$, $t pprox 5$ for $p = 0.01$), as
+# $t \approx 0.3$ for $p = 0.1$, $t \approx 5$ for $p = 0.01$), as
 # correlations build up, and reach the $p = 1$ curve about one to two decades
-# *after* it: for $p = 0.1$ by $t pprox 100$; for $p = 0.01$ the density is
+# *after* it: for $p = 0.1$ by $t \approx 100$; for $p = 0.01$ the density is
 # still about 50% above it at $t = 400$. The whole crossover spans two to three
 # decades of time.
 #
