@@ -89,12 +89,11 @@ print(net)
 # two particles sees a collision at rate $2\nu$. A bimolecular reaction thus fires at rate
 # $\kappa_i \Delta$ with $\kappa_i = 2\nu p_i$, and
 #
-# \begin{align}
-# \dot\mu_A &= k_1\mu_A - \kappa_1\Delta_{AA} - \kappa_2\Delta_{AB} - \kappa_3\Delta_{AC},
-#   \nonumber\\
+# \begin{align*}
+# \dot\mu_A &= k_1\mu_A - \kappa_1\Delta_{AA} - \kappa_2\Delta_{AB} - \kappa_3\Delta_{AC},\\
 # \dot\mu_B &= \kappa_2\Delta_{AB} - k_2\mu_B, \tag{43}\\
-# \dot\mu_C &= -\kappa_3\Delta_{AC} + k_3\mu_C - \kappa_4\Delta_{CC}, \nonumber
-# \end{align}
+# \dot\mu_C &= -\kappa_3\Delta_{AC} + k_3\mu_C - \kappa_4\Delta_{CC},
+# \end{align*}
 #
 # which is eq. (43). It is not closed: the pair counts have their own equations, with triples
 # in them, and so on. **Random mixing** closes it: particles placed independently at densities
