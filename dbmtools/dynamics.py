@@ -79,7 +79,7 @@ from ._dynamics_annihilation import (  # noqa: I001
     visited_cells,
 )
 from ._random import SeedLike, as_seed_sequence
-from .hermite import HermiteGrid
+from .hermite import HermiteGrid, cell_tables
 
 __all__ = [
     "AnnihilationData",
@@ -1248,33 +1248,14 @@ def _check_problem(ode, problem):
 def _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw):
     """Basis indices ``idx`` (4**d,), values ``w`` (4**d,) and physical gradients
     ``dw`` (d, 4**d) of the Hermite elements at ``x`` (d,); flat indices into one
-    ``coeffs.reshape(-1)``. Returns False (buffers untouched) if ``x`` is outside
+    ``coeffs.reshape(-1)``. Returns False (``idx``, ``w``, ``dw`` untouched) if ``x`` is outside
     the closed domain or not finite. Same layout as :func:`dbmtools.hermite.evaluate_point`."""
     d = x.shape[0]
     nd = 1 << d
     nb = 1 << (2 * d)
-    base = 0
-    for k in range(d):
-        hk = cell_size[k]
-        span = n_cells[k] * hk
-        if not (x[k] >= lower[k] and x[k] <= lower[k] + span + 1e-12 * (abs(lower[k]) + span)):
-            return False
-        s = (x[k] - lower[k]) / hk
-        i = int(np.floor(s))
-        if i >= n_cells[k]:  # x == upper: the last cell (t = 1)
-            i = n_cells[k] - 1
-        t = s - i
-        t2 = t * t
-        t3 = t2 * t
-        work[0, k, 0] = 1.0 - 3.0 * t2 + 2.0 * t3
-        work[0, k, 1] = hk * (t - 2.0 * t2 + t3)
-        work[0, k, 2] = 3.0 * t2 - 2.0 * t3
-        work[0, k, 3] = hk * (t3 - t2)
-        work[1, k, 0] = (6.0 * t2 - 6.0 * t) / hk
-        work[1, k, 1] = 1.0 - 4.0 * t + 3.0 * t2
-        work[1, k, 2] = (6.0 * t - 6.0 * t2) / hk
-        work[1, k, 3] = 3.0 * t2 - 2.0 * t
-        base += i * strides[k]
+    base = cell_tables(x, lower, cell_size, n_cells, strides, work)
+    if base < 0:
+        return False
     for j in range(nb):
         off = base
         m = 0

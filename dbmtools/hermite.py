@@ -50,6 +50,7 @@ from ._config import njit
 
 __all__ = [
     "HermiteGrid",
+    "cell_tables",
     "evaluate_point",
     "hermite_cubics",
     "plot_hermite_cubics",
@@ -848,6 +849,42 @@ def _spd_solver(matrix, dense):
 # Kernels
 # ---------------------------------------------------------------------------
 @njit
+def cell_tables(x, lower, cell_size, n_cells, strides, work):
+    """The 1D Hermite cubics and their physical derivatives at ``x``, per axis (numba).
+
+    Fills ``work[0, k, q]`` (value) and ``work[1, k, q]`` (d/dx) of the four
+    cubics of axis ``k`` (``q = 2 * vertex + slope bit``) in the cell holding
+    ``x``, and returns that cell's vertex offset ``sum(i_k * strides[k])``,
+    or -1 (``work`` untouched beyond the failing axis) if ``x`` is outside the
+    closed domain or not finite. The shared first step of
+    :func:`evaluate_point` and the trainer's basis kernel.
+    """
+    base = 0
+    for k in range(x.shape[0]):
+        hk = cell_size[k]
+        span = n_cells[k] * hk  # upper - lower, up to rounding
+        if not (x[k] >= lower[k] and x[k] <= lower[k] + span + 1e-12 * (abs(lower[k]) + span)):
+            return -1
+        s = (x[k] - lower[k]) / hk
+        i = int(np.floor(s))
+        if i >= n_cells[k]:  # x == upper: the last cell (t = 1), not a clamp of x
+            i = n_cells[k] - 1
+        t = s - i
+        t2 = t * t
+        t3 = t2 * t
+        work[0, k, 0] = 1.0 - 3.0 * t2 + 2.0 * t3
+        work[0, k, 1] = hk * (t - 2.0 * t2 + t3)
+        work[0, k, 2] = 3.0 * t2 - 2.0 * t3
+        work[0, k, 3] = hk * (t3 - t2)
+        work[1, k, 0] = (6.0 * t2 - 6.0 * t) / hk
+        work[1, k, 1] = 1.0 - 4.0 * t + 3.0 * t2
+        work[1, k, 2] = (6.0 * t - 6.0 * t2) / hk
+        work[1, k, 3] = 3.0 * t2 - 2.0 * t
+        base += i * strides[k]
+    return base
+
+
+@njit
 def evaluate_point(x, lower, cell_size, n_cells, strides, coeffs_flat, work, grad, idx, w):
     """Value, physical gradient and basis of a Hermite grid at one point (numba).
 
@@ -875,33 +912,14 @@ def evaluate_point(x, lower, cell_size, n_cells, strides, coeffs_flat, work, gra
     d = x.shape[0]
     nd = 1 << d
     nb = 1 << (2 * d)
-    base = 0
-    for k in range(d):
-        hk = cell_size[k]
-        s = (x[k] - lower[k]) / hk
-        span = n_cells[k] * hk  # upper - lower, up to rounding
-        if not (x[k] >= lower[k] and x[k] <= lower[k] + span + 1e-12 * (abs(lower[k]) + span)):
-            for j in range(nb):
-                idx[j] = 0
-                w[j] = np.nan
-            for l in range(d):  # noqa: E741
-                grad[l] = np.nan
-            return np.nan
-        i = int(np.floor(s))
-        if i >= n_cells[k]:  # x == upper: the last cell (t = 1), not a clamp of x
-            i = n_cells[k] - 1
-        t = s - i
-        t2 = t * t
-        t3 = t2 * t
-        work[0, k, 0] = 1.0 - 3.0 * t2 + 2.0 * t3
-        work[0, k, 1] = hk * (t - 2.0 * t2 + t3)
-        work[0, k, 2] = 3.0 * t2 - 2.0 * t3
-        work[0, k, 3] = hk * (t3 - t2)
-        work[1, k, 0] = (6.0 * t2 - 6.0 * t) / hk
-        work[1, k, 1] = 1.0 - 4.0 * t + 3.0 * t2
-        work[1, k, 2] = (6.0 * t - 6.0 * t2) / hk
-        work[1, k, 3] = 3.0 * t2 - 2.0 * t
-        base += i * strides[k]
+    base = cell_tables(x, lower, cell_size, n_cells, strides, work)
+    if base < 0:
+        for j in range(nb):
+            idx[j] = 0
+            w[j] = np.nan
+        for l in range(d):  # noqa: E741
+            grad[l] = np.nan
+        return np.nan
     value = 0.0
     g0 = 0.0
     g1 = 0.0
