@@ -554,6 +554,29 @@ class ExactMoments:
         return model, self.data_moments[i, time_indices]
 
 
+def window_inputs(
+    time_indices, theta, n_times: int, n_params: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(time_indices, theta)`` of a :meth:`MomentProblem.moments` call.
+
+    Returns contiguous int64 data times (1-D, in ``[0, n_times)``) and float64
+    parameters of shape ``(len(time_indices), n_params)``, all finite; raises
+    ValueError naming the argument otherwise.
+    """
+    t_idx = np.ascontiguousarray(time_indices, dtype=np.int64)
+    if t_idx.ndim != 1 or t_idx.size == 0 or t_idx.min() < 0 or t_idx.max() >= n_times:
+        raise ValueError(
+            f"`time_indices` must be a 1-D array of data times in [0, {n_times - 1}]; "
+            f"got {time_indices!r}."
+        )
+    th = np.ascontiguousarray(theta, dtype=np.float64)
+    if th.shape != (t_idx.size, n_params) or not np.all(np.isfinite(th)):
+        raise ValueError(
+            f"`theta` must be finite with shape ({t_idx.size}, {n_params}); got {th.shape}."
+        )
+    return t_idx, th
+
+
 class _SampledLattices:
     """Shared checks and batch selection for the sampled 1D problems."""
 
@@ -599,17 +622,7 @@ class _SampledLattices:
     def _prepare(self, rng, time_indices, theta):
         """Batch of lattices, validated times and parameters, one seed per (time, lattice)."""
         pick = np.sort(rng.choice(self.data.shape[1], self.n_samples, replace=False))
-        t_idx = np.ascontiguousarray(time_indices, dtype=np.int64)
-        if t_idx.ndim != 1 or t_idx.size == 0 or t_idx.min() < 0 or t_idx.max() >= self.n_times:
-            raise ValueError(
-                f"`time_indices` must be a 1-D array of data times in [0, {self.n_times - 1}]; "
-                f"got {time_indices!r}."
-            )
-        th = np.ascontiguousarray(theta, dtype=np.float64)
-        if th.shape != (t_idx.size, 3) or not np.all(np.isfinite(th)):
-            raise ValueError(
-                f"`theta` must be finite with shape ({t_idx.size}, 3); got {th.shape}."
-            )
+        t_idx, th = window_inputs(time_indices, theta, self.n_times, 3)
         seeds = rng.integers(0, 2**63, size=(t_idx.size, self.n_samples), dtype=np.int64)
         return pick.astype(np.int64), t_idx, th, seeds
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ._config import njit, pjit
 from ._random import SeedLike, as_seed_sequence, rng_seed, rng_uniform
+from .dynamics import window_inputs
 from .lattice import check_shape
 from .observables import counts, pair_counts
 from .rbm import rossler_initial_params, rossler_rbm
@@ -287,17 +288,7 @@ class RosslerMoments:
         """
         if i != 0:
             raise ValueError(f"`i`: the Rössler problem has one trajectory (0); got {i}.")
-        t_idx = np.ascontiguousarray(time_indices, dtype=np.int64)
-        if t_idx.ndim != 1 or t_idx.size == 0 or t_idx.min() < 0 or t_idx.max() >= self.n_times:
-            raise ValueError(
-                f"`time_indices` must be data times in [0, {self.n_times - 1}]; "
-                f"got {time_indices!r}."
-            )
-        th = np.ascontiguousarray(theta, dtype=np.float64)
-        if th.shape != (t_idx.size, 9) or not np.all(np.isfinite(th)):
-            raise ValueError(
-                f"`theta` must be finite with shape ({t_idx.size}, 9); got {th.shape}."
-            )
+        t_idx, th = window_inputs(time_indices, theta, self.n_times, 9)
         _check_overflow(th)
         rng = np.random.default_rng(as_seed_sequence(seed))
         pick = np.sort(rng.choice(self.data.shape[0], self.n_samples, replace=False))
