@@ -10,6 +10,7 @@ Playwright is missing.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -24,16 +25,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("DBMTOOLS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# the same Chromium flags as the CI site check (.ci/check_site.py, stdlib imports only)
+_spec = importlib.util.spec_from_file_location("check_site", ROOT / ".ci" / "check_site.py")
+_check_site = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_check_site)
+CHROMIUM_ARGS = _check_site.CHROMIUM_ARGS
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
 if not Path(CHROMIUM).exists():
