@@ -71,6 +71,23 @@ def sample_seeds(seed: SeedLike, n_samples: int) -> np.ndarray:
     return np.array([c.generate_state(1, np.uint32)[0] for c in children], dtype=np.int64)
 
 
+def draw_seeds(rng: np.random.Generator, shape) -> np.ndarray:
+    """Integer seeds for numba kernels, drawn from a running generator.
+
+    Inside a loop that already owns a :class:`numpy.random.Generator` (a
+    training run), each chain or sample of a kernel call gets one int64 seed,
+    uniform in ``[0, 2**63)``, which the kernel feeds to :func:`rng_seed`. Use
+    :func:`sample_seeds` instead to derive seeds from a user's ``seed``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> draw_seeds(rng, (2, 3)).shape
+    (2, 3)
+    """
+    return rng.integers(0, 2**63, size=shape, dtype=np.int64)
+
+
 # --------------------------------------------------------------------------
 # A small, fast generator for numba kernels: xoshiro256** (Blackman & Vigna).
 # numba's np.random.random() costs about 9 ns a draw here; this one about 1 ns,
