@@ -1,18 +1,52 @@
-"""Throughput of the lattice simulator (DESIGN.md section 4; issue 2).
+"""Throughput of the lattice simulator (DESIGN.md section 4; issues 2 and 16).
 
 Prints hop attempts per second and milliseconds per trajectory for
 
 * the paper's 1D workload: L = 1000, half filled, A + A -> 0 with p = 0.01,
   dt = 0.01, 200 steps, reflecting boundaries (REFERENCE_NOTES section 2);
 * the Rössler 10^3 lattice: 200 each of A, B, C, 500 steps (section 3);
-* the paper's 1D ensemble, 2,500 trajectories on all cores.
+* the paper's 1D ensemble, 2,500 trajectories on all cores;
+* ``simulate`` of one 1D paper trajectory at 1 and 2 numba threads, on an idle
+  machine and with both cores taken by busy loops (issue 16, item 8);
+* a 10^6-site 3D lattice (100^3, the Rössler network at the paper's densities)
+  with counts and pair counts recorded on the fly every step, in bounded memory
+  (issue 16, item 3). By default it runs ``--big-steps 200`` steps and
+  extrapolates to 10^4; ``--big-steps 10000`` runs them all.
 
-Run: ``python benchmarks/simulator.py`` (the first run compiles and caches
-the kernels; timings are taken after a warm-up call).
+Run: ``python benchmarks/simulator.py [--big-steps N] [--skip-big]`` (the first
+run compiles and caches the kernels; timings are taken after a warm-up call).
+
+Figures measured on the 2-core development machine for issue 16 (medians of 200
+calls of ``simulate``, one 1D paper trajectory; "before" is commit 638e836, run
+side by side with "after" while other jobs kept the machine at a load of 2-4, so
+single figures vary by about +-50%):
+
+=========================================  ================  ===============
+``simulate``, one 1D paper trajectory      before            after
+=========================================  ================  ===============
+1 thread, quiet machine (load < 0.5)       1.00 ms           1.0 ms
+2 threads, quiet machine                   0.99 ms           1.0 ms
+1 thread, other jobs running               1.1 - 1.5 ms      1.1 - 1.5 ms
+2 threads, other jobs running              7.8 - 16 ms       1.1 - 1.6 ms
+1 thread, plus 2 busy loops                1.6 - 1.9 ms      1.3 - 3.1 ms
+2 threads, plus 2 busy loops               8.0 - 16 ms       1.3 - 6.0 ms
+=========================================  ================  ===============
+
+"Before" ran a single sample inside numba's parallel region, whose second
+thread only waits (and whose threads wait for each other when the cores are
+busy); "after" runs it in the calling thread, with the same kernel and the same
+numbers. The 10^6-site lattice (Rössler at the paper's densities, 100^3,
+reflecting, counts and pairs every step) took 177 ms a step over 1,000 steps
+(3.5e6 hop attempts/s), so 10^4 steps take about 30 min (extrapolated, not
+run), with a peak RSS of 315 MiB for the whole process; recording the lattice
+every step instead would need 9.3 GiB.
 """
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing as mp
+import resource
 import time
 
 import numba
@@ -51,6 +85,7 @@ def one_trajectory(
             network,
             n_steps=n_steps,
             dt=0.01,
+            dim=state.ndim,
             seed=1,
             boundary=boundary,
             selection=selection,
@@ -65,8 +100,74 @@ def one_trajectory(
     )
 
 
+def _spin(stop) -> None:
+    while not stop.is_set():
+        pass
+
+
+def single_simulate(busy: int) -> None:
+    """Median time of ``simulate`` (one 1D paper trajectory) at 1 and 2 threads,
+    with ``busy`` processes spinning on the other cores meanwhile."""
+    state = dbm.random_state(1000, densities=[0.5], seed=0)
+    net = dbm.annihilation(0.01)
+    kw = dict(n_steps=200, dt=0.01, seed=1, boundary="reflecting")
+    dbm.simulate(state, net, **kw)
+    stop = mp.Event()
+    spinners = [mp.Process(target=_spin, args=(stop,), daemon=True) for _ in range(busy)]
+    for p in spinners:
+        p.start()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            times = []
+            for _ in range(200):
+                t0 = time.perf_counter()
+                dbm.simulate(state, net, **kw)
+                times.append(time.perf_counter() - t0)
+            print(
+                f"{'simulate, 1D paper trajectory':<34} {np.median(times) * 1e3:8.2f} ms median "
+                f"({threads} thread{'s' if threads > 1 else ''}, {busy} busy loops)"
+            )
+    finally:
+        stop.set()
+        for p in spinners:
+            p.join()
+
+
+def big_lattice(n_steps: int, target: int = 10_000) -> None:
+    """A 100^3 Rössler lattice, counts and pair counts recorded every step."""
+    state = dbm.random_state((100, 100, 100), counts=[200_000] * 3, seed=0)
+    net = dbm.rossler()
+    kw = dict(dt=0.01, dim=3, seed=1, boundary="reflecting", record=["counts", "pair_counts"])
+    dbm.simulate(state, net, n_steps=1, **kw)  # warm-up
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    t0 = time.perf_counter()
+    m = dbm.simulate(state, net, n_steps=n_steps, **kw)
+    seconds = time.perf_counter() - t0
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    hops = int(m.counts()[:-1].sum())
+    stored = (target + 1) * state.size / 2**30
+    kept = sum(v.nbytes for v in m.moments.values()) * (target + 1) / (n_steps + 1) / 2**20
+    note = "" if n_steps == target else f", extrapolated from {n_steps} steps"
+    print(
+        f"{'Rossler 100^3 (10^6 sites), moments':<34} {seconds / n_steps * 1e3:8.1f} ms/step  "
+        f"{hops / seconds:10.3g} hop attempts/s; {target} steps: "
+        f"{seconds / n_steps * target / 60:.1f} min{note}\n"
+        f"{'':<34} peak RSS {rss1:.0f} MiB (before the run {rss0:.0f} MiB); the {target + 1} "
+        f"records of counts and pairs take {kept:.1f} MiB, the lattices would take "
+        f"{stored:.1f} GiB"
+    )
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big-steps", type=int, default=200)
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+
     threads = numba.config.NUMBA_NUM_THREADS
+    if not args.skip_big:  # first, so that the peak RSS is this run's
+        big_lattice(args.big_steps)
     state_1d = dbm.random_state(1000, densities=[0.5], seed=0)
     one_trajectory(
         "1D A+A->0, L=1000, 200 steps", state_1d, dbm.annihilation(0.01), 200, "reflecting"
@@ -86,6 +187,7 @@ def main() -> None:
             dbm.annihilation(0.01),
             n_steps=200,
             dt=0.01,
+            dim=1,
             seed=2,
             boundary="reflecting",
             progress=False,
@@ -96,6 +198,11 @@ def main() -> None:
         f"{'paper ensemble, 2500 x 1D':<34} {seconds:8.2f} s on {threads} threads  "
         f"{_hop_attempts(ens) / seconds:10.3g} hop attempts/s"
     )
+    del ens
+
+    for busy in (0, 2):
+        single_simulate(busy)
+    numba.set_num_threads(threads)
 
 
 if __name__ == "__main__":

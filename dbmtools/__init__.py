@@ -12,8 +12,14 @@ from . import plotting, theory, widgets
 from .lattice import bond_table, neighbour_table, random_state
 from .observables import chain_moments, counts, pair_counts
 from .reactions import Network, Reaction, annihilation, rossler
-from .simulate import diffusion_constant, hop_rate, simulate, simulate_ensemble
-from .trajectory import Ensemble, Trajectory
+from .simulate import (
+    SimulationInterrupted,
+    diffusion_constant,
+    hop_rate,
+    simulate,
+    simulate_ensemble,
+)
+from .trajectory import Ensemble, MomentEnsemble, MomentTrajectory, Trajectory
 
 __version__ = "0.1.0"
 
@@ -33,6 +39,9 @@ __all__ = [
     "plotting",
     "random_state",
     "rossler",
+    "SimulationInterrupted",
+    "MomentEnsemble",
+    "MomentTrajectory",
     "simulate",
     "simulate_ensemble",
     "theory",

@@ -39,7 +39,7 @@ or a non-finite one gives NaN.
 
 from __future__ import annotations
 
-import json
+import numbers
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ._config import njit
+from ._io import load_npz, save_npz
 
 __all__ = [
     "HermiteGrid",
@@ -381,11 +382,11 @@ class HermiteGrid:
                     f"`derivatives` must be a callable or 'central'; got {derivatives!r}."
                 )
             rel = 1e-3 if step is None else step
-            if not (isinstance(rel, (int, float)) and 0 < rel <= 0.1):
+            if isinstance(rel, bool) or not isinstance(rel, numbers.Real) or not 0 < rel <= 0.1:
                 raise ValueError(
                     f"`step` must be in (0, 0.1] (a fraction of the cell); got {step!r}."
                 )
-            ders = _central_derivatives(f, pts, rel * self.cell_size)
+            ders = _central_derivatives(f, pts, float(rel) * self.cell_size)
         elif callable(derivatives):
             ders = _call(derivatives, pts, (pts.shape[0], nd - 1), "derivatives")
         else:
@@ -485,24 +486,23 @@ class HermiteGrid:
         return cls(data["lower"], data["upper"], data["cell_size"], coeffs=data["coeffs"])
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write an ``.npz`` file (no pickles) that :meth:`load` reads back exactly."""
-        np.savez_compressed(
-            path,
-            kind=np.array(type(self).__name__),
-            meta=np.array(json.dumps({"format": 1})),
-            **self.to_dict(),
-        )
+        """Write an ``.npz`` file (no pickles) that :meth:`load` reads back exactly.
+
+        Written atomically to exactly ``path`` (no suffix is added), by
+        :func:`dbmtools._io.save_npz`.
+        """
+        save_npz(path, type(self).__name__, self.to_dict(), {"format": 1})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HermiteGrid:
-        """Read a file written by :meth:`save` (``allow_pickle=False``)."""
-        with np.load(path, allow_pickle=False) as data:
-            kind = str(data["kind"]) if "kind" in data else ""
-            if kind != cls.__name__:
-                raise ValueError(
-                    f"`path` holds a {kind or 'non-dbmtools'} file, not a {cls.__name__}."
-                )
-            return cls.from_dict({k: data[k] for k in ("lower", "upper", "cell_size", "coeffs")})
+        """Read a file written by :meth:`save` (``allow_pickle=False``), validated as on
+        construction; a bad file raises ``ValueError`` naming it."""
+        names = ("lower", "upper", "cell_size", "coeffs")
+        arrays, _ = load_npz(path, cls.__name__, names)
+        try:
+            return cls.from_dict({k: arrays[k] for k in names})
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{os.fspath(path)!r} holds an invalid {cls.__name__}: {err}") from err
 
 
 # ---------------------------------------------------------------------------
@@ -889,7 +889,9 @@ def evaluate_point(x, lower, cell_size, n_cells, strides, coeffs_flat, work, gra
     """Value, physical gradient and basis of a Hermite grid at one point (numba).
 
     Callable from other ``@njit`` code with ``grid.kernel_args``; it allocates
-    nothing.
+    nothing. It checks its arguments first (a few integer comparisons): a
+    point whose dimension differs from the grid's, or a buffer that is too
+    small, raises ``ValueError`` instead of reading or writing out of bounds.
 
     Parameters
     ----------
@@ -908,7 +910,35 @@ def evaluate_point(x, lower, cell_size, n_cells, strides, coeffs_flat, work, gra
     float
         ``F(x)``. A point outside the closed domain (or non-finite) returns NaN
         and fills ``grad`` and ``w`` with NaN and ``idx`` with 0.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` has not the grid's dimension (1 to 3), or ``work``, ``grad``,
+        ``idx``, ``w`` or ``coeffs_flat`` are smaller than the shapes above.
     """
+    d = x.shape[0]
+    if d < 1 or d > 3:
+        raise ValueError("evaluate_point: `x` must hold 1, 2 or 3 coordinates.")
+    if lower.shape[0] != d or cell_size.shape[0] != d or n_cells.shape[0] != d:
+        raise ValueError("evaluate_point: `x` has not the grid's dimension (grid.kernel_args).")
+    if strides.shape[0] != d:
+        raise ValueError("evaluate_point: `strides` has not the grid's dimension.")
+    if work.shape[0] < 2 or work.shape[1] < d or work.shape[2] < 4:
+        raise ValueError("evaluate_point: `work` must have shape (2, d, 4), d = x.size.")
+    if grad.shape[0] < d:
+        raise ValueError("evaluate_point: `grad` must have d = x.size entries.")
+    if idx.shape[0] < 1 << (2 * d) or w.shape[0] < 1 << (2 * d):
+        raise ValueError("evaluate_point: `idx` and `w` must have 4**d entries, d = x.size.")
+    if coeffs_flat.shape[0] < strides[0] * (n_cells[0] + 1) * (1 << d):
+        raise ValueError("evaluate_point: `coeffs_flat` is smaller than the grid's (kernel_args).")
+    return _evaluate_point(x, lower, cell_size, n_cells, strides, coeffs_flat, work, grad, idx, w)
+
+
+@njit
+def _evaluate_point(x, lower, cell_size, n_cells, strides, coeffs_flat, work, grad, idx, w):
+    """:func:`evaluate_point` without its checks: for kernels whose buffers are
+    allocated to fit (``_evaluate_points``)."""
     d = x.shape[0]
     nd = 1 << d
     nb = 1 << (2 * d)
@@ -1002,7 +1032,7 @@ def _evaluate_points(
     want_basis = w.shape[0] == n
     for p in range(n):
         if inside[p]:
-            val[p] = evaluate_point(
+            val[p] = _evaluate_point(
                 pts[p], lower, cell_size, n_cells, strides, coeffs_flat, work, g, ib, wb
             )
         else:

@@ -14,11 +14,22 @@ Boundaries:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 from ._random import SeedLike, as_seed_sequence
+
+__all__ = [
+    "BOUNDARIES",
+    "bond_table",
+    "check_boundary",
+    "check_shape",
+    "check_state",
+    "neighbour_table",
+    "random_state",
+]
 
 BOUNDARIES = ("periodic", "reflecting")
 
@@ -32,14 +43,13 @@ def check_boundary(boundary: str) -> str:
 
 def check_shape(shape: Sequence[int] | int) -> tuple[int, ...]:
     """Normalise a lattice shape: 1 to 3 extents, each an integer >= 2."""
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (int(shape),)
-    try:
-        dims = tuple(int(x) for x in shape)
-    except TypeError:
-        raise TypeError(f"`shape` must be an int or a sequence of ints; got {shape!r}.") from None
-    if any(int(x) != x for x in shape):
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, np.ndarray)):
+        raise TypeError(f"`shape` must be an int or a sequence of ints; got {shape!r}.")
+    if any(isinstance(x, bool) or not isinstance(x, numbers.Integral) for x in shape):
         raise TypeError(f"`shape` must contain integers; got {tuple(shape)}.")
+    dims = tuple(int(x) for x in shape)
     if not 1 <= len(dims) <= 3:
         raise ValueError(f"A lattice has 1, 2 or 3 dimensions; `shape` {dims} has {len(dims)}.")
     if min(dims) < 2:
@@ -162,7 +172,14 @@ def random_state(
 
 
 def _check_vector(name: str, values: Sequence[float]) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"`{name}` must be a sequence of numbers, one per species; got {values!r}.")
+    raw = np.asarray(values)
+    if raw.dtype.kind not in "iuf":  # bools, strings, objects: refused, never converted
+        raise TypeError(
+            f"`{name}` must hold numbers, one per species; got {np.ravel(raw).tolist()!r}."
+        )
+    arr = raw.astype(np.float64)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"`{name}` must be a non-empty 1-D sequence, one entry per species.")
     if arr.size > 127:

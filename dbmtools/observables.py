@@ -11,19 +11,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._config import pjit
+from ._checks import check_int
+from ._config import njit, pjit
 from .lattice import bond_table, check_boundary, check_shape, check_state
 
 __all__ = ["counts", "pair_counts", "chain_moments"]
 
 
 def _split(states: np.ndarray, dim: int, n_species: int) -> tuple[np.ndarray, tuple, tuple]:
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim <= 3:
-        raise ValueError(f"`dim` must be 1, 2 or 3; got {dim!r}.")
-    if isinstance(n_species, bool) or not isinstance(n_species, (int, np.integer)):
-        raise TypeError(f"`n_species` must be an integer; got {n_species!r}.")
-    if not 1 <= n_species <= 127:
-        raise ValueError(f"`n_species` must be in [1, 127]; got {n_species}.")
+    dim = check_int("dim", dim, 1, 3)
+    n_species = check_int("n_species", n_species, 1, 127)
     arr = np.asarray(states)
     if arr.ndim < dim:
         raise ValueError(f"`states` has {arr.ndim} axes, fewer than the lattice's `dim`={dim}.")
@@ -94,6 +91,7 @@ def chain_moments(
     max_order: int = 4,
     boundary: str = "periodic",
     species: int = 1,
+    n_species: int | None = None,
 ) -> np.ndarray:
     """Chain moments of a 1D lattice, ``sum_i v_i v_{i+1} ... v_{i+k-1}``, k = 1..max_order.
 
@@ -110,6 +108,10 @@ def chain_moments(
     boundary : {"periodic", "reflecting"}
     species : int
         Code of the species whose occupancy is ``v``.
+    n_species : int, optional
+        The network's number of species; if given, ``species`` must be one of
+        its codes ``1..n_species`` (a code absent from the network is an error,
+        not a row of zeros), and so must every code in ``states``.
 
     Returns
     -------
@@ -124,14 +126,11 @@ def chain_moments(
     >>> chain_moments(s, boundary="periodic").tolist()
     [5, 4, 3, 2]
     """
-    if isinstance(species, bool) or not isinstance(species, (int, np.integer)) or species < 1:
-        raise ValueError(f"`species` must be a species code >= 1; got {species!r}.")
-    flat, lead, shape = _split(states, 1, 127)
+    top = 127 if n_species is None else check_int("n_species", n_species, 1, 127)
+    species = check_int("species", species, 1, top)
+    flat, lead, shape = _split(states, 1, top)
     check_boundary(boundary)
-    if isinstance(max_order, bool) or not isinstance(max_order, (int, np.integer)):
-        raise TypeError(f"`max_order` must be an integer; got {max_order!r}.")
-    if not 1 <= max_order <= shape[0]:
-        raise ValueError(f"`max_order` must be in [1, L={shape[0]}]; got {max_order}.")
+    max_order = check_int("max_order", max_order, 1, shape[0])
     out = np.zeros((flat.shape[0], max_order), dtype=np.int64)
     _chain_kernel(flat, max_order, boundary == "periodic", species, out)
     return out.reshape((*lead, max_order))
@@ -151,38 +150,58 @@ def _count_kernel(flat, out):
 def _pair_kernel(flat, bonds, out):
     """``bonds`` (N, dim) up-neighbours with -1 at walls; ``out`` (R, M, M) zeros."""
     for r in numba.prange(flat.shape[0]):
-        for s in range(flat.shape[1]):
-            a = flat[r, s]
-            if a == 0:
+        _pair_one(flat[r], bonds, 1, out[r])
+
+
+@njit
+def _pair_one(lattice, table, stride, out):
+    """Add the pair counts of one lattice (N,) to ``out`` (M, M).
+
+    ``table[:, ::stride]`` holds each site's up-neighbours (-1 at a wall): a
+    bond table with ``stride=1``, the simulator's neighbour table with
+    ``stride=2``.
+    """
+    for s in range(lattice.size):
+        a = lattice[s]
+        if a == 0:
+            continue
+        for d in range(0, table.shape[1], stride):
+            t = table[s, d]
+            if t < 0:
                 continue
-            for d in range(bonds.shape[1]):
-                t = bonds[s, d]
-                if t < 0:
-                    continue
-                b = flat[r, t]
-                if b == 0:
-                    continue
-                out[r, a - 1, b - 1] += 1
-                if a != b:
-                    out[r, b - 1, a - 1] += 1
+            b = lattice[t]
+            if b == 0:
+                continue
+            out[a - 1, b - 1] += 1
+            if a != b:
+                out[b - 1, a - 1] += 1
 
 
 @pjit
 def _chain_kernel(flat, max_order, periodic, species, out):
-    """Run lengths ending at each site give all chain moments in one pass."""
-    n = flat.shape[1]
+    """Chain moments of every row of ``flat`` (R, N); ``out`` (R, max_order) zeros."""
     for r in numba.prange(flat.shape[0]):
-        # chains ending at site i of length k exist iff the run ending at i has length >= k
-        run = 0
-        if periodic:  # start the run count from the wrapped-around tail
-            i = n - 1
-            while i >= 0 and flat[r, i] == species and run < max_order:
-                run += 1
-                i -= 1
-        for i in range(n):
-            if flat[r, i] == species:
-                run += 1
-                for k in range(min(run, max_order)):
-                    out[r, k] += 1
-            else:
-                run = 0
+        _chain_one(flat[r], max_order, periodic, species, out[r])
+
+
+@njit
+def _chain_one(lattice, max_order, periodic, species, out):
+    """Add the chain moments of one 1D lattice (N,) to ``out`` (max_order,).
+
+    Run lengths ending at each site give all orders in one pass: chains of
+    length k end at site i iff the run ending at i has length >= k.
+    """
+    n = lattice.size
+    run = 0
+    if periodic:  # start the run count from the wrapped-around tail
+        i = n - 1
+        while i >= 0 and lattice[i] == species and run < max_order:
+            run += 1
+            i -= 1
+    for i in range(n):
+        if lattice[i] == species:
+            run += 1
+            for k in range(min(run, max_order)):
+                out[k] += 1
+        else:
+            run = 0

@@ -22,8 +22,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["MAX_SPECIES", "Network", "NetworkTables", "Reaction", "annihilation", "rossler"]
+
 MAX_SPECIES = 127  # lattice states are int8; code 0 is the empty site
+#: Arrows people write instead of ``->`` (the longer ones first: ``-->`` contains ``->``).
+_OTHER_ARROWS = ("<-->", "<->", "<=>", "-->", "=>", "→", "⟶", "⇒", "⟹", "⇌", "↔", "=")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_']*$")
+
+
+def _check_arrow(equation: str) -> None:
+    """Name the arrow if ``equation`` uses another one than ``->``."""
+    for arrow in _OTHER_ARROWS:
+        if arrow in equation:
+            raise ValueError(
+                f"Reaction `{equation}` uses the arrow `{arrow}`; write `->`, e.g. "
+                f"{equation.replace(arrow, '->', 1)!r}."
+            )
 
 
 def _parse_side(text: str, equation: str) -> tuple[str, ...]:
@@ -76,6 +90,7 @@ class Reaction:
         """Build a reaction from text such as ``"A + A -> 0"`` (``0`` is nothing)."""
         if not isinstance(equation, str):
             raise TypeError(f"`equation` must be a string like 'A + B -> B'; got {equation!r}.")
+        _check_arrow(equation)
         sides = equation.split("->")
         if len(sides) != 2:
             raise ValueError(f"Reaction `{equation}` must contain exactly one `->`.")
@@ -125,7 +140,12 @@ class Reaction:
         return f"Reaction({self.equation!r}, {value})"
 
     def _key(self) -> tuple:
-        return (tuple(sorted(self.reactants)), tuple(sorted(self.products)))
+        """What makes two reactions the same: the unordered reactants and, for a
+        collision, the products in placement order (first on the target, second
+        on the mover's site), so ``A + B -> A + B`` (the two swap places) and
+        ``A + B -> B + A`` (both stay) are different reactions."""
+        products = self.products if len(self.reactants) == 2 else tuple(sorted(self.products))
+        return (tuple(sorted(self.reactants)), products)
 
 
 def _check_number(name: str, value: float, equation: str, *, upper: float) -> None:
@@ -248,10 +268,26 @@ class Network:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Network:
-        """Rebuild a network written by :meth:`to_dict`."""
-        reactions = [
-            Reaction.parse(r["equation"], rate=r["rate"], prob=r["prob"]) for r in data["reactions"]
-        ]
+        """Rebuild a network written by :meth:`to_dict`.
+
+        Raises ``ValueError`` naming a missing key, e.g. a reaction without ``"rate"``.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"`data` must be a dict from Network.to_dict; got {data!r}.")
+        missing = [k for k in ("species", "reactions") if k not in data]
+        if missing:
+            raise ValueError(f"`data` lacks the key(s) {missing} of Network.to_dict().")
+        reactions = []
+        for i, r in enumerate(data["reactions"]):
+            if not isinstance(r, Mapping):
+                raise TypeError(f"`data['reactions'][{i}]` must be a dict; got {r!r}.")
+            lost = [k for k in ("equation", "rate", "prob") if k not in r]
+            if lost:
+                raise ValueError(
+                    f"`data['reactions'][{i}]` lacks the key(s) {lost} (each reaction has "
+                    "'equation', 'rate' and 'prob', one of them None)."
+                )
+            reactions.append(Reaction.parse(r["equation"], rate=r["rate"], prob=r["prob"]))
         return cls(reactions, species=data["species"])
 
     def tables(self) -> NetworkTables:
@@ -264,6 +300,7 @@ def _as_reaction(item: ReactionLike) -> Reaction:
         return item
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
         equation, value = item
+        _check_arrow(equation)
         n_reactants = len(_parse_side(equation.split("->")[0], equation))
         if n_reactants == 2:
             return Reaction.parse(equation, prob=value)

@@ -30,18 +30,29 @@ constant ``D = hop_prob * a**2 / (2 d dt)`` for lattice spacing ``a``.
 from __future__ import annotations
 
 import json
+import math
+import os
+from collections.abc import Sequence
 from concurrent.futures import Executor
 
 import numba
 import numpy as np
 
+from ._checks import check_choice, check_int, check_positive, check_probability
 from ._config import njit, pjit, show_progress
 from ._random import SeedLike, as_seed_sequence, rng_below, rng_seed, rng_uniform, sample_seeds
 from .lattice import check_boundary, check_shape, check_state, neighbour_table
+from .observables import _chain_one, _pair_one
 from .reactions import Network, NetworkTables
-from .trajectory import Ensemble, Trajectory
+from .trajectory import Ensemble, MomentEnsemble, MomentTrajectory, Trajectory
 
-__all__ = ["simulate", "simulate_ensemble", "hop_rate", "diffusion_constant"]
+__all__ = [
+    "SimulationInterrupted",
+    "simulate",
+    "simulate_ensemble",
+    "hop_rate",
+    "diffusion_constant",
+]
 
 SELECTIONS = ("uniform", "authors")
 
@@ -54,7 +65,8 @@ def hop_rate(dt: float, dim: int, hop_prob: float = 1.0) -> float:
     >>> hop_rate(0.01, 1)
     50.0
     """
-    return hop_prob / (2 * dim * dt)
+    dt, dim = check_positive("dt", dt), check_int("dim", dim, 1, 3)
+    return check_probability("hop_prob", hop_prob) / (2 * dim * dt)
 
 
 def diffusion_constant(dt: float, dim: int, hop_prob: float = 1.0, spacing: float = 1.0) -> float:
@@ -65,7 +77,37 @@ def diffusion_constant(dt: float, dim: int, hop_prob: float = 1.0, spacing: floa
     >>> diffusion_constant(0.01, 3)
     16.666666666666668
     """
-    return hop_prob * spacing**2 / (2 * dim * dt)
+    return hop_rate(dt, dim, hop_prob) * check_positive("spacing", spacing) ** 2
+
+
+RECORDABLE = ("counts", "pair_counts", "chain_moments")
+
+
+class SimulationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`simulate_ensemble`, carrying the samples that finished.
+
+    A subclass of :class:`KeyboardInterrupt`, so a script still stops and
+    ``except KeyboardInterrupt`` still catches it.
+
+    Attributes
+    ----------
+    result : Ensemble, MomentEnsemble or None
+        The first ``n_done`` samples (every chunk that had finished), with
+        ``meta["interrupted"] = True`` and ``meta["n_requested"]``; ``None``
+        if no chunk had finished. In IPython or Jupyter, after the traceback,
+        ``sys.last_value.result`` holds it.
+    n_done, n_requested : int
+        Samples finished and samples asked for.
+    """
+
+    def __init__(self, result, n_done: int, n_requested: int) -> None:
+        super().__init__(
+            f"simulate_ensemble was interrupted after {n_done} of {n_requested} samples; "
+            "the finished samples are in `.result` (in IPython: `sys.last_value.result`)."
+        )
+        self.result = result
+        self.n_done = n_done
+        self.n_requested = n_requested
 
 
 def simulate(
@@ -74,12 +116,15 @@ def simulate(
     *,
     n_steps: int,
     dt: float,
+    dim: int | None = None,
     seed: SeedLike = None,
     boundary: str = "periodic",
     hop_prob: float = 1.0,
     record_every: int = 1,
     selection: str = "uniform",
-) -> Trajectory:
+    record: str | Sequence[str] = "states",
+    max_order: int = 4,
+) -> Trajectory | MomentTrajectory:
     """Simulate one lattice trajectory.
 
     Parameters
@@ -92,13 +137,17 @@ def simulate(
         Number of timesteps.
     dt : float
         Timestep; the hop rate per neighbour is ``hop_prob / (2 d dt)``.
+    dim : {1, 2, 3}, optional
+        Lattice dimension, ``state.ndim``. Required when ``state`` has more
+        than one axis, so that a stack of 1D chains is never run as one 2D
+        lattice by mistake (for many chains use :func:`simulate_ensemble`).
     seed : None, int, SeedSequence or Generator
         Same seed, same trajectory.
     boundary : {"periodic", "reflecting"}
     hop_prob : float
         Probability in [0, 1] that a particle attempts its hop in a step.
     record_every : int
-        Record the lattice every this many steps; must divide ``n_steps``.
+        Record every this many steps; must divide ``n_steps``.
     selection : {"uniform", "authors"}
         How "a random molecule" is chosen. ``"uniform"`` (default) is what the
         paper's text describes. ``"authors"`` reproduces the authors' C++ code
@@ -115,17 +164,45 @@ def simulate(
         the bulk, a random walk whose equilibrium is proportional to the number
         of neighbours). It costs O(particles x sites) per step, like the
         original.
+    record : "states" or sequence of {"counts", "pair_counts", "chain_moments"}
+        What is kept every ``record_every`` steps. ``"states"`` (default): the
+        whole lattice, ``n_rec * n_sites`` bytes. A sequence of observable
+        names: those observables, computed on the fly without storing any
+        lattice, so memory is bounded by the observables (the way to run big
+        lattices for many steps). ``"chain_moments"`` needs a 1D lattice.
+    max_order : int
+        Highest chain length recorded with ``"chain_moments"``.
 
     Returns
     -------
-    Trajectory
-        ``times`` shape (n_rec,), ``states`` shape ``(n_rec, *state.shape)`` int8,
-        with ``n_rec = n_steps // record_every + 1``; time 0 is the first record.
+    Trajectory or MomentTrajectory
+        With ``record="states"``: ``times`` shape (n_rec,), ``states`` shape
+        ``(n_rec, *state.shape)`` int8, with ``n_rec = n_steps // record_every + 1``;
+        time 0 is the first record. Otherwise a :class:`MomentTrajectory` whose
+        ``counts()``, ``pair_counts()`` and ``chain_moments()`` return what a
+        Trajectory's would (pairs and chains with the simulation's boundary).
 
     Raises
     ------
     ValueError, TypeError
         For a bad argument; the message names it and the allowed range.
+    MemoryError
+        Before allocating, if the records would not fit in the available
+        memory; the message names ``n_steps``, ``record_every``, the lattice
+        size and the GiB needed.
+    KeyboardInterrupt
+        On Ctrl-C, which numba's kernel sees only when the trajectory is done;
+        nothing partial is returned (for that, use :func:`simulate_ensemble`).
+
+    Notes
+    -----
+    A single trajectory runs in the calling thread, outside numba's parallel
+    region (whose threads would only wait for each other).
+
+    A birth ``X -> X + X`` with no ``X`` next to an empty site is a no-op; while
+    that lasts within a step, such births are left out of the Gillespie clock
+    (thinning: the same process without the no-op events), so a huge birth rate
+    on a full lattice does not stall the clock.
 
     See Also
     --------
@@ -140,20 +217,24 @@ def simulate(
     ((101, 1000), 1.0)
     >>> int(traj.counts()[-1, 0])
     25
+    >>> s2 = dbm.random_state((20, 20), counts=[100], seed=0)
+    >>> dbm.simulate(s2, dbm.annihilation(1.0), n_steps=10, dt=0.01, dim=2).states.shape
+    (11, 20, 20)
+    >>> small = dbm.simulate(s0, dbm.annihilation(1.0), n_steps=100, dt=0.01, seed=1,
+    ...                      record=["counts"])
+    >>> int(small.counts()[-1, 0])      # the same run, no lattice stored
+    25
     """
-    ens = simulate_ensemble(
-        np.asarray(state)[None],
-        network,
-        n_steps=n_steps,
-        dt=dt,
-        seed=seed,
-        boundary=boundary,
-        hop_prob=hop_prob,
-        record_every=record_every,
-        selection=selection,
-        progress=False,
+    arr = np.asarray(state)
+    dim = _single_dim(arr.shape, dim)
+    initial, job = _prepare(
+        arr[None], network, dim, n_steps, dt, boundary, hop_prob, record_every, selection,
+        record, max_order,
     )
-    return ens[0]
+    _check_memory(job, 1, 1)
+    outs = _allocate(job, 1)
+    _run_chunk(job, initial, sample_seeds(seed, 1), outs)
+    return _result(job, outs, _meta(job, network, seed), single=True)
 
 
 def simulate_ensemble(
@@ -162,15 +243,18 @@ def simulate_ensemble(
     *,
     n_steps: int,
     dt: float,
+    dim: int | None = None,
     seed: SeedLike = None,
     boundary: str = "periodic",
     hop_prob: float = 1.0,
     record_every: int = 1,
     selection: str = "uniform",
+    record: str | Sequence[str] = "states",
+    max_order: int = 4,
     progress: bool = True,
     executor: Executor | None = None,
     chunk_size: int | None = None,
-) -> Ensemble:
+) -> Ensemble | MomentEnsemble:
     """Simulate many independent trajectories in parallel.
 
     Samples run in a numba ``prange`` on all cores. Sample ``i`` uses its own
@@ -181,7 +265,15 @@ def simulate_ensemble(
     ----------
     states : ndarray of int, shape ``(n_samples, *shape)``
         One initial lattice per sample.
-    network, n_steps, dt, seed, boundary, hop_prob, record_every, selection
+    network : Network
+        As in :func:`simulate`.
+    n_steps, dt : int, float
+        As in :func:`simulate`.
+    dim : {1, 2, 3}
+        Lattice dimension; required, and ``states.ndim`` must be ``dim + 1``
+        (a ``(4, 20)`` array is 4 chains of 20 sites with ``dim=1``; one
+        ``4 x 20`` lattice is ``simulate(state, ..., dim=2)``).
+    seed, boundary, hop_prob, record_every, selection, record, max_order
         As in :func:`simulate`.
     progress : bool
         Show a progress bar (always off under CI).
@@ -191,69 +283,220 @@ def simulate_ensemble(
         submitted to it instead of running here: the way to scale past one
         machine.
     chunk_size : int, optional
-        Samples per chunk (progress update or executor task). By default about
-        1/20 of the samples, at least ``numba.get_num_threads()``.
+        Samples per chunk (progress update, executor task, and what an
+        interrupt keeps). By default about 1/20 of the samples, at least
+        ``numba.get_num_threads()``.
 
     Returns
     -------
-    Ensemble
-        ``states`` shape ``(n_samples, n_rec, *shape)`` int8.
+    Ensemble or MomentEnsemble
+        ``states`` shape ``(n_samples, n_rec, *shape)`` int8, or with ``record``
+        a sequence of observables, a :class:`MomentEnsemble` of them.
+
+    Raises
+    ------
+    SimulationInterrupted
+        On Ctrl-C (a :class:`KeyboardInterrupt`). Numba kernels see the
+        interrupt only between chunks, so it takes effect when the running
+        chunk ends; the chunks finished by then are kept: the exception's
+        ``result`` is an Ensemble of the first ``n_done`` samples with
+        ``meta["interrupted"] = True`` (its arrays are views of the full-size
+        buffer). Sample ``i`` of it equals sample ``i`` of an uninterrupted run.
+    MemoryError
+        Before allocating, as in :func:`simulate`.
+
+    Notes
+    -----
+    Memory: the records take ``n_samples * n_rec * n_sites`` bytes (int8
+    lattices), written straight into the returned array (no second copy), plus
+    per running thread a work set of about ``(8 M + 25) * n_sites`` bytes for
+    ``M`` species. Chunks smaller than the thread count run outside numba's
+    parallel region.
 
     Examples
     --------
     >>> import dbmtools as dbm
     >>> s0 = dbm.random_state((8, 8), counts=[20], seed=0)
     >>> ens = dbm.simulate_ensemble(np.stack([s0] * 4), dbm.Network([("A -> 0", 1.0)]),
-    ...                             n_steps=10, dt=0.1, seed=3, progress=False)
+    ...                             n_steps=10, dt=0.1, dim=2, seed=3, progress=False)
     >>> ens.states.shape
     (4, 11, 8, 8)
     """
+    arr = np.asarray(states)
+    dim = _ensemble_dim(arr.shape, dim)
     initial, job = _prepare(
-        states, network, n_steps, dt, boundary, hop_prob, record_every, selection
+        arr, network, dim, n_steps, dt, boundary, hop_prob, record_every, selection, record,
+        max_order,
     )
     n_samples = initial.shape[0]
-    seeds = sample_seeds(seed, n_samples)
     if chunk_size is None:
         chunk_size = max(numba.get_num_threads(), -(-n_samples // 20))
-    if int(chunk_size) != chunk_size or chunk_size < 1:
-        raise ValueError(f"`chunk_size` must be a positive integer; got {chunk_size!r}.")
-    shape = job["shape"]
-    n_rec = n_steps // record_every + 1
-    out = np.empty((n_samples, n_rec, int(np.prod(shape))), dtype=np.int8)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
+    _check_memory(job, n_samples, min(chunk_size, numba.get_num_threads()))
+    seeds = sample_seeds(seed, n_samples)
+    outs = _allocate(job, n_samples)
     bounds = [(a, min(a + chunk_size, n_samples)) for a in range(0, n_samples, chunk_size)]
 
     from tqdm.auto import tqdm
 
     bar = tqdm(total=n_samples, desc="simulate", unit="traj", disable=not show_progress(progress))
+    done = 0
     try:
         if executor is None:
             for a, b in bounds:
-                out[a:b] = _run_chunk(job, initial[a:b], seeds[a:b])
+                _run_chunk(job, initial[a:b], seeds[a:b], tuple(o[a:b] for o in outs))
+                done = b
                 bar.update(b - a)
         else:
             futures = [
                 (a, b, executor.submit(_run_chunk, job, initial[a:b], seeds[a:b]))
                 for a, b in bounds
             ]
-            for a, b, fut in futures:
-                out[a:b] = fut.result()
-                bar.update(b - a)
+            try:
+                for a, b, fut in futures:
+                    for o, part in zip(outs, fut.result(), strict=True):
+                        o[a:b] = part
+                    done = b
+                    bar.update(b - a)
+            except KeyboardInterrupt:
+                for _, _, fut in futures:
+                    fut.cancel()
+                for a, b, fut in futures:  # keep chunks that finished meanwhile, in order
+                    if a < done:
+                        continue
+                    if not _finished(fut):
+                        break
+                    for o, part in zip(outs, fut.result(), strict=True):
+                        o[a:b] = part
+                    done = b
+                raise
+    except KeyboardInterrupt:
+        meta = _meta(job, network, seed, interrupted=True, n_requested=n_samples)
+        partial = _result(job, tuple(o[:done] for o in outs), meta) if done else None
+        raise SimulationInterrupted(partial, done, n_samples) from None
     finally:
         bar.close()
+    return _result(job, outs, _meta(job, network, seed))
 
+
+def _finished(fut) -> bool:
+    """Whether an executor future holds a result (done, not cancelled, no error)."""
+    try:
+        return bool(fut.done()) and not fut.cancelled() and fut.exception(timeout=0) is None
+    except BaseException:  # a cancelled, failed or odd future: not a finished chunk
+        return False
+
+
+def _meta(job: dict, network: Network, seed: SeedLike, **extra) -> dict:
     meta = {
         "network": network.to_dict(),
-        "shape": list(shape),
-        "boundary": boundary,
-        "dt": float(dt),
-        "hop_prob": float(hop_prob),
-        "selection": selection,
-        "n_steps": int(n_steps),
-        "record_every": int(record_every),
+        "shape": list(job["shape"]),
+        "boundary": job["boundary"],
+        "dt": job["dt"],
+        "hop_prob": job["hop_prob"],
+        "selection": "authors" if job["authors"] else "uniform",
+        "n_steps": job["n_steps"],
+        "record_every": job["record_every"],
         "seed": _seed_record(seed),
     }
-    times = np.arange(n_rec) * (record_every * dt)
-    return Ensemble(times=times, states=out.reshape((n_samples, n_rec, *shape)), meta=meta)
+    if job["record"] != ("states",):
+        meta["record"] = list(job["record"])
+        if "chain_moments" in job["record"]:
+            meta["max_order"] = job["max_order"]
+    return {**meta, **extra}
+
+
+def _result(job: dict, outs: tuple, meta: dict, single: bool = False):
+    """Wrap the filled output buffers (no copies) in the result class: an
+    Ensemble or MomentEnsemble, or for ``single`` its one sample as a
+    Trajectory or MomentTrajectory."""
+    n_samples = outs[0].shape[0]
+    times = np.arange(job["n_rec"]) * (job["record_every"] * job["dt"])
+    if job["record"] == ("states",):
+        states = outs[0].reshape((n_samples, job["n_rec"], *job["shape"]))
+        if single:
+            return Trajectory(times=times, states=states[0], meta=meta)
+        return Ensemble(times=times, states=states, meta=meta)
+    moments = {name: outs[k] for k, name in enumerate(RECORDABLE, 1) if name in job["record"]}
+    if single:
+        return MomentTrajectory(times=times, moments={k: v[0] for k, v in moments.items()},
+                                meta=meta)
+    return MomentEnsemble(times=times, moments=moments, meta=meta)
+
+
+def _stack(shape: tuple[int, ...]) -> str:
+    """``shape`` read as a stack of lattices: '4 chains of 20 sites', '3 lattices of 4 x 5'."""
+    s = "" if shape[0] == 1 else "s"
+    if len(shape) == 2:
+        return f"{shape[0]} chain{s} of {shape[1]} sites"
+    return f"{shape[0]} lattice{s} of {' x '.join(map(str, shape[1:]))} sites"
+
+
+def _one(shape: tuple[int, ...]) -> str:
+    return f"one {' x '.join(map(str, shape))} lattice"
+
+
+def _hints(hints: list[str]) -> str:
+    """' For x ...; for y ....' from a list of readings of a shape (empty: '')."""
+    text = "; ".join(hints)
+    return f" {text[:1].upper()}{text[1:]}." if hints else ""
+
+
+def _single_dim(shape: tuple[int, ...], dim) -> int:
+    """The lattice dimension of one state; ``dim`` is required unless it has one axis."""
+    if dim is None:
+        if len(shape) == 1:
+            return 1
+        if len(shape) in (2, 3):
+            raise ValueError(
+                f"`dim` is required for a `state` with {len(shape)} axes; got shape {shape}. "
+                f"Pass dim={len(shape)} for {_one(shape)}, or use "
+                f"simulate_ensemble(states, ..., dim={len(shape) - 1}) for {_stack(shape)}."
+            )
+        raise ValueError(
+            f"`state` must be one 1-3D lattice; got shape {shape}. For many lattices use "
+            "simulate_ensemble(states, ..., dim=...)."
+        )
+    dim = check_int("dim", dim, 1, 3)
+    if len(shape) != dim:
+        hints = []
+        if len(shape) == dim + 1:
+            hints.append(f"for {_stack(shape)} use simulate_ensemble(states, ..., dim={dim})")
+        if 1 <= len(shape) <= 3:
+            hints.append(f"for {_one(shape)} pass dim={len(shape)}")
+        raise ValueError(
+            f"`state` must be one {dim}D lattice ({dim} axes) for dim={dim}; got shape "
+            f"{shape}.{_hints(hints)}"
+        )
+    return dim
+
+
+def _ensemble_dim(shape: tuple[int, ...], dim) -> int:
+    """The lattice dimension of a stack of states; ``dim`` is always required."""
+    if dim is None:
+        if len(shape) < 2 or len(shape) > 4:
+            raise ValueError(
+                "`states` must have shape (n_samples, *lattice_shape) with a 1-3D lattice, and "
+                f"`dim` is required; got shape {shape}."
+            )
+        readings = f"Pass dim={len(shape) - 1} for {_stack(shape)}"
+        if len(shape) <= 3:
+            readings += f", or use simulate(state, ..., dim={len(shape)}) for {_one(shape)}"
+        raise ValueError(
+            f"`dim` is required by simulate_ensemble; got `states` of shape {shape}. {readings}."
+        )
+    dim = check_int("dim", dim, 1, 3)
+    if len(shape) != dim + 1:
+        hints = []
+        if len(shape) >= 2:
+            hints.append(f"for {_stack(shape)} pass dim={len(shape) - 1}")
+        if len(shape) == dim:
+            hints.append(f"for {_one(shape)} use simulate(state, ..., dim={dim}) or states[None]")
+        raise ValueError(
+            f"`states` must have shape (n_samples, *lattice_shape) with dim + 1 = {dim + 1} "
+            f"axes for dim={dim}; got shape {shape}.{_hints(hints)}"
+        )
+    return dim
 
 
 def _seed_record(seed: SeedLike) -> dict | int | None:
@@ -268,67 +511,166 @@ def _seed_record(seed: SeedLike) -> dict | int | None:
     return int(seed)
 
 
+def _check_record(record, dim: int, shape: tuple[int, ...], max_order) -> tuple[tuple, int]:
+    if isinstance(record, str):
+        if record != "states":
+            raise ValueError(
+                "`record` must be 'states' or a sequence of observables from "
+                f"{RECORDABLE}; got {record!r} (for one observable write [{record!r}])."
+            )
+        return ("states",), 1
+    try:
+        names = tuple(record)
+    except TypeError:
+        raise TypeError(
+            f"`record` must be 'states' or a sequence of observable names; got {record!r}."
+        ) from None
+    if not names:
+        raise ValueError(f"`record` names no observable; choose from {RECORDABLE}.")
+    for name in names:
+        check_choice("record", name, RECORDABLE)
+    if len(set(names)) != len(names):
+        raise ValueError(f"`record` repeats an observable: {list(names)}.")
+    order = 1
+    if "chain_moments" in names:
+        if dim != 1:
+            raise ValueError(
+                f"`record` asks for 'chain_moments', which are defined on 1D lattices; this "
+                f"lattice is {dim}D (shape {shape})."
+            )
+        order = check_int("max_order", max_order, 1, shape[0])
+    return tuple(n for n in RECORDABLE if n in names), order
+
+
 def _prepare(
-    states, network, n_steps, dt, boundary, hop_prob, record_every, selection
+    arr, network, dim, n_steps, dt, boundary, hop_prob, record_every, selection, record, max_order
 ) -> tuple[np.ndarray, dict]:
     """Validate every argument and pack what the kernel needs (picklable)."""
     if not isinstance(network, Network):
         raise TypeError(f"`network` must be a dbmtools Network; got {type(network).__name__}.")
-    arr = np.asarray(states)
-    if arr.ndim < 2 or arr.ndim > 4:
-        raise ValueError(
-            "`states` must have shape (n_samples, *lattice_shape) with a 1-3D lattice; "
-            f"got shape {arr.shape}."
-        )
     if arr.shape[0] == 0:
         raise ValueError("`states` holds no samples.")
     shape = check_shape(arr.shape[1:])
     initial = check_state(arr, network.n_species, name="states").reshape(arr.shape[0], -1)
     check_boundary(boundary)
-    _check_int("n_steps", n_steps, minimum=0)
-    _check_int("record_every", record_every, minimum=1)
+    n_steps = check_int("n_steps", n_steps, 0)
+    record_every = check_int("record_every", record_every, 1)
     if n_steps % record_every:
         raise ValueError(
             f"`record_every` ({record_every}) must divide `n_steps` ({n_steps}) so that the "
             "last step is recorded."
         )
-    if isinstance(dt, bool) or not np.isscalar(dt) or not np.isfinite(dt) or dt <= 0:
-        raise ValueError(f"`dt` must be a finite number > 0; got {dt!r}.")
-    if (
-        isinstance(hop_prob, bool)
-        or not np.isscalar(hop_prob)
-        or not np.isfinite(hop_prob)
-        or not 0 <= hop_prob <= 1
-    ):
-        raise ValueError(f"`hop_prob` must be a probability in [0, 1]; got {hop_prob!r}.")
-    if selection not in SELECTIONS:
-        raise ValueError(f"`selection` must be 'uniform' or 'authors'; got {selection!r}.")
+    dt = check_positive("dt", dt)
+    hop_prob = check_probability("hop_prob", hop_prob)
+    check_choice("selection", selection, SELECTIONS)
+    record, max_order = _check_record(record, dim, shape, max_order)
+    tables = network.tables()
+    n_sites = int(np.prod(shape))
+    if not math.isfinite(float(tables.uni_rate.sum()) * n_sites):  # Python floats: no warning
+        raise ValueError(
+            f"The unimolecular rates {tables.uni_rate.tolist()} times the {n_sites} sites "
+            "overflow a float64 total propensity; use rates below about "
+            f"{np.finfo(np.float64).max / (n_sites * max(1, tables.uni_rate.size)):.3g}."
+        )
     return initial, {
         "shape": shape,
+        "boundary": boundary,
         "neighbours": neighbour_table(shape, boundary),
-        "tables": network.tables(),
-        "n_steps": int(n_steps),
-        "record_every": int(record_every),
-        "dt": float(dt),
-        "hop_prob": float(hop_prob),
+        "tables": tables,
+        "n_steps": n_steps,
+        "record_every": record_every,
+        "n_rec": n_steps // record_every + 1,
+        "dt": dt,
+        "hop_prob": hop_prob,
         "authors": selection == "authors",
         "dims": np.array([*shape, 1, 1][:3], dtype=np.int64),
+        "record": record,
+        "max_order": max_order,
     }
 
 
-def _check_int(name: str, value, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}; got {value}.")
+def _buffer_shapes(job: dict, n_samples: int) -> list[tuple[tuple[int, ...], type]]:
+    """Shapes and dtypes of the four output buffers; unrecorded ones have 0 records."""
+    n_rec, m, rec = job["n_rec"], job["tables"].n_species, job["record"]
+    n_sites = int(np.prod(job["shape"]))
+
+    def n(name):
+        return n_rec if name in rec else 0
+
+    return [
+        ((n_samples, n("states"), n_sites), np.int8),
+        ((n_samples, n("counts"), m), np.int64),
+        ((n_samples, n("pair_counts"), m, m), np.int64),
+        ((n_samples, n("chain_moments"), m, job["max_order"]), np.int64),
+    ]
 
 
-def _run_chunk(job: dict, initial: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """Run the samples of one chunk; module-level so that executors can pickle it."""
+def _allocate(job: dict, n_samples: int) -> tuple[np.ndarray, ...]:
+    return tuple(np.empty(s, dtype=t) for s, t in _buffer_shapes(job, n_samples))
+
+
+#: Bytes below which a run is not checked against the available memory.
+_CHECK_ABOVE = 2**28
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(job: dict, n_samples: int, n_running: int) -> None:
+    """Raise ``MemoryError`` naming the arguments if the run cannot fit in memory."""
+    n_sites = int(np.prod(job["shape"]))
+    m = job["tables"].n_species
+    records = sum(
+        int(np.prod(s, dtype=np.float64)) * np.dtype(t).itemsize
+        for s, t in _buffer_shapes(job, n_samples)
+    )
+    work = n_running * (8 * (m + 1) + 25) * n_sites + job["neighbours"].nbytes
+    if records + work < _CHECK_ABOVE:
+        return  # not worth reading the system's figures
+    available = _available_memory()
+    if available is None or records + work <= available:
+        return
+    gib = 2.0**30
+    what = (
+        f"{n_samples} x {job['n_rec']} lattices of {n_sites} sites (shape {job['shape']})"
+        if job["record"] == ("states",)
+        else f"{n_samples} x {job['n_rec']} records of {list(job['record'])}"
+    )
+    raise MemoryError(
+        f"This run needs about {(records + work) / gib:.3g} GiB but {available / gib:.3g} GiB "
+        f"are available: it records {what}, with n_rec = `n_steps` // `record_every` + 1 = "
+        f"{job['n_steps']} // {job['record_every']} + 1. Record less often (a larger "
+        "`record_every`), simulate fewer samples at a time, or keep observables instead of "
+        "lattices: record=['counts', 'pair_counts']."
+    )
+
+
+def _run_chunk(
+    job: dict, initial: np.ndarray, seeds: np.ndarray, outs: tuple | None = None
+) -> tuple[np.ndarray, ...]:
+    """Run the samples of one chunk into ``outs`` (allocated if None: executor tasks).
+
+    Module-level so that executors can pickle it. A chunk with fewer samples
+    than numba threads runs in the serial kernel: the parallel region would
+    only make threads wait for each other.
+    """
+    if outs is None:
+        outs = _allocate(job, seeds.size)
     t: NetworkTables = job["tables"]
-    n_rec = job["n_steps"] // job["record_every"] + 1
-    out = np.empty((seeds.size, n_rec, initial.shape[1]), dtype=np.int8)
-    _simulate_samples(
+    kernel = _simulate_samples if seeds.size >= max(2, numba.get_num_threads()) else _run_serial
+    kernel(
         initial,
         job["neighbours"],
         t.n_species,
@@ -346,10 +688,11 @@ def _run_chunk(job: dict, initial: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         job["hop_prob"],
         job["authors"],
         job["dims"],
+        job["boundary"] == "periodic",
         seeds,
-        out,
+        *outs,
     )
-    return out
+    return outs
 
 
 # --------------------------------------------------------------------------
@@ -376,18 +719,25 @@ def _simulate_samples(
     hop_prob,
     authors,
     dims,
+    periodic,
     seeds,
     out,
+    counts_out,
+    pairs_out,
+    chains_out,
 ):
-    """Run ``initial.shape[0]`` independent trajectories; ``out[i]`` gets sample ``i``.
+    """Run ``initial.shape[0]`` independent trajectories in a ``prange``; sample
+    ``i`` fills ``out[i]``, ``counts_out[i]``, ``pairs_out[i]`` and ``chains_out[i]``.
 
     Assumes validated input: ``initial`` (S, N) int8 codes in 0..n_species,
-    ``nbr`` (N, 2d) int64 with -1 at walls, ``out`` (S, n_rec, N) int8.
+    ``nbr`` (N, 2d) int64 with -1 at walls; each output has S rows and either
+    ``n_rec`` records or none (not recorded): ``out`` (S, ., N) int8,
+    ``counts_out`` (S, ., M), ``pairs_out`` (S, ., M, M), ``chains_out``
+    (S, ., M, K) int64.
     """
     for i in numba.prange(initial.shape[0]):
-        lattice = initial[i].copy()
         _simulate_one(
-            lattice,
+            initial[i].copy(),
             nbr,
             n_species,
             uni_reactant,
@@ -404,9 +754,40 @@ def _simulate_samples(
             hop_prob,
             authors,
             dims,
+            periodic,
             seeds[i],
             out[i],
+            counts_out[i],
+            pairs_out[i],
+            chains_out[i],
         )
+
+
+def _run_serial(initial, *args):
+    """:func:`_simulate_samples` without the parallel region, one sample at a time
+    in the calling thread (the call costs microseconds, a trajectory milliseconds)."""
+    *shared, seeds, out, counts_out, pairs_out, chains_out = args
+    for i in range(initial.shape[0]):
+        _simulate_one(
+            initial[i].copy(), *shared, seeds[i], out[i], counts_out[i], pairs_out[i], chains_out[i]
+        )
+
+
+@njit
+def _record(lattice, nbr, count, periodic, rec, out, counts_out, pairs_out, chains_out):
+    """Write record ``rec`` of every recorded output (those with records)."""
+    if out.shape[0] > 0:
+        out[rec, :] = lattice
+    if counts_out.shape[0] > 0:
+        for c in range(counts_out.shape[1]):
+            counts_out[rec, c] = count[c + 1]
+    if pairs_out.shape[0] > 0:
+        pairs_out[rec] = 0
+        _pair_one(lattice, nbr, 2, pairs_out[rec])  # columns 0, 2, 4: the up-neighbours
+    if chains_out.shape[0] > 0:
+        chains_out[rec] = 0
+        for c in range(chains_out.shape[1]):
+            _chain_one(lattice, chains_out.shape[2], periodic, c + 1, chains_out[rec, c])
 
 
 @njit
@@ -494,6 +875,11 @@ def _pick_parent(rng, lattice, nbr, members, count, species, cand, cand_n, cand_
     return -1
 
 
+#: Dropped births per step and sample after which no-op births leave the clock
+#: (:func:`_unimolecular_step`); about a millisecond of draws, far more than real runs drop.
+_MAX_DROPS = 10_000
+
+
 @njit
 def _unimolecular_step(
     rng,
@@ -512,12 +898,25 @@ def _unimolecular_step(
     cand_of,
     cand_slot,
 ):
-    """Gillespie events inside one step of length ``dt``."""
+    """Gillespie events inside one step of length ``dt``.
+
+    A birth with no room (no particle of its species next to an empty site)
+    is dropped. After ``_MAX_DROPS`` dropped births in one step, births of a
+    species whose candidate list is active and empty (``cand_n == 0``: no room
+    anywhere) are left out of ``a0`` for the rest of the step, until an event
+    adds a candidate: thinning no-op events away is exact, and a huge birth
+    rate on a full lattice no longer spins the clock. Below that many drops,
+    nothing changes, draw for draw (the results of earlier versions).
+    """
     n_uni = uni_rate.size
     t = 0.0
+    n_dropped = 0
     while True:
+        thin = n_dropped >= _MAX_DROPS
         a0 = 0.0
         for r in range(n_uni):
+            if thin and uni_kind[r] == 2 and cand_n[uni_reactant[r]] == 0:
+                continue  # a birth with no room anywhere: a no-op, left out
             a0 += uni_rate[r] * count[uni_reactant[r]]
         if a0 <= 0.0:
             break
@@ -529,11 +928,16 @@ def _unimolecular_step(
         u = rng_uniform(rng) * a0  # the reaction, with probability propensity / a0
         r = 0
         while r < n_uni - 1:
-            u -= uni_rate[r] * count[uni_reactant[r]]
-            if u < 0.0:
-                break
+            if not (thin and uni_kind[r] == 2 and cand_n[uni_reactant[r]] == 0):
+                u -= uni_rate[r] * count[uni_reactant[r]]
+                if u < 0.0:
+                    break
             r += 1
-        while count[uni_reactant[r]] == 0 or uni_rate[r] == 0.0:  # guard rounding at the end
+        while (  # guard rounding at the end
+            count[uni_reactant[r]] == 0
+            or uni_rate[r] == 0.0
+            or (thin and uni_kind[r] == 2 and cand_n[uni_reactant[r]] == 0)
+        ):
             r -= 1
         species = uni_reactant[r]
         kind = uni_kind[r]
@@ -556,6 +960,7 @@ def _unimolecular_step(
                     rng, lattice, nbr, members, count, species, cand, cand_n, cand_of, cand_slot
                 )
                 if parent < 0:
+                    n_dropped += 1
                     continue  # no X has an empty neighbour: the event is dropped
                 n_free = _n_empty_neighbours(lattice, nbr, parent)
             k = rng_below(rng, n_free)  # the child: a uniformly random empty neighbour
@@ -632,17 +1037,33 @@ def _authors_pick(rng, lattice, dims, xo, yo, zo, species, moved, step):
 
 
 @njit
-def _choose_reaction(rng, a0, uni_rate, uni_reactant, count):
-    """Index of a unimolecular reaction drawn with probability propensity / a0."""
+def _authors_propensity(uni_rate, uni_reactant, uni_kind, count, blocked):
+    """Total propensity, leaving out births of ``blocked`` species (no room)."""
+    a0 = 0.0
+    for r in range(uni_rate.size):
+        if not (uni_kind[r] == 2 and blocked[uni_reactant[r]]):
+            a0 += uni_rate[r] * count[uni_reactant[r]]
+    return a0
+
+
+@njit
+def _choose_reaction(rng, a0, uni_rate, uni_reactant, uni_kind, count, blocked):
+    """Index of a unimolecular reaction drawn with probability propensity / a0
+    (births of ``blocked`` species have propensity 0)."""
     n_uni = uni_rate.size
     u = rng_uniform(rng) * a0
     r = 0
     while r < n_uni - 1:
-        u -= uni_rate[r] * count[uni_reactant[r]]
-        if u < 0.0:
-            break
+        if not (uni_kind[r] == 2 and blocked[uni_reactant[r]]):
+            u -= uni_rate[r] * count[uni_reactant[r]]
+            if u < 0.0:
+                break
         r += 1
-    while count[uni_reactant[r]] == 0 or uni_rate[r] == 0.0:  # guard rounding at the end
+    while (  # guard rounding at the end
+        count[uni_reactant[r]] == 0
+        or uni_rate[r] == 0.0
+        or (uni_kind[r] == 2 and blocked[uni_reactant[r]])
+    ):
         r -= 1
     return r
 
@@ -676,46 +1097,62 @@ def _unimolecular_authors(
     t0,
     t1,
     clock,
+    blocked,
     dims,
     xo,
     yo,
     zo,
 ):
     """The authors' Gillespie clock: ``clock = [t_next, r_next]`` persists across
-    steps; each event keeps the reaction chosen when it was scheduled."""
-    n_uni = uni_rate.size
+    steps; each event keeps the reaction chosen when it was scheduled.
+
+    A birth that fails its 20 picks is dropped, as in the authors' code. From
+    the ``_MAX_DROPS``-th drop of a step on, a drop after which no particle of
+    the species has an empty neighbour at all marks the species ``blocked``:
+    its births leave the clock until this step ends or a particle is removed
+    or converted (so a huge birth rate on a full lattice cannot spin it).
+    Below that many drops nothing changes, draw for draw.
+    """
+    blocked[:] = False  # the sweep may have made room
+    n_dropped = 0
     if clock[1] < 0:  # nothing scheduled: start the clock at this step
-        a0 = 0.0
-        for r in range(n_uni):
-            a0 += uni_rate[r] * count[uni_reactant[r]]
+        a0 = _authors_propensity(uni_rate, uni_reactant, uni_kind, count, blocked)
         if a0 <= 0.0:
             return
         clock[0] = t0 - np.log(1.0 - rng_uniform(rng)) / a0
-        clock[1] = _choose_reaction(rng, a0, uni_rate, uni_reactant, count)
+        clock[1] = _choose_reaction(rng, a0, uni_rate, uni_reactant, uni_kind, count, blocked)
     while clock[0] < t1:
         r = int(clock[1])
         species = uni_reactant[r]
         if count[species] > 0:
             if uni_kind[r] == 2:
+                born = False
                 for _ in range(20):
                     # step = -1: no "already moved" check (``slot`` stands in for it)
                     parent = _authors_pick(rng, lattice, dims, xo, yo, zo, species, slot, -1)
                     if _n_empty_neighbours(lattice, nbr, parent) > 0:
                         _place_child(rng, lattice, nbr, members, count, slot, parent, species)
+                        born = True
                         break
+                n_dropped += not born
+                if not born and n_dropped >= _MAX_DROPS:
+                    blocked[species] = True
+                    for k in range(count[species]):
+                        if _n_empty_neighbours(lattice, nbr, members[species, k]) > 0:
+                            blocked[species] = False
+                            break
             else:
                 site = _authors_pick(rng, lattice, dims, xo, yo, zo, species, slot, -1)
                 _remove(lattice, members, count, slot, site)
                 if uni_kind[r] == 1:
                     _add(lattice, members, count, slot, site, uni_product[r])
-        a0 = 0.0
-        for k in range(n_uni):
-            a0 += uni_rate[k] * count[uni_reactant[k]]
+                blocked[:] = False  # a freed site, or a new particle, may have room
+        a0 = _authors_propensity(uni_rate, uni_reactant, uni_kind, count, blocked)
         if a0 <= 0.0:
             clock[1] = -1.0
             return
         clock[0] += -np.log(1.0 - rng_uniform(rng)) / a0
-        clock[1] = _choose_reaction(rng, a0, uni_rate, uni_reactant, count)
+        clock[1] = _choose_reaction(rng, a0, uni_rate, uni_reactant, uni_kind, count, blocked)
 
 
 @njit
@@ -850,10 +1287,16 @@ def _simulate_one(
     hop_prob,
     authors,
     dims,
+    periodic,
     seed,
     out,
+    counts_out,
+    pairs_out,
+    chains_out,
 ):
-    """One trajectory; ``lattice`` (N,) is modified in place, ``out`` (n_rec, N) filled.
+    """One trajectory; ``lattice`` (N,) is modified in place and every output
+    with records (``out`` (n_rec, N), ``counts_out``, ``pairs_out``,
+    ``chains_out``; see :func:`_record`) is filled at steps 0, record_every, ...
 
     Work buffers are allocated here, once per trajectory, never per step.
     ``members[c, :count[c]]`` lists the sites of species ``c``; ``slot[s]`` is
@@ -877,13 +1320,14 @@ def _simulate_one(
     yo = np.empty(dims[1], dtype=np.int64)
     zo = np.empty(dims[2], dtype=np.int64)
     clock = np.array([0.0, -1.0])  # the authors' persistent Gillespie clock
+    blocked = np.zeros(n_species + 1, dtype=np.bool_)  # the authors' births with no room
     stride = n_species + 1
     for s in range(n_sites):
         slot[s] = -1
         moved[s] = -1
         if lattice[s] > 0:
             _add(lattice, members, count, slot, s, lattice[s])
-    out[0, :] = lattice
+    _record(lattice, nbr, count, periodic, 0, out, counts_out, pairs_out, chains_out)
     rec = 1
     for step in range(n_steps):
         if uni_rate.size > 0 and authors:
@@ -901,6 +1345,7 @@ def _simulate_one(
                 step * dt,
                 (step + 1) * dt,
                 clock,
+                blocked,
                 dims,
                 xo,
                 yo,
@@ -982,5 +1427,5 @@ def _simulate_one(
                         )
                         break
         if (step + 1) % record_every == 0:
-            out[rec, :] = lattice
+            _record(lattice, nbr, count, periodic, rec, out, counts_out, pairs_out, chains_out)
             rec += 1

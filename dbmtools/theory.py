@@ -19,9 +19,12 @@ reaction-limited ``1 / (4 nu p t)`` meets the diffusion-limited
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import ive
 
+from ._checks import check_int, check_positive, check_probability
 from .reactions import Network
 
 __all__ = [
@@ -54,7 +57,7 @@ def annihilation_density_exact(t: np.ndarray, nu: float) -> np.ndarray:
     >>> round(float(annihilation_density_exact(2.0, 50.0)), 5)
     0.01994
     """
-    x = 4.0 * nu * np.asarray(t, dtype=np.float64)
+    x = 4.0 * check_positive("nu", nu) * _check_times(t)
     return 0.5 * (ive(0, x) + ive(1, x))  # ive(n, x) = e^{-x} I_n(x), stable for large x
 
 
@@ -68,12 +71,20 @@ def annihilation_density_reaction_limited(
     >>> float(annihilation_density_reaction_limited(1.0, 50.0, 0.01))
     0.25
     """
-    return rho0 / (1.0 + 4.0 * nu * prob * rho0 * np.asarray(t, dtype=np.float64))
+    nu, prob = check_positive("nu", nu), check_probability("prob", prob)
+    rho0 = check_probability("rho0", rho0)
+    return rho0 / (1.0 + 4.0 * nu * prob * rho0 * _check_times(t))
 
 
 def annihilation_density_asymptotic(t: np.ndarray, nu: float) -> np.ndarray:
-    """Late-time diffusion-limited density ``1 / sqrt(8 pi nu t)``."""
-    return 1.0 / np.sqrt(8.0 * np.pi * nu * np.asarray(t, dtype=np.float64))
+    """Late-time diffusion-limited density ``1 / sqrt(8 pi nu t)``, for times ``t > 0``.
+
+    Examples
+    --------
+    >>> round(float(annihilation_density_asymptotic(2.0, 50.0)), 5)
+    0.01995
+    """
+    return 1.0 / np.sqrt(8.0 * np.pi * check_positive("nu", nu) * _check_times(t, positive=True))
 
 
 def annihilation_crossover_time(nu: float, prob: float) -> float:
@@ -83,8 +94,27 @@ def annihilation_crossover_time(nu: float, prob: float) -> float:
     --------
     >>> round(annihilation_crossover_time(50.0, 0.01), 1)
     314.2
+    >>> annihilation_crossover_time(50.0, 0.0)   # no reactions: the crossover never comes
+    inf
     """
+    nu, prob = check_positive("nu", nu), check_probability("prob", prob)
+    if prob == 0.0:
+        return math.inf  # the reaction-limited decay never starts: t* -> inf as p -> 0
     return float(np.pi / (2.0 * nu * prob**2))
+
+
+def _check_times(t, name: str = "t", *, positive: bool = False) -> np.ndarray:
+    """``t`` as float64, refusing strings, bools, NaN/inf and negative (or zero) times."""
+    raw = np.asarray(t)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"`{name}` must be real numbers; got {t!r}.")
+    arr = raw.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` must be finite; got {t!r}.")
+    if arr.size and (arr.min() <= 0 if positive else arr.min() < 0):
+        rule = "> 0" if positive else ">= 0"
+        raise ValueError(f"`{name}` must be times {rule}; got {arr.min()}.")
+    return arr
 
 
 def mean_and_sem(samples: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +166,10 @@ def mean_field_rates(
     >>> float(rates[0]), stoich.tolist()
     (1.0, [[-2]])
     """
-    nu = hop_prob / (2.0 * dim * dt)
+    if not isinstance(network, Network):
+        raise TypeError(f"`network` must be a dbmtools Network; got {type(network).__name__}.")
+    dt, dim = check_positive("dt", dt), check_int("dim", dim, 1, 3)
+    nu = check_probability("hop_prob", hop_prob) / (2.0 * dim * dt)
     n_r = len(network.reactions)
     rates = np.empty(n_r)
     stoich = np.zeros((n_r, network.n_species), dtype=np.int64)
@@ -213,6 +246,7 @@ def random_mixing_pairs(counts: np.ndarray, *, n_sites: int, n_bonds: int) -> np
     >>> random_mixing_pairs([500.0, 250.0], n_sites=1000, n_bonds=1000).tolist()
     [[250.0, 250.0], [250.0, 62.5]]
     """
+    n_sites, n_bonds = check_int("n_sites", n_sites, 1), check_int("n_bonds", n_bonds, 0)
     rho = np.asarray(counts, dtype=np.float64) / n_sites
     n = rho.shape[-1]
     return n_bonds * rho[..., :, None] * rho[..., None, :] * (2 - np.eye(n))
@@ -380,14 +414,17 @@ def solve_mean_field(
     """
     from scipy.integrate import solve_ivp
 
-    from .lattice import bond_table
+    from .lattice import bond_table, check_shape
 
+    shape = check_shape(shape)
     n_sites = int(np.prod(shape))
     n_bonds = int((bond_table(shape, boundary) >= 0).sum())
     rhs = mean_field_rhs(
         network, dt=dt, dim=len(shape), n_sites=n_sites, n_bonds=n_bonds, hop_prob=hop_prob
     )
-    times = np.asarray(times, dtype=np.float64)
+    times = _check_times(times, "times")
+    if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0):
+        raise ValueError(f"`times` must be 1-D and strictly increasing; got {times!r}.")
     sol = solve_ivp(
         rhs,
         (times[0], times[-1]),

@@ -73,3 +73,33 @@ def test_random_state_densities_binomial():
 def test_random_state_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         dbm.random_state((5, 5), **kwargs)
+
+
+# --- issue 16, item 7: no silent conversions ---
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"counts": [True]}, r"`counts` must hold numbers, one per species; got \[True\]"),
+        ({"counts": ["3"]}, r"`counts` must hold numbers.*'3'"),
+        ({"densities": ["0.5"]}, "`densities` must hold numbers"),
+        ({"densities": [True, False]}, "`densities` must hold numbers"),
+        ({"counts": "3"}, "`counts` must be a sequence of numbers"),
+    ],
+)
+def test_random_state_refuses_bools_and_strings(kwargs, match):
+    """Issue 16: random_state(counts=[True]) placed one particle."""
+    with pytest.raises(TypeError, match=match):
+        dbm.random_state(10, **kwargs)
+
+
+@pytest.mark.parametrize("shape", ["10", (True, 4), (4.0, 4), None])
+def test_shapes_must_be_integers(shape):
+    with pytest.raises(TypeError, match="`shape`"):
+        dbm.random_state(shape, counts=[1])
+
+
+def test_numpy_integer_shapes_are_accepted():
+    assert dbm.random_state(np.int64(6), counts=[2], seed=0).shape == (6,)
+    assert dbm.neighbour_table((np.int32(3), 4)).shape == (12, 4)

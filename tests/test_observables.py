@@ -40,7 +40,7 @@ def test_chain_moments_of_one_species():
 
 def test_observable_errors():
     s = np.zeros((3, 4), dtype=np.int8)
-    with pytest.raises(ValueError, match="`dim` must be 1, 2 or 3"):
+    with pytest.raises(ValueError, match=r"`dim` must be an integer in \[1, 3\]; got 4"):
         dbm.counts(s, dim=4, n_species=1)
     with pytest.raises(ValueError, match="allowed are 0"):
         dbm.counts(s + 2, dim=2, n_species=1)
@@ -52,3 +52,33 @@ def test_observable_errors():
         dbm.chain_moments(np.zeros(5, dtype=np.int8), species=0)
     with pytest.raises(ValueError, match="'periodic' or 'reflecting'"):
         dbm.pair_counts(s, dim=2, n_species=1, boundary="wrap")
+
+
+# --- issue 16, item 7 ---
+
+
+def test_species_code_absent_from_the_network_is_an_error():
+    """Issue 16: a species code absent from the network gave zero moments."""
+    s = np.array([1, 1, 0, 1], dtype=np.int8)
+    with pytest.raises(ValueError, match=r"`species` must be an integer in \[1, 1\]; got 2"):
+        dbm.chain_moments(s, species=2, n_species=1)
+    assert dbm.chain_moments(s, species=1, n_species=1, boundary="reflecting").tolist() == [
+        3, 1, 0, 0
+    ]
+    traj = dbm.simulate(s, dbm.annihilation(0.5), n_steps=1, dt=0.01, seed=0)
+    with pytest.raises(ValueError, match=r"`species` must be an integer in \[1, 1\]; got 2"):
+        traj.chain_moments(species=2)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda s: dbm.counts(s, dim="1", n_species=1), TypeError, "`dim` must be an integer"),
+        (lambda s: dbm.counts(s, dim=1, n_species=1.0), TypeError, "`n_species` must be an int"),
+        (lambda s: dbm.chain_moments(s, max_order="2"), TypeError, "`max_order` must be an int"),
+        (lambda s: dbm.chain_moments(s, species=True), TypeError, "`species` must be an int"),
+    ],
+)
+def test_numbers_as_strings_or_bools_are_refused(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(np.zeros(6, dtype=np.int8))

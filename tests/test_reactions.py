@@ -36,7 +36,8 @@ def test_tuple_form_picks_rate_or_prob():
         ({"equation": "A -> B + B", "rate": 1.0}, "unimolecular reactions must be"),
         ({"equation": "A + B -> A + B + C", "prob": 0.5}, "at most two products"),
         ({"equation": "A + B + C -> 0", "prob": 0.5}, "only uni- and bimolecular"),
-        ({"equation": "A => B", "rate": 1.0}, "exactly one `->`"),
+        ({"equation": "A => B", "rate": 1.0}, "uses the arrow `=>`; write `->`"),
+        ({"equation": "A -> B -> C", "rate": 1.0}, "exactly one `->`"),
         ({"equation": "A -> ", "rate": 1.0}, "empty side"),
         ({"equation": "1A -> 0", "rate": 1.0}, "not valid"),
     ],
@@ -128,3 +129,52 @@ def test_annihilation_preset():
 def test_dict_round_trip():
     net = dbm.rossler(k1=12.0)
     assert dbm.Network.from_dict(net.to_dict()) == net
+
+
+# --- issue 16, item 7 ---
+
+
+@pytest.mark.parametrize("arrow", ["→", "=>", "-->", "<->", "⟶", "="])
+def test_other_arrows_are_named(arrow):
+    """Issue 16: 'A → B' was reported as a bad species name."""
+    with pytest.raises(ValueError, match=f"uses the arrow `{arrow}`; write `->`"):
+        Reaction.parse(f"A {arrow} B", rate=1.0)
+    with pytest.raises(ValueError, match=f"uses the arrow `{arrow}`"):
+        dbm.Network([(f"A + B {arrow} 0", 0.5)])
+
+
+def test_collisions_with_different_placements_are_different_reactions():
+    """Issue 16: A + B -> A + B (the two swap sites) and A + B -> B + A (both stay)
+    were refused as duplicates. They place their products differently."""
+    net = dbm.Network([("A + B -> A + B", 0.3), ("A + B -> B + A", 0.2)])
+    t = net.tables()
+    ab = 1 * 3 + 2  # mover A, target B
+    assert t.pair_product_target[t.pair_start[ab] : t.pair_start[ab + 1]].tolist() == [1, 2]
+    with pytest.raises(ValueError, match="Duplicate reaction"):
+        dbm.Network([("A + B -> A + B", 0.3), ("B + A -> A + B", 0.2)])  # same placement
+    with pytest.raises(ValueError, match="Duplicate reaction"):
+        dbm.Network([("A -> A + A", 1.0), ("A -> A + A", 2.0)])
+
+
+@pytest.mark.parametrize(
+    ("data", "exc", "match"),
+    [
+        ({"species": ["A"]}, ValueError, r"lacks the key\(s\) \['reactions'\]"),
+        ({"reactions": []}, ValueError, r"lacks the key\(s\) \['species'\]"),
+        ({"species": ["A"], "reactions": [{"equation": "A -> 0", "rate": 1.0}]}, ValueError,
+         r"`data\['reactions'\]\[0\]` lacks the key\(s\) \['prob'\]"),
+        ({"species": ["A"], "reactions": ["A -> 0"]}, TypeError, "must be a dict"),
+        ("A + A -> 0", TypeError, "`data` must be a dict"),
+    ],
+)
+def test_from_dict_names_what_is_missing(data, exc, match):
+    """Issue 16: a missing key gave a bare KeyError."""
+    with pytest.raises(exc, match=match):
+        dbm.Network.from_dict(data)
+
+
+def test_numbers_as_strings_are_refused():
+    with pytest.raises(TypeError, match="`prob` must be a number; got '0.5'"):
+        dbm.Network([("A + A -> 0", "0.5")])
+    with pytest.raises(TypeError, match="`rate` must be a number"):
+        Reaction.parse("A -> 0", rate=True)

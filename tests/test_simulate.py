@@ -7,6 +7,7 @@ chance with probability about 1e-3; the seeds are fixed, so the suite is
 deterministic.
 """
 
+import importlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -17,6 +18,7 @@ from scipy.special import ive
 import dbmtools as dbm
 
 Z = 4.0
+sim = importlib.import_module("dbmtools.simulate")  # the module: dbm.simulate is the function
 
 
 def _z(sample_mean, expected, standard_error):
@@ -36,7 +38,14 @@ def test_exact_density_of_diffusion_limited_annihilation():
     length, n_samples, dt = 10_000, 100, 0.01
     states = np.stack([dbm.random_state(length, densities=[0.5], seed=s) for s in range(n_samples)])
     ens = dbm.simulate_ensemble(
-        states, dbm.annihilation(1.0), n_steps=200, dt=dt, seed=11, record_every=10, progress=False
+        states,
+        dbm.annihilation(1.0),
+        n_steps=200,
+        dt=dt,
+        dim=1,
+        seed=11,
+        record_every=10,
+        progress=False,
     )
     rho = ens.counts()[..., 0] / length
     late = ens.times >= 50 * dt  # the discrete sweep differs from continuous time early on
@@ -49,7 +58,8 @@ def test_reaction_limited_law_at_small_probability():
     length, n_samples, dt, p = 10_000, 50, 0.01, 0.01
     states = np.stack([dbm.random_state(length, densities=[0.5], seed=s) for s in range(n_samples)])
     ens = dbm.simulate_ensemble(
-        states, dbm.annihilation(p), n_steps=50, dt=dt, seed=12, record_every=5, progress=False
+        states, dbm.annihilation(p), n_steps=50, dt=dt, dim=1, seed=12, record_every=5,
+        progress=False,
     )
     rho = ens.counts()[..., 0] / length
     rho0 = rho[:, 0].mean()
@@ -66,6 +76,7 @@ def test_decay_is_exponential_and_binomial():
         dbm.Network([("A -> 0", k)]),
         n_steps=20,
         dt=dt,
+        dim=3,
         seed=1,
         progress=False,
     )
@@ -79,7 +90,7 @@ def test_conversion_conserves_total_and_decays_exponentially():
     net = dbm.Network([("A -> B", 1.5), ("A + B -> A + B", 0.0)])
     s0 = dbm.random_state((30, 30), counts=[300, 50], seed=2)
     ens = dbm.simulate_ensemble(
-        np.stack([s0] * 40), net, n_steps=10, dt=0.1, seed=3, progress=False
+        np.stack([s0] * 40), net, n_steps=10, dt=0.1, dim=2, seed=3, progress=False
     )
     c = ens.counts()
     assert np.all(c.sum(-1) == 350)
@@ -92,7 +103,7 @@ def test_conversion_conserves_total_and_decays_exponentially():
 def test_diffusion_conserves_every_species(boundary):
     net = dbm.Network([("A + B -> A + B", 0.0)], species=["A", "B", "C"])
     s0 = dbm.random_state((6, 7, 8), counts=[100, 100, 100], seed=4)
-    traj = dbm.simulate(s0, net, n_steps=50, dt=0.01, seed=5, boundary=boundary)
+    traj = dbm.simulate(s0, net, n_steps=50, dt=0.01, dim=3, seed=5, boundary=boundary)
     assert np.all(traj.counts() == 100)
     assert not np.array_equal(traj.states[0], traj.states[-1])
 
@@ -110,6 +121,7 @@ def test_mean_squared_displacement(dim, hop_prob):
         dbm.Network([], species=["A"]),
         n_steps=n_steps,
         dt=0.01,
+        dim=dim,
         seed=6,
         hop_prob=hop_prob,
         record_every=n_steps,
@@ -129,6 +141,7 @@ def test_reflecting_wall_rejects_the_hop():
         dbm.Network([], species=["A"]),
         n_steps=1,
         dt=0.01,
+        dim=1,
         seed=7,
         boundary="reflecting",
         progress=False,
@@ -145,6 +158,7 @@ def _one_step(state, network, n=4000, seed=0, **kwargs):
         network,
         n_steps=1,
         dt=kwargs.pop("dt", 0.01),
+        dim=state.ndim,
         seed=seed,
         progress=False,
         **kwargs,
@@ -239,7 +253,7 @@ def test_birth_parent_uniform_among_eligible_then_child_uniform():
 def test_birth_is_dropped_when_lattice_is_full():
     net = dbm.Network([("A -> A + A", 50.0)])
     full = np.ones((4, 4), dtype=np.int8)
-    traj = dbm.simulate(full, net, n_steps=20, dt=0.1, seed=9)
+    traj = dbm.simulate(full, net, n_steps=20, dt=0.1, dim=2, seed=9)
     assert np.all(traj.states == 1)
 
 
@@ -248,7 +262,7 @@ def test_birth_fills_a_crowded_lattice_exactly():
     never overfill it and always place children next to a parent."""
     net = dbm.Network([("A -> A + A", 40.0)])
     s0 = dbm.random_state((6, 6, 6), counts=[200], seed=10)
-    traj = dbm.simulate(s0, net, n_steps=30, dt=0.05, seed=10, hop_prob=0.0)
+    traj = dbm.simulate(s0, net, n_steps=30, dt=0.05, dim=3, seed=10, hop_prob=0.0)
     c = traj.counts()[:, 0]
     assert np.all(np.diff(c) >= 0) and c[-1] == 216
     for before, after in zip(traj.states[:-1], traj.states[1:], strict=True):
@@ -261,7 +275,7 @@ def test_birth_fills_a_crowded_lattice_exactly():
 def test_same_seed_same_result_any_threads_chunks_executor():
     s0 = dbm.random_state((10, 10, 10), counts=[200, 200, 200], seed=0)
     states = np.stack([s0] * 6)
-    kwargs = dict(n_steps=30, dt=0.01, seed=123, progress=False)
+    kwargs = dict(n_steps=30, dt=0.01, dim=3, seed=123, progress=False)
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -284,7 +298,7 @@ def test_dask_distributed_executor_matches_local():
     distributed = pytest.importorskip("distributed")
     s0 = dbm.random_state(200, densities=[0.5], seed=0)
     states = np.stack([s0] * 8)
-    kwargs = dict(n_steps=20, dt=0.01, seed=5, progress=False)
+    kwargs = dict(n_steps=20, dt=0.01, dim=1, seed=5, progress=False)
     local = dbm.simulate_ensemble(states, dbm.annihilation(0.5), **kwargs)
     with (
         distributed.LocalCluster(
@@ -301,7 +315,14 @@ def test_dask_distributed_executor_matches_local():
 def test_simulate_records_and_metadata():
     s0 = dbm.random_state((5, 6), counts=[10], seed=0)
     traj = dbm.simulate(
-        s0, dbm.annihilation(0.5), n_steps=12, dt=0.5, seed=1, record_every=4, boundary="reflecting"
+        s0,
+        dbm.annihilation(0.5),
+        n_steps=12,
+        dt=0.5,
+        dim=2,
+        seed=1,
+        record_every=4,
+        boundary="reflecting",
     )
     assert traj.times.tolist() == [0.0, 2.0, 4.0, 6.0]
     assert traj.states.shape == (4, 5, 6) and traj.states.dtype == np.int8
@@ -313,16 +334,27 @@ def test_simulate_records_and_metadata():
 @pytest.mark.parametrize(
     ("kwargs", "exc", "match"),
     [
-        ({"n_steps": -1}, ValueError, "`n_steps` must be >= 0"),
+        ({"n_steps": -1}, ValueError, "`n_steps` must be an integer >= 0; got -1"),
         ({"n_steps": 2.5}, TypeError, "`n_steps` must be an integer"),
+        ({"n_steps": "10"}, TypeError, "`n_steps` must be an integer; got '10'"),
         ({"dt": 0.0}, ValueError, "`dt` must be a finite number > 0"),
         ({"dt": np.nan}, ValueError, "`dt`"),
+        ({"dt": "0.01"}, TypeError, "`dt` must be a real number; got '0.01'"),
         ({"hop_prob": 1.2}, ValueError, r"`hop_prob`.*\[0, 1\]"),
         ({"hop_prob": -0.1}, ValueError, "`hop_prob`"),
-        ({"record_every": 0}, ValueError, "`record_every` must be >= 1"),
+        ({"hop_prob": "0.5"}, TypeError, "`hop_prob` must be a real number"),
+        ({"record_every": 0}, ValueError, "`record_every` must be an integer >= 1"),
         ({"record_every": 3}, ValueError, "must divide `n_steps`"),
         ({"boundary": "open"}, ValueError, "'periodic' or 'reflecting'"),
         ({"seed": 1.5}, TypeError, "`seed`"),
+        ({"dim": 2}, ValueError, r"one 2D lattice.*got shape \(10,\)"),
+        ({"dim": 4}, ValueError, r"`dim` must be an integer in \[1, 3\]; got 4"),
+        ({"dim": "1"}, TypeError, "`dim` must be an integer"),
+        ({"record": "counts"}, ValueError, r"`record` must be 'states' or a.*\['counts'\]"),
+        ({"record": ["count"]}, ValueError, "`record` must be one of"),
+        ({"record": []}, ValueError, "`record` names no observable"),
+        ({"record": ["counts", "counts"]}, ValueError, "repeats"),
+        ({"record": ["chain_moments"], "max_order": 11}, ValueError, r"`max_order`.*\[1, 10\]"),
     ],
 )
 def test_simulate_argument_errors(kwargs, exc, match):
@@ -337,16 +369,294 @@ def test_simulate_state_errors():
         dbm.simulate(np.full(10, 2, dtype=np.int8), net, n_steps=1, dt=0.1)
     with pytest.raises(TypeError, match="integer array"):
         dbm.simulate(np.zeros(10), net, n_steps=1, dt=0.1)
-    with pytest.raises(ValueError, match="1-3D lattice"):
+    with pytest.raises(ValueError, match="one 1-3D lattice"):
         dbm.simulate(np.zeros((2, 2, 2, 2), dtype=np.int8), net, n_steps=1, dt=0.1)
     with pytest.raises(ValueError, match=">= 2"):
-        dbm.simulate(np.zeros((1, 5), dtype=np.int8), net, n_steps=1, dt=0.1)
+        dbm.simulate(np.zeros((1, 5), dtype=np.int8), net, n_steps=1, dt=0.1, dim=2)
     with pytest.raises(TypeError, match="`network`"):
         dbm.simulate(np.zeros(5, dtype=np.int8), "A + A -> 0", n_steps=1, dt=0.1)
     with pytest.raises(ValueError, match="no samples"):
-        dbm.simulate_ensemble(np.zeros((0, 5), dtype=np.int8), net, n_steps=1, dt=0.1)
-    with pytest.raises(ValueError, match="chunk_size"):
-        dbm.simulate_ensemble(np.zeros((2, 5), dtype=np.int8), net, n_steps=1, dt=0.1, chunk_size=0)
+        dbm.simulate_ensemble(np.zeros((0, 5), dtype=np.int8), net, n_steps=1, dt=0.1, dim=1)
+    with pytest.raises(ValueError, match="`chunk_size` must be an integer >= 1; got 0"):
+        dbm.simulate_ensemble(
+            np.zeros((2, 5), dtype=np.int8), net, n_steps=1, dt=0.1, dim=1, chunk_size=0
+        )
+    with pytest.raises(ValueError, match="'chain_moments', which are defined on 1D lattices"):
+        dbm.simulate(np.zeros((4, 5), dtype=np.int8), net, n_steps=1, dt=0.1, dim=2,
+                     record=["chain_moments"])
+
+
+# --- issue 16, item 1: the lattice dimension is stated, never guessed ---
+
+
+def test_simulate_refuses_a_stack_of_chains_without_dim():
+    """Issue 16: simulate(np.stack([s] * 4)) ran one 4 x 20 lattice. Now it says both readings."""
+    s = dbm.random_state(20, densities=[0.5], seed=0)
+    net = dbm.annihilation(0.5)
+    with pytest.raises(ValueError) as err:
+        dbm.simulate(np.stack([s] * 4), net, n_steps=2, dt=0.01)
+    msg = str(err.value)
+    assert "shape (4, 20)" in msg and "pass dim=2 for one 4 x 20 lattice" in msg.lower()
+    assert "simulate_ensemble(states, ..., dim=1) for 4 chains of 20 sites" in msg
+    with pytest.raises(ValueError, match=r"For 4 chains of 20 sites use simulate_ensemble"):
+        dbm.simulate(np.stack([s] * 4), net, n_steps=2, dt=0.01, dim=1)
+    # stated explicitly, both readings run
+    assert dbm.simulate(np.stack([s] * 4), net, n_steps=2, dt=0.01, dim=2).shape == (4, 20)
+    ens = dbm.simulate_ensemble(np.stack([s] * 4), net, n_steps=2, dt=0.01, dim=1, progress=False)
+    assert ens.n_samples == 4 and ens.shape == (20,)
+
+
+def test_simulate_ensemble_requires_dim():
+    """Issue 16: simulate_ensemble(one 6 x 6 lattice) ran six 6-site chains."""
+    lattice = dbm.random_state((6, 6), counts=[10], seed=0)
+    net = dbm.annihilation(0.5)
+    with pytest.raises(ValueError) as err:
+        dbm.simulate_ensemble(lattice, net, n_steps=2, dt=0.01, progress=False)
+    msg = str(err.value)
+    assert "`dim` is required" in msg and "shape (6, 6)" in msg
+    assert "dim=1 for 6 chains of 6 sites" in msg
+    assert "simulate(state, ..., dim=2) for one 6 x 6 lattice" in msg
+    with pytest.raises(ValueError, match=r"dim \+ 1 = 3 axes for dim=2; got shape \(6, 6\)"):
+        dbm.simulate_ensemble(lattice, net, n_steps=2, dt=0.01, dim=2, progress=False)
+    with pytest.raises(ValueError, match=r"dim=2 for 3 lattices of 4 x 5 sites"):
+        dbm.simulate_ensemble(np.zeros((3, 4, 5), np.int8), net, n_steps=1, dt=0.1)
+    ens = dbm.simulate_ensemble(lattice[None], net, n_steps=2, dt=0.01, dim=2, progress=False)
+    assert ens.shape == (6, 6)
+
+
+# --- issue 16, item 3: memory is estimated first; observables on the fly ---
+
+
+def test_memory_estimate_names_the_arguments(monkeypatch):
+    """Issue 16: a typo in n_steps went straight to 'Unable to allocate 182 TiB'."""
+    s0 = dbm.random_state((100, 100, 100), counts=[10], seed=0)
+    with pytest.raises(MemoryError) as err:
+        dbm.simulate(s0, dbm.annihilation(0.5), n_steps=10**11, dt=0.01, dim=3)
+    msg = str(err.value)
+    for word in ("`n_steps`", "`record_every`", "1000000 sites", "GiB", "record=["):
+        assert word in msg, (word, msg)
+    monkeypatch.setattr(sim, "_available_memory", lambda: 10 * 2**20)  # 10 MiB free
+    monkeypatch.setattr(sim, "_CHECK_ABOVE", 0)
+    with pytest.raises(MemoryError, match=r"10 x 101 lattices of 10000 sites"):
+        dbm.simulate_ensemble(
+            np.zeros((10, 100, 100), np.int8), dbm.annihilation(0.5), n_steps=100, dt=0.01, dim=2
+        )
+    # the same run keeping counts only fits
+    m = dbm.simulate_ensemble(
+        np.zeros((10, 100, 100), np.int8), dbm.annihilation(0.5), n_steps=100, dt=0.01, dim=2,
+        record=["counts"], progress=False,
+    )
+    assert m.counts().shape == (10, 101, 1)
+
+
+@pytest.mark.parametrize(
+    ("shape", "network", "boundary", "record", "selection"),
+    [
+        ((300,), dbm.annihilation(0.3), "reflecting", ["counts", "pair_counts", "chain_moments"],
+         "uniform"),
+        ((300,), dbm.rossler(), "periodic", ["chain_moments", "counts"], "uniform"),
+        ((12, 11), dbm.Network([("A + B -> B + B", 0.4), ("B -> 0", 2.0)]), "periodic",
+         ["pair_counts"], "uniform"),
+        ((8, 8, 8), dbm.rossler(), "reflecting", ["counts", "pair_counts"], "uniform"),
+        ((6, 6, 6), dbm.rossler(), "reflecting", ["counts", "pair_counts"], "authors"),
+    ],
+)
+def test_observables_on_the_fly_equal_the_stored_lattice_path(
+    shape, network, boundary, record, selection
+):
+    """Same seeds, same run: the moments recorded during the run equal those of the
+    stored lattices, computed by dbmtools.observables (tested against brute force)."""
+    m = network.n_species
+    starts = np.stack(
+        [dbm.random_state(shape, counts=[int(0.15 * np.prod(shape))] * m, seed=k)
+         for k in range(3)]
+    )
+    kw = dict(n_steps=20, dt=0.01, dim=len(shape), seed=4, boundary=boundary, record_every=5,
+              selection=selection, progress=False)
+    full = dbm.simulate_ensemble(starts, network, **kw)
+    light = dbm.simulate_ensemble(starts, network, record=record, max_order=5, **kw)
+    assert isinstance(light, dbm.MomentEnsemble) and light.recorded == tuple(
+        n for n in ("counts", "pair_counts", "chain_moments") if n in record
+    )
+    assert np.array_equal(light.times, full.times)
+    if "counts" in record:
+        assert np.array_equal(light.counts(), full.counts())
+    if "pair_counts" in record:
+        assert np.array_equal(light.pair_counts(), full.pair_counts())
+    if "chain_moments" in record:
+        for species in range(1, m + 1):
+            assert np.array_equal(
+                light.chain_moments(species=species),
+                full.chain_moments(max_order=5, species=species),
+            )
+        assert np.array_equal(light[1].chain_moments(3), full[1].chain_moments(3))
+    del kw["progress"]
+    one = dbm.simulate(starts[0], network, record=record, max_order=5, **kw)  # = sample 0
+    assert isinstance(one, dbm.MomentTrajectory)
+    for name in one.recorded:
+        assert np.array_equal(one.moments[name], light[0].moments[name])
+
+
+def test_moment_results_say_what_was_not_recorded(tmp_path):
+    s0 = dbm.random_state(40, densities=[0.5], seed=0)
+    m = dbm.simulate(s0, dbm.annihilation(0.5), n_steps=4, dt=0.01, seed=1, record=["counts"])
+    with pytest.raises(ValueError, match=r"pair_counts were not recorded.*record=\["):
+        m.pair_counts()
+    with pytest.raises(ValueError, match="boundary 'periodic'"):
+        dbm.simulate(s0, dbm.annihilation(0.5), n_steps=4, dt=0.01, record=["pair_counts"]
+                     ).pair_counts(boundary="reflecting")
+    m.save(tmp_path / "m.npz")
+    back = dbm.MomentTrajectory.load(tmp_path / "m.npz")
+    assert np.array_equal(back.counts(), m.counts()) and back.meta == m.meta
+
+
+def test_birth_rate_1e300_on_a_full_lattice_does_not_spin_the_clock():
+    """Issue 16: every birth is dropped on a full lattice; dropped events used to be
+    drawn one by one at rate 1e300 * 16, forever. Now the clock leaves them out,
+    and a decay still happens at its own rate."""
+    net = dbm.Network([("A -> A + A", 1e300), ("A -> 0", 1.0)])
+    full = np.ones((4, 4), dtype=np.int8)
+    for selection in ("uniform", "authors"):
+        traj = dbm.simulate(full, net, n_steps=50, dt=0.01, dim=2, seed=9, selection=selection)
+        c = traj.counts()[:, 0]
+        assert c.min() >= 15 and c[-1] == 16  # a decayed site is refilled at once
+
+
+def test_overflowing_total_rate_is_refused():
+    net = dbm.Network([("A -> A + A", 1e306)])
+    with pytest.raises(ValueError, match="overflow a float64 total propensity"):
+        dbm.simulate(np.ones(1000, np.int8), net, n_steps=1, dt=0.01)
+
+
+# --- issue 16, item 4: Ctrl-C keeps the finished chunks ---
+
+
+def test_interrupt_keeps_finished_chunks(monkeypatch):
+    """KeyboardInterrupt raised from the third chunk: the exception carries an Ensemble
+    of the first two chunks, equal to the same samples of an uninterrupted run."""
+    states = np.stack([dbm.random_state(50, densities=[0.5], seed=k) for k in range(10)])
+    kw = dict(n_steps=10, dt=0.01, dim=1, seed=3, chunk_size=3, progress=False)
+    whole = dbm.simulate_ensemble(states, dbm.annihilation(0.5), **kw)
+    real, calls = sim._run_chunk, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "_run_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt) as err:
+        dbm.simulate_ensemble(states, dbm.annihilation(0.5), **kw)
+    assert isinstance(err.value, dbm.SimulationInterrupted)
+    part = err.value.result
+    assert err.value.n_done == 6 and err.value.n_requested == 10
+    assert part.n_samples == 6 and part.meta["interrupted"] and part.meta["n_requested"] == 10
+    assert np.array_equal(part.states, whole.states[:6])
+    calls.clear()
+    with pytest.raises(dbm.SimulationInterrupted) as err:
+        dbm.simulate_ensemble(states, dbm.annihilation(0.5), record=["counts"], **kw)
+    light = err.value.result
+    assert np.array_equal(light.counts(), whole.counts()[:6])
+    # interrupted in the first chunk: nothing to keep
+    calls[:] = [1, 1]
+    with pytest.raises(dbm.SimulationInterrupted) as err:
+        dbm.simulate_ensemble(states, dbm.annihilation(0.5), **kw)
+    assert err.value.result is None and err.value.n_done == 0
+
+
+def test_interrupt_with_an_executor_keeps_the_finished_prefix(monkeypatch):
+    states = np.stack([dbm.random_state(50, densities=[0.5], seed=k) for k in range(8)])
+    kw = dict(n_steps=10, dt=0.01, dim=1, seed=3, chunk_size=2, progress=False)
+    whole = dbm.simulate_ensemble(states, dbm.annihilation(0.5), **kw)
+
+    class Done:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            if self.value is None:
+                raise KeyboardInterrupt
+            return self.value
+
+        def cancel(self):
+            return True
+
+        def done(self):
+            return self.value is not None
+
+        def cancelled(self):
+            return False
+
+        def exception(self, timeout=None):
+            return None
+
+    class Pool:
+        n = 0
+
+        def submit(self, fn, *args):
+            Pool.n += 1
+            return Done(None if Pool.n == 3 else fn(*args))
+
+    with pytest.raises(dbm.SimulationInterrupted) as err:
+        dbm.simulate_ensemble(states, dbm.annihilation(0.5), executor=Pool(), **kw)
+    assert np.array_equal(err.value.result.states, whole.states[:4])
+
+    class Stuck(Pool):  # the third chunk is still running: the fourth, done, is not kept
+        def submit(self, fn, *args):
+            Pool.n += 1
+            return Done(None if Pool.n % 4 == 3 else fn(*args))
+
+    Pool.n = 0
+    with pytest.raises(dbm.SimulationInterrupted) as err:
+        dbm.simulate_ensemble(states, dbm.annihilation(0.5), executor=Stuck(), **kw)
+    assert err.value.n_done == 4
+
+    class Late(Done):  # Ctrl-C while waiting for chunk 2, which then finishes
+        def result(self):
+            if not getattr(self, "asked", False):
+                self.asked = True
+                raise KeyboardInterrupt
+            return self.value
+
+    class Waiting(Pool):
+        def submit(self, fn, *args):
+            Pool.n += 1
+            return (Late if Pool.n == 2 else Done)(fn(*args))
+
+    Pool.n = 0
+    with pytest.raises(dbm.SimulationInterrupted) as err:
+        dbm.simulate_ensemble(states, dbm.annihilation(0.5), executor=Waiting(), **kw)
+    assert err.value.n_done == 8 and np.array_equal(err.value.result.states, whole.states)
+
+
+# --- issue 16, item 8: single samples run outside the parallel region ---
+
+
+def test_single_samples_and_small_chunks_use_the_serial_path(monkeypatch):
+    used = []
+    real_serial, real_parallel = sim._run_serial, sim._simulate_samples
+    monkeypatch.setattr(sim, "_run_serial", lambda *a: used.append("serial") or real_serial(*a))
+    monkeypatch.setattr(
+        sim, "_simulate_samples", lambda *a: used.append("parallel") or real_parallel(*a)
+    )
+    s0 = dbm.random_state(100, densities=[0.5], seed=0)
+    one = dbm.simulate(s0, dbm.annihilation(0.5), n_steps=20, dt=0.01, seed=5)
+    assert used == ["serial"]
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        used.clear()
+        ens = dbm.simulate_ensemble(
+            np.stack([s0] * 3), dbm.annihilation(0.5), n_steps=20, dt=0.01, dim=1, seed=5,
+            chunk_size=2, progress=False,
+        )
+    finally:
+        numba.set_num_threads(threads)
+    expect = "parallel" if numba.config.NUMBA_NUM_THREADS >= 2 else "serial"
+    assert used == [expect, "serial"]
+    # the same numbers either way: sample 0 of the ensemble is the single run
+    assert np.array_equal(ens.states[0], one.states)
 
 
 # --- selection="authors": the reference code's choice of "a random molecule" ---
@@ -357,7 +667,7 @@ def test_authors_selection_is_uniform_in_1d():
     two rules give the same ensemble statistics (two-sample z-test on counts)."""
     net = dbm.rossler()
     s0 = np.stack([dbm.random_state(60, counts=[15, 15, 15], seed=k) for k in range(300)])
-    kw = dict(n_steps=20, dt=0.01, record_every=5, boundary="reflecting", progress=False)
+    kw = dict(n_steps=20, dt=0.01, dim=1, record_every=5, boundary="reflecting", progress=False)
     uni = dbm.simulate_ensemble(s0, net, seed=1, **kw).counts()
     aut = dbm.simulate_ensemble(s0, net, seed=2, selection="authors", **kw).counts()
     se = np.sqrt(uni.var(0, ddof=1) / 300 + aut.var(0, ddof=1) / 300)
@@ -417,10 +727,10 @@ def test_authors_birth_retries_twenty_picks(selection, success):
 
 def test_authors_selection_is_recorded_and_validated():
     s0 = dbm.random_state((4, 4), counts=[3], seed=0)
-    traj = dbm.simulate(s0, dbm.annihilation(0.5), n_steps=2, dt=0.1, selection="authors")
+    traj = dbm.simulate(s0, dbm.annihilation(0.5), n_steps=2, dt=0.1, dim=2, selection="authors")
     assert traj.meta["selection"] == "authors"
-    with pytest.raises(ValueError, match="`selection` must be 'uniform' or 'authors'"):
-        dbm.simulate(s0, dbm.annihilation(0.5), n_steps=2, dt=0.1, selection="biased")
+    with pytest.raises(ValueError, match="`selection` must be one of 'uniform', 'authors'; got"):
+        dbm.simulate(s0, dbm.annihilation(0.5), n_steps=2, dt=0.1, dim=2, selection="biased")
 
 
 def test_authors_walls_redirect_the_hop():
@@ -435,3 +745,43 @@ def test_authors_walls_redirect_the_hop():
         selection="authors",
     )
     assert np.all(after == [0, 1, 0, 0])
+
+
+def test_results_are_bit_identical_to_earlier_versions():
+    """Issue 16 changed the simulator's code paths (dimension, recording, serial runs,
+    dropped births) but not one draw: these SHA-1 digests of the int8 states were
+    recorded with commit 638e836, before the change (crowded births drop events)."""
+    import hashlib
+
+    def digest(ens):
+        return hashlib.sha1(np.ascontiguousarray(ens.states).tobytes()).hexdigest()[:12]
+
+    s3 = np.stack([dbm.random_state((10, 10, 10), counts=[200] * 3, seed=s) for s in range(12)])
+    kw = dict(dt=0.01, dim=3, progress=False)
+    ross = dbm.simulate_ensemble(s3, dbm.rossler(), n_steps=500, seed=[1, 2],
+                                 boundary="reflecting", **kw)
+    assert digest(ross) == "445dec8fb6c1"
+    crowd = np.stack([dbm.random_state((6, 6, 6), counts=[200], seed=s) for s in range(8)])
+    net = dbm.Network([("A -> A + A", 40.0), ("A -> 0", 1.0)])
+    kw["dt"] = 0.05
+    assert digest(dbm.simulate_ensemble(crowd, net, n_steps=30, seed=11, **kw)) == "94758d7a63e2"
+    assert digest(
+        dbm.simulate_ensemble(crowd, net, n_steps=30, seed=12, selection="authors", **kw)
+    ) == "230ba070f9c6"
+
+
+@pytest.mark.parametrize(
+    ("args", "exc", "match"),
+    [
+        (("0.01", 1), TypeError, "`dt` must be a real number; got '0.01'"),
+        ((0.0, 1), ValueError, "`dt` must be a finite number > 0"),
+        ((0.01, 4), ValueError, r"`dim` must be an integer in \[1, 3\]"),
+        ((0.01, 1, 1.5), ValueError, r"`hop_prob` must be a probability in \[0, 1\]"),
+    ],
+)
+def test_hop_rate_and_diffusion_constant_check_their_arguments(args, exc, match):
+    for f in (dbm.hop_rate, dbm.diffusion_constant):
+        with pytest.raises(exc, match=match):
+            f(*args)
+    with pytest.raises(ValueError, match="`spacing`"):
+        dbm.diffusion_constant(0.01, 1, spacing=-1.0)

@@ -89,7 +89,7 @@ def test_mean_field_matches_simulation_when_reaction_limited():
     shape, n = (20, 20, 20), 40
     starts = np.stack([dbm.random_state(shape, counts=[2000, 500], seed=[3, k]) for k in range(n)])
     ens = dbm.simulate_ensemble(
-        starts, net, n_steps=30, dt=0.01, record_every=10, seed=4, progress=False
+        starts, net, n_steps=30, dt=0.01, dim=3, record_every=10, seed=4, progress=False
     )
     mean, se = dbm.theory.mean_and_sem(ens.counts()[..., 1])
     mf = dbm.theory.solve_mean_field(net, [2000, 500], ens.times, dt=0.01, shape=shape)
@@ -129,3 +129,51 @@ def test_fit_pair_rates_recovers_the_rates_of_equation_43():
         dbm.theory.fit_pair_rates(net, mu[:2], pairs[:2], dt=0.001, dim=3)
     with pytest.raises(ValueError, match="same leading"):
         dbm.theory.moment_rhs(net, mu, pairs[:5], dt=0.001, dim=3)
+
+
+# --- issue 16, item 7: bad times and parameters are refused, p = 0 is fine ---
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: dbm.theory.annihilation_density_exact(-1.0, 50.0), ValueError,
+         r"`t` must be times >= 0; got -1.0"),
+        (lambda: dbm.theory.annihilation_density_exact([0.0, np.nan], 50.0), ValueError,
+         "`t` must be finite"),
+        (lambda: dbm.theory.annihilation_density_exact("1.0", 50.0), TypeError,
+         "`t` must be real numbers"),
+        (lambda: dbm.theory.annihilation_density_exact(1.0, 0.0), ValueError, "`nu` must be"),
+        (lambda: dbm.theory.annihilation_density_reaction_limited(-2.0, 50.0, 0.01), ValueError,
+         "`t` must be times >= 0"),
+        (lambda: dbm.theory.annihilation_density_reaction_limited(1.0, 50.0, 1.5), ValueError,
+         r"`prob` must be a probability in \[0, 1\]"),
+        (lambda: dbm.theory.annihilation_density_asymptotic(0.0, 50.0), ValueError,
+         "`t` must be times > 0"),
+        (lambda: dbm.theory.annihilation_crossover_time(50.0, "0.01"), TypeError,
+         "`prob` must be a real number"),
+        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=0.0, dim=1), ValueError,
+         "`dt` must be a finite number > 0; got 0.0"),
+        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=-0.01, dim=1), ValueError,
+         "`dt` must be a finite number > 0"),
+        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt="0.01", dim=1), TypeError,
+         "`dt` must be a real number"),
+        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=0.01, dim=4), ValueError,
+         "`dim` must be an integer in"),
+        (lambda: dbm.theory.solve_mean_field(dbm.annihilation(0.1), [5.0], [0.0, -1.0], dt=0.01,
+                                             shape=(10,)), ValueError, "`times` must be times"),
+        (lambda: dbm.theory.random_mixing_pairs([1.0], n_sites=0, n_bonds=1), ValueError,
+         "`n_sites` must be an integer >= 1"),
+    ],
+)
+def test_bad_times_and_parameters_are_refused(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_crossover_time_at_zero_probability_is_infinite():
+    """Issue 16: p = 0 raised ZeroDivisionError; with no reactions t* is infinite."""
+    assert dbm.theory.annihilation_crossover_time(50.0, 0.0) == np.inf
+    assert dbm.theory.annihilation_crossover_time(np.float32(50.0), np.int64(1)) == pytest.approx(
+        np.pi / 100
+    )
