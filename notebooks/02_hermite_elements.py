@@ -48,6 +48,18 @@
 # finite-element cell is called $s$ (the docstrings of `dbm.hermite` call it `t`), and $h$ is
 # the cell size (notebook 03 uses $h$ for hidden units).
 
+# %% tags=["colab-setup", "remove-cell"]
+# Google Colab only: install dbmtools, pinned to the version of this book
+# (tests/test_publishing.py keeps the pin equal to pyproject.toml). Anywhere else
+# (JupyterLab, Binder, nbval, the book) this cell does nothing. The install needs
+# dbmtools 0.1.0 on PyPI: until the release workflow has published it, it fails on Colab.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "dbmtools==0.1.0"], check=True)
+
 # %%
 import tempfile
 from pathlib import Path

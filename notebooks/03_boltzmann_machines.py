@@ -47,6 +47,18 @@
 # machine with a warm numba cache, most of it in the learning cells of section 6 (longer
 # when other jobs share the cores: 2 to 3 minutes in our measurements).
 
+# %% tags=["colab-setup", "remove-cell"]
+# Google Colab only: install dbmtools, pinned to the version of this book
+# (tests/test_publishing.py keeps the pin equal to pyproject.toml). Anywhere else
+# (JupyterLab, Binder, nbval, the book) this cell does nothing. The install needs
+# dbmtools 0.1.0 on PyPI: until the release workflow has published it, it fails on Colab.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "dbmtools==0.1.0"], check=True)
+
 # %%
 from dataclasses import replace
 

@@ -44,6 +44,18 @@
 #
 # **Time.** About 60 minutes; the notebook runs in about 3 minutes on 2 cores.
 
+# %% tags=["colab-setup", "remove-cell"]
+# Google Colab only: install dbmtools, pinned to the version of this book
+# (tests/test_publishing.py keeps the pin equal to pyproject.toml). Anywhere else
+# (JupyterLab, Binder, nbval, the book) this cell does nothing. The install needs
+# dbmtools 0.1.0 on PyPI: until the release workflow has published it, it fails on Colab.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "dbmtools==0.1.0"], check=True)
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
