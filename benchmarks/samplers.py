@@ -64,7 +64,7 @@ def main() -> None:
     print(f"{'threads':>8}{'chains':>8}{'site updates / s':>20}{'ns / update':>14}")
     for threads, chains in ((1, 1), (n_threads, 8 * n_threads)):
         numba.set_num_threads(threads)
-        t = _best(lambda c=chains: ising.sample(0.2, 1.0, -0.5, n_sites=L, n_samples=c,
+        t = _best(lambda c=chains: ising.sample(0.2, 1.0, -0.5, n_sites=L, n_chains=c,
                                                 n_sweeps=sweeps, seed=0))
         rate = L * sweeps * chains / t
         print(f"{threads:>8}{chains:>8}{rate:>20.3g}{1e9 / rate * threads:>14.2f}")
@@ -81,10 +81,10 @@ def main() -> None:
           f"{reads} neighbour reads per V -> H -> V step, {n_steps} steps per chain")
     print(f"{'threads':>8}{'chains':>8}{'unit updates / s':>20}{'us / step':>12}"
           f"{'reads / s':>14}")
-    init = rbm.gibbs(model, theta, n_steps=5, n_chains=8 * n_threads, seed=1)[0]
+    init = rbm.gibbs(model, theta, n_sweeps=5, n_chains=8 * n_threads, seed=1)[0]
     for threads, chains in ((1, 1), (n_threads, 8 * n_threads)):
         numba.set_num_threads(threads)
-        t = _best(lambda c=chains: rbm.gibbs(model, theta, n_steps=n_steps, init=init[:c],
+        t = _best(lambda c=chains: rbm.gibbs(model, theta, n_sweeps=n_steps, init=init[:c],
                                              seed=2))
         per_step = t / (n_steps * chains) * threads
         print(f"{threads:>8}{chains:>8}{units / per_step * threads:>20.3g}"

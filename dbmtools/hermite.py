@@ -42,10 +42,12 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ._checks import check_nonnegative
 from ._config import njit
 from ._io import load_npz, save_npz
 
@@ -53,13 +55,9 @@ __all__ = [
     "HermiteGrid",
     "cell_tables",
     "evaluate_point",
+    "Interpolation1D",
     "hermite_cubics",
-    "plot_hermite_cubics",
-    "plot_cell_basis",
-    "plot_convergence",
-    "plot_c0_vs_c1",
-    "plot_interpolation_1d",
-    "plot_slice",
+    "interpolate_1d",
     "convergence_order",
 ]
 
@@ -307,6 +305,33 @@ class HermiteGrid:
         _, _, idx, w = self._run(pts, inside, want_grad=False, want_basis=True)
         return (idx[0], w[0]) if single else (idx, w)
 
+    def cell_index(self, x: np.ndarray) -> np.ndarray:
+        """Index of the cell that holds each point, per axis.
+
+        The rule of the evaluation kernel (:func:`cell_tables`): a point on an
+        interior face belongs to the cell above it, and a point on the upper
+        boundary to the last cell (it is that cell's ``t = 1`` face, not a
+        clamped outside point: points outside the domain raise).
+
+        Parameters
+        ----------
+        x : array_like, shape (n, dim) or (dim,)
+
+        Returns
+        -------
+        ndarray of int64, shape (n, dim) or (dim,)
+
+        Examples
+        --------
+        >>> g = HermiteGrid([0.0], [2.0], 0.5)
+        >>> g.cell_index([[0.1], [0.5], [2.0]]).ravel().tolist()
+        [0, 1, 3]
+        """
+        pts, single, _ = self._check_points(x, "raise")
+        idx = np.floor((pts - self.lower) / self.cell_size).astype(np.int64)
+        idx = np.minimum(idx, self._n_cells - 1)  # x == upper: the last cell's far face
+        return idx[0] if single else idx
+
     def _run(self, pts, inside, want_grad, want_basis):
         n, d = pts.shape
         nb = 4**d
@@ -437,10 +462,7 @@ class HermiteGrid:
             raise ValueError(f"`y` must have shape ({pts.shape[0]},) to match `x`; got {yy.shape}.")
         if not np.all(np.isfinite(yy)):
             raise ValueError("`y` must be finite; got NaN or inf.")
-        if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.floating)):
-            raise TypeError(f"`ridge` must be a float; got {ridge!r}.")
-        if not (np.isfinite(ridge) and ridge >= 0):
-            raise ValueError(f"`ridge` must be a finite number >= 0; got {ridge!r}.")
+        ridge = check_nonnegative("ridge", ridge)
         idx, w = self.basis(pts)
         n, nb = w.shape
         a = scipy.sparse.csr_matrix(
@@ -506,7 +528,7 @@ class HermiteGrid:
 
 
 # ---------------------------------------------------------------------------
-# Convergence and plotting helpers for the notebook
+# Convergence and interpolation helpers for the notebook
 # ---------------------------------------------------------------------------
 def convergence_order(cell_sizes: np.ndarray, errors: np.ndarray) -> float:
     """Slope of ``log(error)`` against ``log(cell_size)`` (least squares).
@@ -525,219 +547,78 @@ def convergence_order(cell_sizes: np.ndarray, errors: np.ndarray) -> float:
     return float(np.polyfit(np.log(h), np.log(e), 1)[0])
 
 
-def plot_hermite_cubics(ax=None):
-    """Recreate Fig. 1(d): the four 1D Hermite cubics on the reference cell.
+@dataclass
+class Interpolation1D:
+    """Result of :func:`interpolate_1d`.
 
-    Returns the Matplotlib axes.
+    Attributes
+    ----------
+    grid : HermiteGrid
+        The interpolant (values and slopes of ``f`` at the vertices).
+    fitted : HermiteGrid or None
+        The least-squares fit to the samples, if any were given.
+    errors : dict
+        ``{"interpolation": max |F - f|}``, and ``"fit": max |F_fit - f|`` with
+        samples, both on 801 points of ``[lower, upper]``.
+    lower, upper : float
+        The interval the errors (and the figure) cover.
     """
-    import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.2))
-    t = np.linspace(0, 1, 201)
-    labels = [
-        r"$h_{00}$: value at 0",
-        r"$h_{10}$: slope at 0",
-        r"$h_{01}$: value at 1",
-        r"$h_{11}$: slope at 1",
-    ]
-    for curve, label, style in zip(hermite_cubics(t), labels, ["-", "--", "-", "--"], strict=True):
-        ax.plot(t, curve, style, lw=2, label=label)
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xlabel("$t = (x - x_i)/h$")
-    ax.set_ylabel("basis function")
-    ax.set_title("Q3 C1 Hermite cubics on one cell")
-    ax.legend(fontsize=8, loc="center right")
-    return ax
+    grid: HermiteGrid
+    fitted: HermiteGrid | None
+    errors: dict
+    lower: float
+    upper: float
 
 
-def plot_cell_basis(cell_size: float = 1.0, n: int = 61, *, labels=("$x$", "$y$")):
-    """Heat maps of the 16 basis functions of one 2D cell ``[0, h]^2``.
-
-    Panel ``(r, c)`` is the product of 1D function ``r`` along y and ``c``
-    along x, in the order ``h00, h h10, h01, h h11`` (slope functions scaled
-    by the cell size, as in the physical-derivative layout). Each panel has its
-    own symmetric colour scale (red positive, blue negative); its title gives
-    the degree of freedom, the vertex in cell-local coordinates and the
-    largest absolute value. ``labels`` names the horizontal and vertical axes
-    (e.g. ``("$u$", "$v$")``); they label the outer panels.
-    Returns the figure.
-    """
-    import matplotlib.pyplot as plt
-
-    t = np.linspace(0, 1, n)
-    one = hermite_cubics(t) * np.array([1, cell_size, 1, cell_size])[:, None]
-    where = ["0", "0", "1", "1"]
-    fig, axes = plt.subplots(4, 4, figsize=(8, 8.6), sharex=True, sharey=True)
-    for r in range(4):
-        for c in range(4):
-            img = np.outer(one[r], one[c])  # rows: y, columns: x
-            vmax = np.abs(img).max()
-            ax = axes[r, c]
-            ax.imshow(
-                img,
-                origin="lower",
-                extent=(0, cell_size, 0, cell_size),
-                cmap="RdBu_r",
-                vmin=-vmax,
-                vmax=vmax,
-            )
-            dx = "x" if c % 2 else ""
-            dy = "y" if r % 2 else ""
-            deriv = f"$F_{{{dx}{dy}}}$" if dx or dy else "$F$"
-            ax.set_title(f"{deriv} at ({where[c]},{where[r]})\nmax {vmax:.3g}", fontsize=9)
-            ax.set_xticks([0, cell_size])
-            ax.set_yticks([0, cell_size])
-            if r == 3:
-                ax.set_xlabel(labels[0])
-            if c == 0:
-                ax.set_ylabel(labels[1])
-    fig.suptitle(
-        "The 16 basis functions of one 2D cell (degree of freedom at vertex (x, y));\n"
-        "red > 0, blue < 0, each panel on its own scale"
-    )
-    fig.tight_layout()
-    return fig
-
-
-def plot_convergence(
-    cell_sizes, errors, order: float | None = None, ax=None, label="max error", guide=True, **style
-):
-    """Log-log plot of interpolation error against cell size, with an h^4 guide line.
-
-    ``style`` goes to ``ax.loglog`` for the data (e.g. ``marker="s"``).
-    Returns the axes.
-    """
-    import matplotlib.pyplot as plt
-
-    h = np.asarray(cell_sizes, dtype=np.float64)
-    e = np.asarray(errors, dtype=np.float64)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
-    if order is None:
-        order = convergence_order(h, e)
-    style = {"marker": "o", **style}
-    ax.loglog(h, e, label=f"{label} (slope {order:.2f})", **style)
-    if guide:
-        ax.loglog(h, e[0] * (h / h[0]) ** 4, "k--", lw=1, label=r"$\propto h^4$")
-    ax.set_xticks(h, labels=[f"{v:g}" for v in h])
-    ax.minorticks_off()
-    ax.set_xlabel("cell size $h$")
-    ax.set_ylabel("max interpolation error")
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_c0_vs_c1(f, derivative, cell_size: float = 0.5, lower: float = 0.0, upper: float = 3.0):
-    """Derivative of a piecewise-linear (C0) and a Hermite (C1) interpolant of ``f``.
-
-    ``f`` and ``derivative`` act on 1-D arrays. The C0 derivative jumps at every
-    vertex; the C1 one is continuous. Returns the figure.
-    """
-    import matplotlib.pyplot as plt
-
-    grid = HermiteGrid([lower], [upper], cell_size)
-    grid.interpolate(lambda p: f(p[:, 0]), lambda p: derivative(p[:, 0])[:, None])
-    xv = grid.vertices[:, 0]
-    x = np.linspace(lower, upper, 1201)
-    slopes = np.diff(f(xv)) / np.diff(xv)
-    cell = np.minimum(((x - lower) / grid.cell_size[0]).astype(int), xv.size - 2)
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.5))
-    a0.plot(x, f(x), "k", lw=3, alpha=0.3, label="$F$")
-    a0.plot(x, np.interp(x, xv, f(xv)), label="C0: piecewise linear")
-    a0.plot(x, grid(x[:, None]), "--", label="C1: Hermite cubic")
-    a1.plot(x, derivative(x), "k", lw=3, alpha=0.3, label="$dF/d\\theta$")
-    a1.plot(x, slopes[cell], label="C0 derivative (jumps)")
-    a1.plot(x, grid.gradient(x[:, None])[:, 0], "--", label="C1 derivative")
-    for ax, title in ((a0, "interpolant"), (a1, "its derivative, as eq. (31) needs it")):
-        ax.plot(xv, np.zeros_like(xv) + ax.get_ylim()[0], "|", color="0.4", ms=12)
-        ax.set_xlabel(r"$\theta$")
-        ax.set_title(title)
-        ax.legend(fontsize=8)
-    return fig
-
-
-def plot_interpolation_1d(
-    f, derivative, cell_size: float, samples=None, *, lower: float = -1.0, upper: float = 1.0
-):
+def interpolate_1d(
+    f: Callable,
+    derivative: Callable,
+    cell_size: float,
+    samples=None,
+    *,
+    lower: float = -1.0,
+    upper: float = 1.0,
+) -> Interpolation1D:
     """Interpolate ``f`` (and least-squares fit ``samples``) on 1D cells of size ``cell_size``.
 
     The grid starts at ``lower`` and has ``ceil((upper - lower) / cell_size)``
     cells of exactly ``cell_size``, so it covers ``[lower, upper]`` (its last
-    cell may reach beyond ``upper``; ``f`` must be defined there). ``samples``
-    is ``(x, y)`` with 1-D arrays; the fit uses a ridge of 1e-8 so that cells
-    without samples stay defined. Returns the figure and the errors
-    ``{"interpolation": max |F - f|, "fit": max |F_fit - f|}`` on ``[lower, upper]``.
-    """
-    import matplotlib.pyplot as plt
+    cell may reach beyond ``upper``; ``f`` must be defined there).
 
+    Parameters
+    ----------
+    f, derivative : callable
+        The function and its derivative, 1-D arrays in and out.
+    cell_size : float
+    samples : tuple of two 1-D arrays, optional
+        Noisy samples ``(x, y)`` to fit, with a ridge of 1e-8 so that cells
+        without samples stay defined.
+    lower, upper : float
+        The interval on which the errors are measured.
+
+    Returns
+    -------
+    Interpolation1D
+        Draw it with :func:`dbmtools.plotting.plot_interpolation_1d`.
+
+    Examples
+    --------
+    >>> r = interpolate_1d(np.sin, np.cos, 0.5)
+    >>> r.grid.n_cells, r.errors["interpolation"] < 1e-3
+    ((4,), True)
+    """
     n = int(np.ceil((upper - lower) / cell_size - 1e-9))
     grid = HermiteGrid([lower], [lower + n * cell_size], cell_size)
     grid.interpolate(lambda p: f(p[:, 0]), lambda p: derivative(p[:, 0])[:, None])
     x = np.linspace(lower, upper, 801)
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.6))
-    a0.plot(x, f(x), "k", lw=4, alpha=0.25, label="$f$")
-    a0.plot(x, grid(x[:, None]), label="interpolant (values + slopes)")
-    err = {"interpolation": float(np.abs(grid(x[:, None]) - f(x)).max())}
-    a1.semilogy(x, np.abs(grid(x[:, None]) - f(x)) + 1e-17, label="interpolation")
+    errors = {"interpolation": float(np.abs(grid(x[:, None]) - f(x)).max())}
+    fitted = None
     if samples is not None:
         fitted = HermiteGrid(grid.lower, grid.upper, cell_size)
         fitted.fit(np.asarray(samples[0])[:, None], samples[1], ridge=1e-8)
-        a0.plot(samples[0], samples[1], ".", color="0.5", ms=4, label="noisy samples")
-        a0.plot(x, fitted(x[:, None]), "--", label="least-squares fit")
-        a1.semilogy(x, np.abs(fitted(x[:, None]) - f(x)) + 1e-17, "--", label="fit")
-        err["fit"] = float(np.abs(fitted(x[:, None]) - f(x)).max())
-    xv = grid.vertices[:, 0]
-    a0.plot(xv[xv <= upper], grid(xv[xv <= upper, None]), "o", color="C3", ms=4, label="vertices")
-    a0.set_title(f"cell size h = {cell_size:g} ({n} cells)")
-    a1.set_title("error $|F(x) - f(x)|$")
-    a1.set_ylim(1e-8, 1)
-    for ax in (a0, a1):
-        ax.set_xlabel("$x$")
-        ax.legend(fontsize=8)
-    return fig, err
-
-
-def plot_slice(grid: HermiteGrid, func=None, *, axis: int = 2, value: float = 0.0, labels=None):
-    """Heat map of a 3D grid on the plane ``x[axis] == value``, with cell faces drawn.
-
-    If ``func`` (points (n, 3) -> values (n,)) is given, two more panels show
-    it and the difference ``grid - func``. Returns the figure.
-    """
-    import matplotlib.pyplot as plt
-
-    if grid.dim != 3:
-        raise ValueError(f"`grid` must be 3D for a slice; got {grid.dim}D.")
-    labels = labels or ["$x_0$", "$x_1$", "$x_2$"]
-    a, b = [k for k in range(3) if k != axis]
-    u = np.linspace(grid.lower[a], grid.upper[a], 121)
-    v = np.linspace(grid.lower[b], grid.upper[b], 121)
-    uu, vv = np.meshgrid(u, v, indexing="xy")
-    pts = np.empty((uu.size, 3))
-    pts[:, a], pts[:, b], pts[:, axis] = uu.ravel(), vv.ravel(), value
-    panels = [("Hermite grid $F$", grid(pts))]
-    if func is not None:
-        target = np.asarray(func(pts), dtype=np.float64)
-        panels += [("target", target), ("difference $F$ - target", panels[0][1] - target)]
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(4.3 * len(panels), 3.8), squeeze=False, layout="constrained"
-    )
-    vmax = max(np.abs(p[1]).max() for p in panels[:2])
-    for n, (ax, (title, z)) in enumerate(zip(axes[0], panels, strict=True)):
-        scale = vmax if n < 2 else np.abs(z).max()
-        im = ax.pcolormesh(u, v, z.reshape(uu.shape), cmap="RdBu_r", vmin=-scale, vmax=scale)
-        for edge in np.unique(grid.vertices[..., a]):
-            ax.axvline(edge, color="k", lw=0.5, alpha=0.5)
-        for edge in np.unique(grid.vertices[..., b]):
-            ax.axhline(edge, color="k", lw=0.5, alpha=0.5)
-        ax.set_xlabel(labels[a])
-        ax.set_ylabel(labels[b])
-        ax.set_title(f"{title}, {labels[axis]} = {value:g}", fontsize=10)
-        if n != 0:
-            fig.colorbar(im, ax=ax, shrink=0.9)
-    if len(panels) == 1:
-        fig.colorbar(im, ax=axes[0, 0], shrink=0.9)
-    return fig
+        errors["fit"] = float(np.abs(fitted(x[:, None]) - f(x)).max())
+    return Interpolation1D(grid, fitted, errors, float(lower), float(upper))
 
 
 # ---------------------------------------------------------------------------

@@ -10,20 +10,25 @@ run over the ``L - 1`` bonds and ``L - 2`` triples inside the chain; with
 ``"periodic"`` they wrap around (``L`` of each).
 
 * :func:`sample` draws lattices by Gibbs sampling, many chains in parallel.
-* :func:`exact_moments` gives the exact chain moments by a 4 x 4 transfer
-  matrix, for the infinite chain or a finite chain of either boundary.
+* :func:`exact_moments_per_site` gives the exact chain moments per site by the
+  4 x 4 :func:`transfer_matrix`, for the infinite chain or a finite chain of either
+  boundary.
 * :func:`enumerate_states` lists every lattice of a short chain with its probability.
-* :func:`moments` computes the sufficient statistics of eq. (37) of lattices.
-* :func:`short_chain_bias` and the ``plot_*`` helpers serve notebook 03.
+* :func:`moments` computes the sufficient statistics of eq. (37) of lattices (raw sums).
+* :func:`implied_ising` finds the ``(b, J)`` chain whose density and pairs match lattices.
+* :func:`short_chain_bias` measures the bias of short Gibbs chains (notebook 03);
+  :mod:`dbmtools.plotting` draws the figures.
 """
 
 from __future__ import annotations
 
-import numbers
+import warnings
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+from ._checks import check_int, check_real
 from ._config import pjit
 from ._random import SeedLike, rng_seed, rng_uniform, sample_seeds
 from .lattice import check_boundary, check_state
@@ -31,12 +36,13 @@ from .observables import chain_moments
 
 __all__ = [
     "sample",
-    "exact_moments",
+    "exact_moments_per_site",
+    "transfer_matrix",
     "enumerate_states",
     "moments",
+    "ImpliedIsing",
+    "implied_ising",
     "short_chain_bias",
-    "plot_samples",
-    "plot_short_chain_bias",
 ]
 
 
@@ -46,7 +52,7 @@ def sample(
     K: float,
     *,
     n_sites: int,
-    n_samples: int,
+    n_chains: int,
     n_sweeps: int,
     seed: SeedLike = None,
     boundary: str = "periodic",
@@ -66,19 +72,19 @@ def sample(
         Bias, nearest-neighbour and three-site couplings (finite).
     n_sites : int
         Chain length ``L`` >= 3.
-    n_samples : int
+    n_chains : int
         Number of independent chains (and of returned lattices), >= 1.
     n_sweeps : int
         Sweeps per chain, >= 0. Started from data, ``n_sweeps=k`` is the
         asleep phase of CD-k.
     seed : None, int, SeedSequence or Generator
     boundary : {"periodic", "reflecting"}
-    init : ndarray of int, shape (n_samples, n_sites) or (n_sites,), optional
+    init : ndarray of int, shape (n_chains, n_sites) or (n_sites,), optional
         Initial lattices (codes 0 or 1); a single lattice starts every chain.
 
     Returns
     -------
-    ndarray of int8, shape (n_samples, n_sites)
+    ndarray of int8, shape (n_chains, n_sites)
 
     Raises
     ------
@@ -104,59 +110,46 @@ def sample(
 
     Examples
     --------
-    >>> v = sample(-0.5, 1.0, 0.0, n_sites=100, n_samples=200, n_sweeps=100, seed=0)
+    >>> v = sample(-0.5, 1.0, 0.0, n_sites=100, n_chains=200, n_sweeps=100, seed=0)
     >>> v.shape, v.dtype
     ((200, 100), dtype('int8'))
-    >>> round(float(v.mean()), 2), round(float(exact_moments(-0.5, 1.0, 0.0)[0]), 2)
+    >>> round(float(v.mean()), 2), round(float(exact_moments_per_site(-0.5, 1.0, 0.0)[0]), 2)
     (0.7, 0.69)
     """
-    b, J, K, n_sites, n_samples, n_sweeps, periodic, v0, have_init = _check_sample(
-        b, J, K, n_sites, n_samples, n_sweeps, boundary, init
+    b, J, K, n_sites, n_chains, n_sweeps, periodic, v0, have_init = _check_sample(
+        b, J, K, n_sites, n_chains, n_sweeps, boundary, init
     )
-    seeds = sample_seeds(seed, n_samples)
+    seeds = sample_seeds(seed, n_chains)
     table = _site_table(n_sites, periodic)
     order = np.concatenate([np.arange(r, n_sites, 3) for r in range(3)]).astype(np.int64)
-    out = np.empty((n_samples, n_sites), dtype=np.int8)
+    out = np.empty((n_chains, n_sites), dtype=np.int8)
     _gibbs_chains(v0, have_init, table, order, b, J, K, n_sweeps, seeds, out)
     return out
 
 
-def _check_finite(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
-    x = float(value)
-    if not np.isfinite(x):
-        raise ValueError(f"`{name}` must be finite; got {value!r}.")
-    return x
+def _check_couplings(b, J, K) -> tuple[float, float, float]:
+    return check_real("b", b), check_real("J", J), check_real("K", K)
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}; got {value}.")
-    return int(value)
-
-
-def _check_sample(b, J, K, n_sites, n_samples, n_sweeps, boundary, init):
-    b, J, K = (_check_finite(n, x) for n, x in (("b", b), ("J", J), ("K", K)))
-    n_sites = _check_int("n_sites", n_sites, 3)
-    n_samples = _check_int("n_samples", n_samples, 1)
-    n_sweeps = _check_int("n_sweeps", n_sweeps, 0)
+def _check_sample(b, J, K, n_sites, n_chains, n_sweeps, boundary, init):
+    b, J, K = _check_couplings(b, J, K)
+    n_sites = check_int("n_sites", n_sites, 3)
+    n_chains = check_int("n_chains", n_chains, 1)
+    n_sweeps = check_int("n_sweeps", n_sweeps, 0)
     periodic = check_boundary(boundary) == "periodic"
     if init is None:
-        v0 = np.zeros((n_samples, n_sites), dtype=np.int8)
-        return b, J, K, n_sites, n_samples, n_sweeps, periodic, v0, False
+        v0 = np.zeros((n_chains, n_sites), dtype=np.int8)
+        return b, J, K, n_sites, n_chains, n_sweeps, periodic, v0, False
     arr = check_state(init, 1, name="init")
     if arr.shape == (n_sites,):
-        arr = np.broadcast_to(arr, (n_samples, n_sites))
-    if arr.shape != (n_samples, n_sites):
+        arr = np.broadcast_to(arr, (n_chains, n_sites))
+    if arr.shape != (n_chains, n_sites):
         raise ValueError(
-            f"`init` must have shape (n_samples, n_sites) = ({n_samples}, {n_sites}) or "
+            f"`init` must have shape (n_chains, n_sites) = ({n_chains}, {n_sites}) or "
             f"({n_sites},); got {np.shape(init)}."
         )
     v0 = np.ascontiguousarray(arr, dtype=np.int8)
-    return b, J, K, n_sites, n_samples, n_sweeps, periodic, v0, True
+    return b, J, K, n_sites, n_chains, n_sweeps, periodic, v0, True
 
 
 def _site_table(n_sites: int, periodic: bool) -> np.ndarray:
@@ -211,7 +204,7 @@ def _gibbs_chains(v0, have_init, table, order, b, J, K, n_sweeps, seeds, out):
             out[s, i] = v[i]
 
 
-def exact_moments(
+def exact_moments_per_site(
     b: float,
     J: float,
     K: float,
@@ -257,18 +250,16 @@ def exact_moments(
 
     Examples
     --------
-    >>> np.round(exact_moments(0.0, 0.0, 0.0), 4).tolist()   # independent fair coins
+    >>> np.round(exact_moments_per_site(0.0, 0.0, 0.0), 4).tolist()   # independent fair coins
     [0.5, 0.25, 0.125, 0.0625]
-    >>> np.round(exact_moments(-1.0, 2.0, 0.5, n_sites=50), 4).tolist()
+    >>> np.round(exact_moments_per_site(-1.0, 2.0, 0.5, n_sites=50), 4).tolist()
     [0.9822, 0.9684, 0.9549, 0.9415]
     """
-    b, J, K = (_check_finite(n, x) for n, x in (("b", b), ("J", J), ("K", K)))
-    max_order = _check_int("max_order", max_order, 1)
-    if max_order > 10:
-        raise ValueError(f"`max_order` must be in [1, 10]; got {max_order}.")
+    b, J, K = _check_couplings(b, J, K)
+    max_order = check_int("max_order", max_order, 1, 10)
     check_boundary(boundary)
     if n_sites is not None:
-        n_sites = _check_int("n_sites", n_sites, max(3, max_order))
+        n_sites = check_int("n_sites", n_sites, max(3, max_order))
     T = _transfer_matrix(b, J, K)
     if n_sites is None:
         return _infinite_moments(T, max_order)
@@ -282,13 +273,36 @@ _N_FIRST = np.diag([0.0, 0.0, 1.0, 1.0])  # v_i = 1
 _P11 = np.diag([0.0, 0.0, 0.0, 1.0])  # v_i = v_{i+1} = 1
 
 
-def _transfer_matrix(b: float, J: float, K: float) -> np.ndarray:
-    """``T[(a, c), (c, d)] = exp(b d + J c d + K a c d)``, scaled so its largest entry is 1."""
+def transfer_matrix(b: float, J: float, K: float) -> np.ndarray:
+    """The 4 x 4 transfer matrix of the 1D b/J/K gas on pairs of sites (eq. 37).
+
+    ``T[(a, c), (c, d)] = exp(b d + J c d + K a c d)`` adds site ``d`` to a
+    chain ending in ``(a, c)``, with its bond and triple; the pair state
+    ``(a, c)`` has index ``2 a + c`` (order 00, 01, 10, 11), and entries whose
+    shared site disagrees are 0. On a ring of ``L`` sites ``Z = Tr T^L``.
+    (:func:`exact_moments_per_site` works with a rescaled copy, so that large
+    couplings do not overflow.)
+
+    Examples
+    --------
+    >>> np.round(transfer_matrix(0.0, 1.0, 0.0), 3).tolist()
+    [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.718], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.718]]
+    """
+    return np.exp(_log_transfer_matrix(*_check_couplings(b, J, K)))
+
+
+def _log_transfer_matrix(b: float, J: float, K: float) -> np.ndarray:
     logT = np.full((4, 4), -np.inf)
     for a in (0, 1):
         for c in (0, 1):
             for d in (0, 1):
                 logT[2 * a + c, 2 * c + d] = b * d + J * c * d + K * a * c * d
+    return logT
+
+
+def _transfer_matrix(b: float, J: float, K: float) -> np.ndarray:
+    """:func:`transfer_matrix` scaled so that its largest entry is 1."""
+    logT = _log_transfer_matrix(b, J, K)
     return np.exp(logT - logT.max())
 
 
@@ -385,8 +399,8 @@ def enumerate_states(
     >>> s[[0, -1]].tolist(), round(float(p[-1] / p[0]), 4)   # all full: 3 bonds on the ring
     ([[0, 0, 0], [1, 1, 1]], 20.0855)
     """
-    b, J, K = (_check_finite(n, x) for n, x in (("b", b), ("J", J), ("K", K)))
-    n_sites = _check_int("n_sites", n_sites, 3)
+    b, J, K = _check_couplings(b, J, K)
+    n_sites = check_int("n_sites", n_sites, 3)
     if n_sites > 20:
         raise ValueError(f"`n_sites` must be at most 20 for enumeration; got {n_sites}.")
     check_boundary(boundary)
@@ -423,55 +437,92 @@ def moments(states: np.ndarray, *, boundary: str = "periodic") -> np.ndarray:
     return chain_moments(states, max_order=3, boundary=boundary)
 
 
-def plot_samples(
-    b: float,
-    J: float,
-    K: float,
-    *,
-    n_sites: int = 100,
-    n_samples: int = 400,
-    n_sweeps: int = 200,
-    seed: SeedLike = 0,
-    boundary: str = "periodic",
-    n_show: int = 30,
-):
-    """Show sampled lattices of the 1D gas beside their chain moments and the exact ones.
+@dataclass
+class ImpliedIsing:
+    """Result of :func:`implied_ising`.
 
-    Left: ``n_show`` sampled lattices as rows, particles in the species colour
-    of :mod:`dbmtools.plotting` (pink, as in the lattice figures of notebook 01)
-    on light grey, with a key. Right: the sampled chain moments per site (orders
-    1 to 4, with error bars of two standard errors over the independent chains)
-    and the exact transfer-matrix values for the same ring or open chain.
+    Attributes
+    ----------
+    params : ndarray, shape (2,)
+        ``(b, J)`` of the Ising chain (``K = 0``) whose exact density and pair
+        moment per site equal the lattices' means.
+    se : ndarray, shape (2,)
+        Their standard errors, from the standard errors of the two mean moments
+        through the inverse Jacobian of ``(b, J) -> (density, pairs)``.
+    moments : ndarray, shape (2,)
+        The lattices' mean density and pair moment per site.
+    converged : bool
+        Whether the root search converged.
+    """
+
+    params: np.ndarray
+    se: np.ndarray
+    moments: np.ndarray
+    converged: bool
+
+
+def implied_ising(lattices: np.ndarray, *, boundary: str = "reflecting") -> ImpliedIsing:
+    """The Ising chain (``K = 0``) that the lattices' density and pairs determine.
+
+    Finds ``(b, J)`` whose exact moments per site
+    (:func:`exact_moments_per_site` on a chain of the lattices' length, orders
+    1 and 2) equal the mean density and pair moment of ``lattices``, by a root
+    search (``scipy.optimize.fsolve``, tolerance 1e-10). The standard errors
+    follow from those of the two means (the covariance over the independent
+    lattices) through the inverse Jacobian of the map, taken by central
+    differences with step 1e-5.
+
+    Parameters
+    ----------
+    lattices : ndarray of int, shape (n_lattices, n_sites)
+        Independent lattices, codes 0 and 1; ``n_lattices >= 2``, ``n_sites >= 3``.
+    boundary : {"reflecting", "periodic"}
+        Of the chain (and of the pair count).
 
     Returns
     -------
-    matplotlib.figure.Figure
+    ImpliedIsing
+
+    Warns
+    -----
+    RuntimeWarning
+        If the root search did not converge.
+
+    Examples
+    --------
+    >>> v = sample(-0.5, 1.0, 0.0, n_sites=200, n_chains=400, n_sweeps=200,
+    ...            boundary="reflecting", seed=1)
+    >>> r = implied_ising(v)
+    >>> bool(np.all(np.abs(r.params - [-0.5, 1.0]) < 4 * r.se)), r.converged
+    (True, True)
     """
-    import matplotlib.pyplot as plt
+    from scipy.optimize import fsolve
 
-    from .plotting import species_cmap
+    arr = check_state(lattices, 1, name="lattices")
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 3:
+        raise ValueError(
+            "`lattices` must have shape (n_lattices, n_sites) with n_lattices >= 2 and "
+            f"n_sites >= 3; got {arr.shape}."
+        )
+    n_sites = arr.shape[1]
 
-    v = sample(b, J, K, n_sites=n_sites, n_samples=n_samples, n_sweeps=n_sweeps, seed=seed,
-               boundary=boundary)
-    m = chain_moments(v, max_order=4, boundary=boundary) / n_sites
-    mean, se = m.mean(axis=0), m.std(axis=0, ddof=1) / np.sqrt(n_samples)
-    exact = exact_moments(b, J, K, n_sites=n_sites, boundary=boundary)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.2), width_ratios=[2, 1])
-    cmap = species_cmap(1)
-    ax0.imshow(v[:n_show], cmap=cmap, aspect="auto", interpolation="nearest", vmin=-0.5, vmax=1.5)
-    ax0.set(xlabel="site i", ylabel="sample")
-    ax0.set_title(f"b={b:.2f}, J={J:.2f}, K={K:.2f}", loc="left")
-    key = [plt.Rectangle((0, 0), 1, 1, facecolor=cmap(k), edgecolor="0.5") for k in (1, 0)]
-    ax0.legend(key, ["particle ($v_i = 1$)", "empty"], loc="lower right", ncol=2, fontsize=8,
-               bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.1)
-    order = np.arange(1, 5)
-    ax1.errorbar(order, mean, yerr=2 * se, fmt="o", label="Gibbs samples (±2 SE)")
-    ax1.plot(order, exact, "kx", ms=9, label="transfer matrix")
-    ax1.set(xticks=order, xlabel="chain length k", ylabel="moment per site", ylim=(0, 1),
-            title="$\\langle\\,\\Sigma_i\\, v_i \\cdots v_{i+k-1} \\rangle / L$")
-    ax1.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    def per_site(bj):
+        return exact_moments_per_site(*bj, 0.0, n_sites=n_sites, boundary=boundary,
+                                      max_order=2)
+
+    m = chain_moments(arr, max_order=2, boundary=boundary) / n_sites
+    target = m.mean(axis=0)
+    bj, _, ier, message = fsolve(lambda x: per_site(x) - target, [0.0, 0.0], xtol=1e-10,
+                                 full_output=True)
+    if ier != 1:
+        warnings.warn(f"implied_ising: the root search did not converge ({message}).",
+                      RuntimeWarning, stacklevel=2)
+    h = 1e-5
+    jac = np.column_stack([(per_site(bj + d) - per_site(bj - d)) / (2 * h)
+                           for d in h * np.eye(2)])
+    inv = np.linalg.inv(jac)
+    se = np.sqrt(np.diag(inv @ np.cov(m.T) @ inv.T / len(m)))
+    return ImpliedIsing(params=bj, se=se, moments=target, converged=ier == 1)
 
 
 def short_chain_bias(
@@ -513,40 +564,16 @@ def short_chain_bias(
     True
     """
     ks = np.asarray(n_sweeps, dtype=np.int64)
-    data = sample(b, J, K, n_sites=n_sites, n_samples=n_chains, n_sweeps=500, seed=seed)
+    data = sample(b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=500, seed=seed)
     ss = np.random.SeedSequence(int(sample_seeds(seed, 1)[0]))
-    out = {"n_sweeps": ks, "exact": exact_moments(b, J, K, n_sites=n_sites)}
+    out = {"n_sweeps": ks, "exact": exact_moments_per_site(b, J, K, n_sites=n_sites)}
     for name in ("random", "data"):
         mean, se = np.empty((ks.size, 4)), np.empty((ks.size, 4))
         for r, k in enumerate(ks):
             init = None if name == "random" else data
-            v = sample(b, J, K, n_sites=n_sites, n_samples=n_chains, n_sweeps=int(k),
+            v = sample(b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=int(k),
                        init=init, seed=ss.spawn(1)[0])
             m = chain_moments(v, max_order=4) / n_sites
             mean[r], se[r] = m.mean(axis=0), m.std(axis=0, ddof=1) / np.sqrt(n_chains)
         out[name], out[name + "_se"] = mean, se
     return out
-
-
-def plot_short_chain_bias(result: dict):
-    """Plot :func:`short_chain_bias`: moments per site against ``k``, with the exact values.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3), sharex=True)
-    ks = result["n_sweeps"]
-    for order, ax in enumerate(axes):
-        for name, style, start in (("random", "o-", "coin flips"),
-                                   ("data", "s--", "model samples")):
-            ax.errorbar(ks, result[name][:, order], yerr=2 * result[name + "_se"][:, order],
-                        fmt=style, ms=4, label=f"start: {start}")
-        ax.axhline(result["exact"][order], color="k", lw=1, label="exact")
-        ax.set(xscale="log", xlabel="Gibbs sweeps k", title=f"chain moment, order {order + 1}")
-    axes[0].set_ylabel("per site (±2 SE)")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig

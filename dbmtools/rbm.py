@@ -24,20 +24,33 @@ samples and less noise.
 * :func:`gibbs`: block Gibbs chains (CD-k from data, PCD, or from random states).
 * :func:`moments`: awake moments of given visible states.
 * :func:`exact_moments`, :func:`enumerate_visible`: exact enumeration of tiny models.
-* :func:`fit`: static Boltzmann-machine learning (wake/sleep gradient, SGD or Adam).
+* :func:`fit`: static Boltzmann-machine learning (wake/sleep gradient, SGD or Adam);
+  :func:`fit_two_stage` runs it with large, then small steps.
+* :func:`effective_ising`: the visible marginal of the 1D hidden model.
+
+:mod:`dbmtools.plotting` draws the figures (``plot_rbm_fits``, ``plot_hidden_1d``).
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
 
-from ._config import pjit, show_progress
-from ._random import SeedLike, as_seed_sequence, rng_seed, rng_uniform, sample_seeds
+from ._checks import check_choice, check_int, check_positive
+from ._config import njit, pjit, show_progress
+from ._optim import OPTIMIZERS, Adam
+from ._random import (
+    SeedLike,
+    as_seed_sequence,
+    draw_seeds,
+    rng_seed,
+    rng_uniform,
+    sample_seeds,
+)
 from .lattice import check_shape, check_state
 
 __all__ = [
@@ -53,10 +66,12 @@ __all__ = [
     "exact_moments",
     "enumerate_visible",
     "fit",
+    "fit_two_stage",
     "effective_ising",
-    "plot_fit",
-    "plot_hidden_1d",
 ]
+
+#: Where the asleep chains of :func:`fit` start (the estimators of Algorithm 1 use the same).
+STARTS = ("persistent", "data", "random")
 
 
 # --------------------------------------------------------------------------
@@ -102,9 +117,7 @@ class LayeredModel:
 
     def __post_init__(self):
         for name in ("n_visible", "n_hidden", "n_species_v", "n_species_h"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+            check_int(name, getattr(self, name), 1)
         if self.n_species_v > 127 or self.n_species_h > 127:
             raise ValueError("At most 127 species per layer fit in int8 codes.")
         e = np.asarray(self.edges)
@@ -235,11 +248,7 @@ def hidden_model_1d(n_sites: int) -> LayeredModel:
     >>> m.n_hidden, m.param_names, m.edges[:4].tolist()
     (4, ('b', 'W', "b'"), [[0, 0], [1, 0], [1, 1], [2, 1]])
     """
-    if isinstance(n_sites, bool) or not isinstance(n_sites, (int, np.integer)):
-        raise TypeError(f"`n_sites` must be an integer; got {n_sites!r}.")
-    if n_sites < 2:
-        raise ValueError(f"`n_sites` must be >= 2; got {n_sites}.")
-    n = int(n_sites)
+    n = check_int("n_sites", n_sites, 2)
     j = np.arange(n - 1)
     edges = np.stack([np.stack([j, j], 1), np.stack([j + 1, j], 1)], 1).reshape(-1, 2)
     return LayeredModel(
@@ -385,7 +394,7 @@ def _visible_prob_kernel(h, v_ptr, v_idx, bv, W, out):
             _softmax_visible(h[s], i, v_ptr, v_idx, bv, W, out[s, i])
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _softmax_hidden(v, j, h_ptr, h_idx, bh, W, p):
     """``p[c] = p(h_j = c | v)``; ``p`` has length M' + 1."""
     m = p.size
@@ -399,7 +408,7 @@ def _softmax_hidden(v, j, h_ptr, h_idx, bh, W, p):
     _normalise_logits(p)
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _softmax_visible(h, i, v_ptr, v_idx, bv, W, p):
     m = p.size
     for a in range(m):
@@ -412,7 +421,7 @@ def _softmax_visible(h, i, v_ptr, v_idx, bv, W, p):
     _normalise_logits(p)
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _normalise_logits(p):
     top = p[0]
     for k in range(1, p.size):
@@ -426,7 +435,7 @@ def _normalise_logits(p):
         p[k] /= total
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _draw(p, u):
     """Index drawn from probabilities ``p`` with the uniform ``u``."""
     acc = 0.0
@@ -446,14 +455,14 @@ def gibbs(
     model: LayeredModel,
     theta,
     *,
-    n_steps: int,
+    n_sweeps: int,
     init=None,
     n_chains: int | None = None,
     seed: SeedLike = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Block Gibbs chains ``V -> H -> V``: CD-k from data, PCD, or from random states.
 
-    One step samples every hidden unit from ``p(H | V)`` and then every visible
+    One sweep samples every hidden unit from ``p(H | V)`` and then every visible
     site from ``p(V | H)`` (each layer is conditionally independent given the
     other, so the block update is exact). Chains run in parallel with one
     random stream each.
@@ -462,8 +471,8 @@ def gibbs(
     ----------
     model : LayeredModel
     theta : array_like, shape (n_params,)
-    n_steps : int
-        Number of ``V -> H -> V`` steps (the ``k`` of CD-k), >= 0.
+    n_sweeps : int
+        Number of ``V -> H -> V`` sweeps (the ``k`` of CD-k), >= 0.
     init : ndarray of int, shape ``(n_chains, *visible_shape)`` or (n_chains, n_visible), optional
         Starting visible states: the data for CD-k, the persistent chains for
         PCD. Omitted: every site independently uniform over ``0..M`` (give
@@ -475,29 +484,23 @@ def gibbs(
     Returns
     -------
     visible : ndarray of int8, shape ``(n_chains, *visible_shape)``
-        The visible states after ``n_steps`` steps (``init`` itself for 0 steps).
+        The visible states after ``n_sweeps`` sweeps (``init`` itself for 0 sweeps).
     hidden : ndarray of int8, shape (n_chains, n_hidden)
-        The last hidden sample (zeros for 0 steps).
+        The last hidden sample (zeros for 0 sweeps).
 
     Examples
     --------
     >>> m = hidden_model_1d(10)
-    >>> v, h = gibbs(m, [-1.0, 1.0, -1.0], n_steps=5, n_chains=3, seed=0)
+    >>> v, h = gibbs(m, [-1.0, 1.0, -1.0], n_sweeps=5, n_chains=3, seed=0)
     >>> v.shape, h.shape, v.dtype
     ((3, 10), (3, 9), dtype('int8'))
     """
     bv, bh, W = model.unpack(theta)
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"`n_steps` must be an integer >= 0; got {n_steps!r}.")
+    n_sweeps = check_int("n_sweeps", n_sweeps, 0)
     if init is None:
-        if (
-            isinstance(n_chains, bool)
-            or not isinstance(n_chains, (int, np.integer))
-            or n_chains < 1
-        ):
-            raise ValueError(
-                f"`n_chains` must be a positive integer when `init` is omitted; got {n_chains!r}."
-            )
+        if n_chains is None:
+            raise ValueError("`n_chains` must be given when `init` is omitted.")
+        n_chains = check_int("n_chains", n_chains, 1)
         v0 = np.zeros((n_chains, model.n_visible), dtype=np.int8)
         random_start = True
     else:
@@ -511,25 +514,25 @@ def gibbs(
             raise ValueError(f"`n_chains` ({n_chains}) disagrees with `init` ({v0.shape[0]}).")
         random_start = False
     out_v, out_h = _run_gibbs(
-        model, bv, bh, W, v0, random_start, int(n_steps), sample_seeds(seed, v0.shape[0])
+        model, bv, bh, W, v0, random_start, n_sweeps, sample_seeds(seed, v0.shape[0])
     )
     return out_v.reshape((v0.shape[0], *model.visible_shape)), out_h
 
 
-def _run_gibbs(model, bv, bh, W, v0, random_start, n_steps, seeds):
-    """Validated inputs -> flat visible (S, N) and hidden (S, N') int8 after ``n_steps``."""
+def _run_gibbs(model, bv, bh, W, v0, random_start, n_sweeps, seeds):
+    """Validated inputs -> flat visible (S, N) and hidden (S, N') int8 after ``n_sweeps``."""
     out_v = np.empty_like(v0)
     out_h = np.zeros((v0.shape[0], model.n_hidden), dtype=np.int8)
     _gibbs_kernel(
         v0, random_start, model._v_ptr, model._v_idx, model._h_ptr, model._h_idx,
-        bv, bh, W, n_steps, seeds, out_v, out_h,
+        bv, bh, W, n_sweeps, seeds, out_v, out_h,
     )  # fmt: skip
     return out_v, out_h
 
 
 @pjit
 def _gibbs_kernel(
-    v0, random_start, v_ptr, v_idx, h_ptr, h_idx, bv, bh, W, n_steps, seeds, out_v, out_h
+    v0, random_start, v_ptr, v_idx, h_ptr, h_idx, bv, bh, W, n_sweeps, seeds, out_v, out_h
 ):
     """One block-Gibbs chain per row of ``out_v`` (S, N) / ``out_h`` (S, N') int8.
 
@@ -561,7 +564,7 @@ def _gibbs_kernel(
                 v[i] = min(int(rng_uniform(rng) * m_v), m_v - 1)
             else:
                 v[i] = v0[s, i]
-        for _ in range(n_steps):
+        for _ in range(n_sweeps):
             for j in range(n_h):
                 for c in range(m_h):
                     ph[c] = ebh[c]
@@ -588,7 +591,7 @@ def _gibbs_kernel(
                     v[i] = _draw(pv, rng_uniform(rng))
 
 
-@numba.njit(cache=True, inline="always")
+@njit(inline="always")
 def _draw_weights(w, u):
     """Index drawn with probabilities ``w / sum(w)``; -1 if the sum is 0 or not finite."""
     total = 0.0
@@ -764,7 +767,7 @@ class FitResult:
     converged : bool
         Whether the mean mismatch over the last ``n_average`` iterations is below ``tol``.
     param_history : ndarray, shape (n_iter + 1, n_params)
-        The iterates, starting with ``theta0``.
+        The iterates, starting with ``initial_theta``.
     names : tuple of str
         Parameter names.
     """
@@ -781,13 +784,12 @@ def fit(
     model: LayeredModel,
     data,
     *,
-    theta0=None,
+    initial_theta=None,
     n_iter: int = 300,
     lr: float = 0.05,
     optimizer: str = "adam",
     cd_k: int = 1,
-    persistent: bool = True,
-    start: str = "data",
+    start: str = "persistent",
     batch_size: int | None = None,
     n_chains: int | None = None,
     n_average: int | None = None,
@@ -800,13 +802,14 @@ def fit(
     The gradient of the mean log-likelihood per site is ``(awake - asleep) / N``
     (eq. 31 without the dynamics): awake moments of a batch of data with the
     hidden units as probabilities, asleep moments of the model's chains after
-    ``cd_k`` Gibbs steps, again with hidden probabilities. Ascent by SGD or Adam.
+    ``cd_k`` Gibbs sweeps, again with hidden probabilities. Ascent by SGD or Adam
+    (:class:`dbmtools._optim.Adam`, shared with :func:`dbmtools.train`).
 
     Parameters
     ----------
     model : LayeredModel
     data : ndarray of int, shape ``(n_data, *visible_shape)`` or (n_data, n_visible)
-    theta0 : array_like, shape (n_params,), optional
+    initial_theta : array_like, shape (n_params,), optional
         Start; zeros by default.
     n_iter : int
         Number of gradient steps.
@@ -814,16 +817,17 @@ def fit(
         Learning rate (step size per site-normalised gradient).
     optimizer : {"adam", "sgd"}
     cd_k : int
-        Gibbs steps of the asleep phase per iteration.
-    persistent : bool
-        PCD: the asleep chains carry over from one iteration to the next.
-        Otherwise CD-k: they restart every iteration (from data or random).
-    start : {"data", "random"}
-        Where the asleep chains start (every iteration for CD, once for PCD).
+        Gibbs sweeps of the asleep phase per iteration.
+    start : {"persistent", "data", "random"}
+        Where the asleep chains start, as for the estimators of Algorithm 1:
+        ``"persistent"`` (PCD, Tieleman 2008): ``n_chains`` chains started once
+        from data lattices drawn at random, then carried over from one
+        iteration to the next; ``"data"`` (CD-k): every iteration from the
+        batch; ``"random"`` (CD-k): every iteration from uniformly random states.
     batch_size : int, optional
         Data lattices per iteration (all by default).
     n_chains : int, optional
-        Asleep chains; ``batch_size`` by default (must equal it for CD from data).
+        Asleep chains; ``batch_size`` by default (must equal it for ``start="data"``).
     n_average : int, optional
         Iterates averaged into ``params``; ``n_iter // 4`` by default.
     tol : float
@@ -841,10 +845,14 @@ def fit(
     RuntimeWarning
         If the fit did not converge (``converged`` is False).
 
+    See Also
+    --------
+    fit_two_stage : large steps to travel, then small steps to settle.
+
     Examples
     --------
     >>> from dbmtools import ising
-    >>> data = ising.sample(-0.5, 0.5, 0.0, n_sites=50, n_samples=20, n_sweeps=50,
+    >>> data = ising.sample(-0.5, 0.5, 0.0, n_sites=50, n_chains=20, n_sweeps=50,
     ...                     boundary="reflecting", seed=1)
     >>> r = fit(hidden_model_1d(50), data, n_iter=100, lr=0.05, seed=2, progress=False)
     >>> r.params.shape, r.converged
@@ -853,32 +861,27 @@ def fit(
     opts = _check_fit(
         model,
         data,
-        theta0,
+        initial_theta,
         n_iter,
         lr,
         optimizer,
         cd_k,
-        persistent,
         start,
         batch_size,
         n_chains,
         n_average,
         tol,
     )
-    flat, theta, batch_size, n_chains, n_average = opts
+    flat, theta, n_iter, cd_k, batch_size, n_chains, n_average = opts
     rng = np.random.default_rng(as_seed_sequence(seed))
     n = model.n_visible
-    m1 = np.zeros_like(theta)
-    m2 = np.zeros_like(theta)
+    adam = Adam(theta.shape) if optimizer == "adam" else None
     history = np.empty((n_iter + 1, theta.size))
     history[0] = theta
     loss = np.empty(n_iter)
     chains = None
-    if persistent:
-        if start == "data":
-            chains = flat[rng.choice(flat.shape[0], n_chains, replace=n_chains > flat.shape[0])]
-        else:
-            chains = gibbs(model, theta, n_steps=0, n_chains=n_chains, seed=rng)[0]
+    if start == "persistent":
+        chains = flat[rng.choice(flat.shape[0], n_chains, replace=n_chains > flat.shape[0])]
         chains = np.ascontiguousarray(chains.reshape(n_chains, n))
     from tqdm.auto import tqdm
 
@@ -887,9 +890,8 @@ def fit(
         bv, bh, W = model.unpack(theta)
         batch = flat[rng.choice(flat.shape[0], batch_size, replace=False)]
         awake = _run_moments(model, bh, W, batch).mean(axis=0)
-        # one seed per chain from the fit's own stream: cheap and thread-count independent
-        seeds = rng.integers(0, 2**32, size=n_chains, dtype=np.int64)
-        if persistent:
+        seeds = draw_seeds(rng, n_chains)  # one per chain: thread-count independent
+        if start == "persistent":
             chains = _run_gibbs(model, bv, bh, W, chains, False, cd_k, seeds)[0]
         elif start == "data":
             chains = _run_gibbs(model, bv, bh, W, batch, False, cd_k, seeds)[0]
@@ -900,13 +902,7 @@ def fit(
         asleep = _run_moments(model, bh, W, chains).mean(axis=0)
         grad = (awake - asleep) / n
         loss[it] = np.sqrt(np.mean(grad**2))
-        if optimizer == "adam":
-            b1, b2, eps = 0.9, 0.999, 1e-8
-            m1 = b1 * m1 + (1 - b1) * grad
-            m2 = b2 * m2 + (1 - b2) * grad**2
-            step = (m1 / (1 - b1 ** (it + 1))) / (np.sqrt(m2 / (1 - b2 ** (it + 1))) + eps)
-        else:
-            step = grad
+        step = grad if adam is None else adam.direction(grad)
         theta = theta + lr * step
         history[it + 1] = theta
         if it % 10 == 0:
@@ -934,12 +930,11 @@ def fit(
 def _check_fit(
     model,
     data,
-    theta0,
+    initial_theta,
     n_iter,
     lr,
     optimizer,
     cd_k,
-    persistent,
     start,
     batch_size,
     n_chains,
@@ -953,44 +948,91 @@ def _check_fit(
         raise ValueError(
             f"`data` must be a non-empty stack of visible states; got shape {np.shape(data)}."
         )
-    theta = np.zeros(model.n_params) if theta0 is None else model.check_params(theta0).copy()
-    for name, value in (("n_iter", n_iter), ("cd_k", cd_k)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
-    if isinstance(lr, bool) or not np.isscalar(lr) or not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"`lr` must be a finite number > 0; got {lr!r}.")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"`optimizer` must be 'adam' or 'sgd'; got {optimizer!r}.")
-    if start not in ("data", "random"):
-        raise ValueError(f"`start` must be 'data' or 'random'; got {start!r}.")
+    if initial_theta is None:
+        theta = np.zeros(model.n_params)
+    else:
+        theta = model.check_params(initial_theta).copy()
+    n_iter = check_int("n_iter", n_iter, 1)
+    cd_k = check_int("cd_k", cd_k, 1)
+    check_positive("lr", lr)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("start", start, STARTS)
     n_data = flat.shape[0]
-    batch_size = n_data if batch_size is None else batch_size
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or not (1 <= batch_size <= n_data)
-    ):
-        raise ValueError(f"`batch_size` must be an integer in [1, {n_data}]; got {batch_size!r}.")
-    n_chains = batch_size if n_chains is None else n_chains
-    if isinstance(n_chains, bool) or not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
-        raise ValueError(f"`n_chains` must be a positive integer; got {n_chains!r}.")
-    if not persistent and start == "data" and n_chains != batch_size:
+    batch_size = check_int("batch_size", n_data if batch_size is None else batch_size, 1, n_data)
+    n_chains = check_int("n_chains", batch_size if n_chains is None else n_chains, 1)
+    if start == "data" and n_chains != batch_size:
         raise ValueError(
             f"CD from data runs one chain per data lattice: `n_chains` ({n_chains}) must equal "
             f"`batch_size` ({batch_size})."
         )
-    n_average = max(1, n_iter // 4) if n_average is None else n_average
-    if (
-        isinstance(n_average, bool)
-        or not isinstance(n_average, (int, np.integer))
-        or not (1 <= n_average <= n_iter)
-    ):
-        raise ValueError(
-            f"`n_average` must be an integer in [1, n_iter={n_iter}]; got {n_average!r}."
-        )
-    if isinstance(tol, bool) or not np.isscalar(tol) or not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"`tol` must be a finite number > 0; got {tol!r}.")
-    return flat, theta, int(batch_size), int(n_chains), int(n_average)
+    n_average = check_int(
+        "n_average", max(1, n_iter // 4) if n_average is None else n_average, 1, n_iter
+    )
+    check_positive("tol", tol)
+    return flat, theta, n_iter, cd_k, batch_size, n_chains, n_average
+
+
+def fit_two_stage(
+    model: LayeredModel,
+    data,
+    *,
+    seed: SeedLike = None,
+    n_iter: tuple[int, int] = (600, 600),
+    lr: tuple[float, float] = (0.2, 0.02),
+    **options,
+) -> FitResult:
+    """Fit in two stages: large steps to travel, then small steps to settle.
+
+    Two calls of :func:`fit`. The travel stage (``n_iter[0]`` steps of
+    learning rate ``lr[0]``, from zeros or ``initial_theta``) is judged only by
+    its end point (its ``tol`` is 1); the settle stage starts there
+    (``n_iter[1]`` steps of ``lr[1]``) and its averaged last iterates are the
+    estimate. Each stage has its own random stream, spawned from ``seed``.
+
+    Parameters
+    ----------
+    model : LayeredModel
+    data : ndarray of int
+        As for :func:`fit`.
+    seed : None, int, SeedSequence or Generator
+    n_iter : (int, int)
+        Iterations of the travel and the settle stage.
+    lr : (float, float)
+        Their learning rates.
+    **options
+        Passed to both calls of :func:`fit` (``cd_k``, ``start``,
+        ``batch_size``, ``n_chains``, ``progress``, ...); ``initial_theta``
+        and ``tol`` (default 0.02) apply to the travel and the settle stage
+        respectively.
+
+    Returns
+    -------
+    FitResult
+        Of the settle stage, with ``n_iter``, ``loss_history`` and
+        ``param_history`` covering both stages (rows ``0..n_iter[0]`` are the
+        travel iterates; the settle stage starts from the travel stage's
+        averaged ``params``, which is not a row).
+
+    Examples
+    --------
+    >>> from dbmtools import ising
+    >>> data = ising.sample(-0.5, 0.5, 0.0, n_sites=50, n_chains=20, n_sweeps=50,
+    ...                     boundary="reflecting", seed=1)
+    >>> r = fit_two_stage(hidden_model_1d(50), data, n_iter=(50, 50), seed=2, progress=False)
+    >>> r.n_iter, r.param_history.shape, r.loss_history.shape
+    (100, (101, 3), (100,))
+    """
+    seed_travel, seed_settle = as_seed_sequence(seed).spawn(2)
+    initial_theta = options.pop("initial_theta", None)
+    tol = options.pop("tol", 0.02)
+    # the travel stage is not judged by its mismatch (tol=1): only its end point is used
+    travel = fit(model, data, initial_theta=initial_theta, n_iter=n_iter[0], lr=lr[0], tol=1.0,
+                 seed=seed_travel, **options)
+    settle = fit(model, data, initial_theta=travel.params, n_iter=n_iter[1], lr=lr[1], tol=tol,
+                 seed=seed_settle, **options)
+    return replace(settle, n_iter=n_iter[0] + n_iter[1],
+                   loss_history=np.concatenate([travel.loss_history, settle.loss_history]),
+                   param_history=np.vstack([travel.param_history, settle.param_history[1:]]))
 
 
 def effective_ising(theta) -> tuple[float, float]:
@@ -1013,122 +1055,3 @@ def effective_ising(theta) -> tuple[float, float]:
     f = np.logaddexp.reduce  # f(x) = ln(e^0 + e^x)
     fx = [f([0.0, bp + k * W]) for k in range(3)]
     return b + 2 * (fx[1] - fx[0]), fx[2] - 2 * fx[1] + fx[0]
-
-
-def plot_fit(results: dict, *, ax=None):
-    """Plot learned ``(b, W, b')`` of the hidden model for several ``(b, J, K)`` (Fig. 2).
-
-    Left (3D): the path of the iterates from ``theta0`` (a cross) as a line, and
-    the fitted parameters ``FitResult.params`` (the averaged last iterates) as a
-    dot, one colour per ``(b, J, K)``. Right: the wake - sleep mismatch per
-    iteration.
-
-    Parameters
-    ----------
-    results : dict
-        Maps a label such as ``(b, J, K)`` to a :class:`FitResult` of
-        :func:`hidden_model_1d`.
-    ax : matplotlib 3D axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig = plt.figure(figsize=(11, 4))
-        ax = fig.add_subplot(1, 2, 1, projection="3d")
-        ax2 = fig.add_subplot(1, 2, 2)
-    else:
-        fig, ax2 = ax.figure, None
-    from matplotlib.lines import Line2D
-
-    for label, r in results.items():
-        path = r.param_history
-        line = ax.plot(path[:, 0], path[:, 1], path[:, 2], lw=0.8)[0]
-        ax.scatter(*path[0], color="k", marker="x", s=20)
-        ax.scatter(*r.params, color=line.get_color(), s=25, label=str(label))
-        if ax2 is not None:
-            ax2.semilogy(r.loss_history, color=line.get_color(), lw=0.8)
-    ax.set(xlabel="b", ylabel="W", zlabel="b'", title="learned (b, W, b')")
-    handles, labels = ax.get_legend_handles_labels()
-    handles += [
-        Line2D([], [], color="0.4", lw=0.8),
-        Line2D([], [], color="0.4", marker="o", ls=""),
-        Line2D([], [], color="k", marker="x", ls=""),
-    ]
-    labels += ["path of the iterates", "fitted (averaged) params", "start"]
-    ax.legend(
-        handles,
-        labels,
-        fontsize=7,
-        title="data (b, J, K)",
-        title_fontsize=7,
-        loc="upper right",
-        bbox_to_anchor=(0.0, 1.0),
-    )
-    if ax2 is not None:
-        ax2.set(
-            xlabel="iteration", ylabel="moment mismatch per site", title="wake - sleep mismatch"
-        )
-    fig.tight_layout()
-    return fig
-
-
-def plot_hidden_1d(theta, visible, *, n_show: int = 60, colorbar: bool = True):
-    """What the hidden units of the 1D model (eq. 39) see: Fig. 1(c) of the paper.
-
-    Top row: a visible lattice (blue = particle, the colours of Fig. 1(c)).
-    Below it, at the positions between neighbouring sites, ``p(h_j = 1 | v)``
-    of each hidden unit (white to red, keyed by a colour bar).
-
-    Parameters
-    ----------
-    theta : array_like, shape (3,)
-        ``(b, W, b')``.
-    visible : ndarray of int, shape (L,)
-    n_show : int
-        Sites drawn.
-    colorbar : bool
-        Draw a colour bar for ``p(h_j = 1 | v)``.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    v = np.asarray(visible)
-    model = hidden_model_1d(v.size)
-    p = hidden_probabilities(model, theta, v)[:, 1]
-    n = min(n_show, v.size)
-    fig, ax = plt.subplots(figsize=(10, 1.9))
-    x = np.arange(n)
-    ax.scatter(
-        x, np.ones(n), s=120, c=np.where(v[:n] == 1, "tab:blue", "white"), edgecolors="tab:blue"
-    )
-    xh = x[:-1] + 0.5
-    hid = ax.scatter(
-        xh,
-        np.zeros(n - 1),
-        s=120,
-        c=p[: n - 1],
-        cmap="Reds",
-        vmin=0.0,
-        vmax=1.0,
-        edgecolors="tab:red",
-    )
-    for j in range(n - 1):
-        ax.plot([j, xh[j], j + 1], [1, 0, 1], color="0.8", lw=0.6, zorder=0)
-    ax.set(
-        yticks=[0, 1],
-        yticklabels=["hidden p(h=1|v)", "visible v (filled = 1)"],
-        xlabel="site",
-        ylim=(-0.5, 1.5),
-        title=f"b={theta[0]:.2f}, W={theta[1]:.2f}, b'={theta[2]:.2f}",
-    )
-    if colorbar:
-        fig.colorbar(hid, ax=ax, label="$p(h_j = 1 \\mid \\mathbf{v})$", pad=0.01, aspect=8)
-    fig.tight_layout()
-    return fig

@@ -1,9 +1,13 @@
-"""Sliders for the notebooks (ipywidgets).
+"""Sliders for the notebooks (ipywidgets) and the views they drive.
 
 The published book has no kernel, so every slider view in a notebook is
 followed by the same plot at the default values as a static figure
 (DESIGN.md section 3); :func:`slider_view` keeps the defaults in one place so
 that the two always agree.
+
+A *view* computes (simulates, samples) and then draws with a function of
+:mod:`dbmtools.plotting`, so that a slider can rerun both: figures compute
+nothing heavy, views do. ``ipywidgets`` is imported only when a slider is made.
 """
 
 from __future__ import annotations
@@ -11,30 +15,40 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["slider_view", "float_slider", "int_slider", "defaults"]
+import numpy as np
+
+from . import plotting
+from .ising import exact_moments_per_site, sample
+from .lattice import random_state
+from .reactions import annihilation
+from .simulate import hop_rate, simulate_ensemble
+from .trajectory import Ensemble
+
+__all__ = [
+    "slider_view",
+    "float_slider",
+    "int_slider",
+    "defaults",
+    "simulate_annihilation_decay",
+    "annihilation_decay_view",
+    "ising_samples_view",
+]
 
 
 def float_slider(value: float, min: float, max: float, step: float, description: str = ""):
     """A continuous-update-off ``FloatSlider`` (recomputes only on release)."""
-    import ipywidgets as w
-
-    return w.FloatSlider(
-        value=value,
-        min=min,
-        max=max,
-        step=step,
-        description=description,
-        continuous_update=False,
-        readout_format=".3g",
-        style={"description_width": "initial"},
-    )
+    return _slider("FloatSlider", value, min, max, step, description, readout_format=".3g")
 
 
 def int_slider(value: int, min: int, max: int, step: int = 1, description: str = ""):
     """A continuous-update-off ``IntSlider``."""
+    return _slider("IntSlider", value, min, max, step, description)
+
+
+def _slider(kind: str, value, min, max, step, description: str, **options):
     import ipywidgets as w
 
-    return w.IntSlider(
+    return getattr(w, kind)(
         value=value,
         min=min,
         max=max,
@@ -42,6 +56,7 @@ def int_slider(value: int, min: int, max: int, step: int = 1, description: str =
         description=description,
         continuous_update=False,
         style={"description_width": "initial"},
+        **options,
     )
 
 
@@ -76,3 +91,84 @@ def slider_view(plot: Callable[..., Any], **sliders: Any):
 def defaults(sliders: dict[str, Any]) -> dict[str, Any]:
     """The current (default) value of each slider, for the static figure."""
     return {name: widget.value for name, widget in sliders.items()}
+
+
+# --------------------------------------------------------------------------
+# views: compute, then draw
+# --------------------------------------------------------------------------
+
+
+def simulate_annihilation_decay(
+    prob: float = 0.01,
+    hop_prob: float = 1.0,
+    n_sites: int = 1000,
+    *,
+    n_samples: int = 20,
+    n_steps: int = 200,
+    dt: float = 0.01,
+    seed: int = 0,
+) -> Ensemble:
+    """Simulate 1D ``A + A -> 0`` from half-filled periodic lattices (no progress bar).
+
+    Lattice ``k`` starts from ``random_state(n_sites, densities=[0.5],
+    seed=seed + k)``; the ensemble runs with ``seed``.
+
+    Examples
+    --------
+    >>> ens = simulate_annihilation_decay(0.5, n_sites=100, n_samples=2, n_steps=10)
+    >>> ens.states.shape
+    (2, 11, 100)
+    """
+    states = np.stack(
+        [random_state(n_sites, densities=[0.5], seed=seed + k) for k in range(n_samples)]
+    )
+    return simulate_ensemble(
+        states,
+        annihilation(prob),
+        n_steps=n_steps,
+        dt=dt,
+        dim=1,
+        hop_prob=hop_prob,
+        seed=seed,
+        boundary="periodic",
+        progress=False,
+    )
+
+
+def annihilation_decay_view(
+    prob: float = 0.01, hop_prob: float = 1.0, n_sites: int = 1000, *, dt: float = 0.01,
+    **options,
+):
+    """The slider view of notebook 01: simulate (:func:`simulate_annihilation_decay`, which
+    takes ``options``: ``n_samples``, ``n_steps``, ``seed``) and draw the density against the
+    exact ``p = 1`` curve and the reaction-limited law
+    (:func:`dbmtools.plotting.plot_annihilation_decay`). Returns the figure.
+    """
+    ens = simulate_annihilation_decay(prob, hop_prob, n_sites, dt=dt, **options)
+    return plotting.plot_annihilation_decay(ens, prob=prob, hop_rate=hop_rate(dt, 1, hop_prob))
+
+
+def ising_samples_view(
+    b: float,
+    J: float,
+    K: float,
+    *,
+    n_sites: int = 100,
+    n_chains: int = 400,
+    n_sweeps: int = 200,
+    seed=0,
+    boundary: str = "periodic",
+    n_show: int = 30,
+):
+    """The slider view of notebook 03: Gibbs samples of the 1D gas and their moments.
+
+    Samples ``n_chains`` lattices (:func:`dbmtools.ising.sample`), computes the
+    exact moments per site of the same chain
+    (:func:`dbmtools.ising.exact_moments_per_site`) and draws both
+    (:func:`dbmtools.plotting.plot_ising_samples`). Returns the figure.
+    """
+    v = sample(b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=n_sweeps, seed=seed,
+               boundary=boundary)
+    exact = exact_moments_per_site(b, J, K, n_sites=n_sites, boundary=boundary)
+    return plotting.plot_ising_samples(v, exact, boundary=boundary, n_show=n_show,
+                                       title=f"b={b:.2f}, J={J:.2f}, K={K:.2f}")

@@ -121,7 +121,7 @@ print(traj.states.shape, traj.states.dtype)
 print("particles at start and end:", traj.counts()[[0, -1], 0])
 
 fig, ax = plt.subplots(figsize=(8, 4))
-dbm.plotting.kymograph(traj, ax, max_sites=250)
+dbm.plotting.plot_kymograph(traj, ax=ax, max_sites=250)
 ax.set_title("A + A → ∅, p = 1: the first 250 sites (particles in pink)")
 plt.show()
 
@@ -169,11 +169,11 @@ long_runs, short_runs = {}, {}
 for p in (1.0, 0.1, 0.01):
     starts = np.stack([dbm.random_state(100_000, densities=[0.5], seed=SEED + k) for k in range(4)])
     long_runs[p] = dbm.simulate_ensemble(
-        starts, dbm.annihilation(p), n_steps=40_000, dt=dt, record_every=200, seed=SEED
+        starts, dbm.annihilation(p), n_steps=40_000, dt=dt, dim=1, record_every=200, seed=SEED
     )
     starts = np.stack([dbm.random_state(10_000, densities=[0.5], seed=SEED + k) for k in range(50)])
     short_runs[p] = dbm.simulate_ensemble(
-        starts, dbm.annihilation(p), n_steps=200, dt=dt, seed=SEED
+        starts, dbm.annihilation(p), n_steps=200, dt=dt, dim=1, seed=SEED
     )
 
 # %%
@@ -181,8 +181,8 @@ fig, ax = plt.subplots(figsize=(8, 5.5))
 t = np.logspace(-2, np.log10(400), 300)
 for p, color in zip((1.0, 0.1, 0.01), ("k", "C0", "C3"), strict=True):
     for runs in (short_runs, long_runs):
-        dbm.plotting.density_band(runs[p], ax, skip_first=True, color=color,
-                                  label=f"simulation, p = {p}" if runs is long_runs else None)
+        dbm.plotting.plot_density_band(runs[p], ax=ax, skip_first=True, color=color,
+                                       label=f"simulation, p = {p}" if runs is long_runs else None)
     if p < 1:
         ax.plot(t, dbm.theory.annihilation_density_reaction_limited(t, nu, p), ":", color=color)
         ax.axvline(dbm.theory.annihilation_crossover_time(nu, p), color=color, lw=0.8, alpha=0.5)
@@ -260,12 +260,12 @@ assert z.max() < 4
 del long_runs, short_runs, long, ens  # free memory before the big ensemble
 bjk = np.random.default_rng(SEED).uniform(-1, 1, size=(50, 3))  # initial conditions
 starts = np.concatenate([
-    dbm.ising.sample(b, J, K, n_sites=1000, n_samples=50, n_sweeps=100,
+    dbm.ising.sample(b, J, K, n_sites=1000, n_chains=50, n_sweeps=100,
                      boundary="reflecting", seed=[SEED, i])
     for i, (b, J, K) in enumerate(bjk)
 ])
 paper = dbm.simulate_ensemble(starts, dbm.annihilation(0.01), n_steps=200, dt=dt,
-                              boundary="reflecting", seed=SEED)
+                              dim=1, boundary="reflecting", seed=SEED)
 chains = paper.chain_moments(max_order=4).reshape(50, 50, -1, 4)  # (IC, lattice, time, k)
 moments = chains.mean(axis=1)  # (IC, time, k)
 print("trajectories:", paper.n_samples, " states:", paper.states.shape,
@@ -300,7 +300,8 @@ plt.show()
 
 # %%
 exact0 = np.array([
-    1000 * dbm.ising.exact_moments(b, J, K, n_sites=1000, boundary="reflecting") for b, J, K in bjk
+    1000 * dbm.ising.exact_moments_per_site(b, J, K, n_sites=1000, boundary="reflecting")
+    for b, J, K in bjk
 ])
 sem0 = chains[:, :, 0, :].std(axis=1, ddof=1) / np.sqrt(50)
 z0 = np.abs(moments[:, 0, :] - exact0) / sem0
@@ -324,14 +325,14 @@ assert z0.max() < 4.5  # 200 comparisons: |z| > 4.5 by chance with probability ~
 # %%
 two = dbm.Network([("A + B -> 0", 1.0)])
 start2d = dbm.random_state((128, 128), densities=[0.45, 0.45], seed=SEED)
-traj2d = dbm.simulate(start2d, two, n_steps=1000, dt=dt, record_every=250, seed=SEED)
+traj2d = dbm.simulate(start2d, two, n_steps=1000, dt=dt, dim=2, record_every=250, seed=SEED)
 
 fig, axes = plt.subplots(2, 3, figsize=(11, 6.8), layout="constrained")
 for col, k in enumerate((0, 1, 4)):
     state = traj2d.states[k]
-    dbm.plotting.lattice_image(state, 2, axes[0, col], title=f"t = {traj2d.times[k]:g}",
-                               species=two.species if col == 2 else None)
-    dbm.plotting.species_excess(state, 8, axes[1, col], title="A − B per 8×8 block")
+    dbm.plotting.plot_lattice_image(state, 2, ax=axes[0, col], title=f"t = {traj2d.times[k]:g}",
+                                    species=two.species if col == 2 else None)
+    dbm.plotting.plot_species_excess(state, 8, ax=axes[1, col], title="A − B per 8×8 block")
 plt.show()
 n_ab = traj2d.counts().sum(axis=1)
 slope = np.log(n_ab[4] / n_ab[1]) / np.log(traj2d.times[4] / traj2d.times[1])
@@ -354,12 +355,12 @@ print(f"decay exponent between t = 2.5 and t = 10: {slope:.2f} (segregated 2D: -
 sliders = dict(
     prob=dbm.widgets.float_slider(0.01, 0.001, 1.0, 0.001, "collision probability p"),
     hop_prob=dbm.widgets.float_slider(1.0, 0.05, 1.0, 0.05, "hop probability"),
-    length=dbm.widgets.int_slider(1000, 100, 5000, 100, "lattice size L"),
+    n_sites=dbm.widgets.int_slider(1000, 100, 5000, 100, "lattice size L"),
 )
 
 
-def show_decay(prob, hop_prob, length):
-    dbm.plotting.annihilation_decay(prob, hop_prob, length, seed=SEED)
+def show_decay(prob, hop_prob, n_sites):
+    dbm.widgets.annihilation_decay_view(prob, hop_prob, n_sites, seed=SEED)
     plt.show()
 
 
@@ -390,7 +391,7 @@ shape, n = (41, 41), 2000
 single = np.zeros(shape, dtype=np.int8)
 single[20, 20] = 1
 walks = dbm.simulate_ensemble(np.broadcast_to(single, (n, *shape)), dbm.Network([], species=["A"]),
-                              n_steps=20, dt=dt, hop_prob=0.5, seed=SEED, progress=False)
+                              n_steps=20, dt=dt, dim=2, hop_prob=0.5, seed=SEED, progress=False)
 flat = walks.states.reshape(n, walks.times.size, -1).argmax(axis=2)
 rows, cols = np.unravel_index(flat, shape)
 msd = ((rows - 20) ** 2 + (cols - 20) ** 2).mean(axis=0)

@@ -110,7 +110,7 @@ rng = np.random.default_rng(SEED)
 # function on cells of size $0.5$; look at the right panel.
 
 # %%
-fig = dbm.hermite.plot_c0_vs_c1(lambda x: np.sin(2 * x), lambda x: 2 * np.cos(2 * x))
+fig = dbm.plotting.plot_c0_vs_c1(lambda x: np.sin(2 * x), lambda x: 2 * np.cos(2 * x))
 plt.show()
 
 # %% [markdown]
@@ -262,8 +262,8 @@ assert np.allclose(from_monomials, dbm.hermite.hermite_cubics(s))
 # cell size.) These are the curves of Fig. 1(d) of {cite}`ernst2019`:
 
 # %%
-ax = dbm.hermite.plot_hermite_cubics()
-ax.set_xlabel("$s = (x - x_i)/h$")
+fig = dbm.plotting.plot_hermite_cubics()
+fig.axes[0].set_xlabel("$s = (x - x_i)/h$")
 plt.show()
 
 # %% [markdown]
@@ -332,7 +332,7 @@ assert np.allclose(grid1.gradient(vertex_points)[:, 0], grid1.coeffs[:, 1])
 # corner (for a learned $F_k$ the axes would be two parameters, say $\theta_1, \theta_2$):
 
 # %%
-fig = dbm.hermite.plot_cell_basis(cell_size=1.0)
+fig = dbm.plotting.plot_cell_basis(cell_size=1.0)
 plt.show()
 
 # %% [markdown]
@@ -381,11 +381,11 @@ y_samples = target(x_samples) + rng.normal(0, 0.02, x_samples.size)
 
 
 def show_interpolation(cell_size):
-    fig, errors = dbm.hermite.plot_interpolation_1d(
-        target, target_slope, cell_size, samples=(x_samples, y_samples)
-    )
+    result = dbm.hermite.interpolate_1d(target, target_slope, cell_size,
+                                        samples=(x_samples, y_samples))
+    dbm.plotting.plot_interpolation_1d(target, result, samples=(x_samples, y_samples))
     plt.show()
-    return errors
+    return result.errors
 
 
 sliders = {"cell_size": float_slider(0.5, 0.1, 1.0, 0.05, "cell size h")}
@@ -446,7 +446,7 @@ for dim in (1, 2, 3):
         grid = dbm.HermiteGrid([0.0] * dim, [1.0] * dim, h).interpolate(f, derivatives)
         errs.append(np.abs(grid(x_test) - f(x_test)).max())
     orders[dim] = dbm.hermite.convergence_order(cell_sizes, errs)
-    dbm.hermite.plot_convergence(
+    dbm.plotting.plot_convergence(
         cell_sizes, errs, orders[dim], ax=ax, label=f"{dim}D", guide=dim == 3,
         marker="os^"[dim - 1], ls=["-", "-", ":"][dim - 1], ms=9 - 2 * dim,
     )
@@ -498,7 +498,8 @@ print(f"test RMSE of the fit: {rmse:.2e}")
 assert rmse < 5e-3
 
 # %%
-fig = dbm.hermite.plot_slice(grid3, stand_in, axis=2, value=0.0, labels=["$b$", "$J$", "$K$"])
+fig = dbm.plotting.plot_hermite_slice(grid3, stand_in, axis=2, value=0.0,
+                                      labels=["$b$", "$J$", "$K$"])
 plt.show()
 
 # %% [markdown]

@@ -60,11 +60,8 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "dbmtools==0.1.0"], check=True)
 
 # %%
-from dataclasses import replace
-
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy.optimize import fsolve
 
 import dbmtools as dbm
 from dbmtools.widgets import defaults, float_slider, slider_view
@@ -140,24 +137,15 @@ rng = np.random.default_rng(SEED)
 #
 # with $\lambda$ the largest eigenvalue of $T$ and $\mathbf l, \mathbf r$ its left and right
 # eigenvectors; the density is $\mathbf l^\top N\mathbf r/\mathbf l^\top\mathbf r$ with $N$ the
-# projector on pairs whose first site is occupied ($10$ and $11$). Here is the construction
-# in a few lines, checked against `dbm.ising.exact_moments`, which does the same (per site,
-# for finite rings and open chains too):
-
+# projector on pairs whose first site is occupied ($10$ and $11$). `dbm.ising.transfer_matrix`
+# builds $T$ entry by entry, $T_{(a,c),(c,d)} = e^{bd + Jcd + Kacd}$; here are its Perron
+# eigenvectors and the moments in a few lines, checked against
+# `dbm.ising.exact_moments_per_site`, which does the same (for finite rings and open chains
+# too):
 
 # %%
-def transfer_matrix(b, J, K):
-    """T[(a, c), (c, d)] = exp(b d + J c d + K a c d); pair state (a, c) has index 2 a + c."""
-    T = np.zeros((4, 4))
-    for a in (0, 1):
-        for c in (0, 1):
-            for d in (0, 1):
-                T[2 * a + c, 2 * c + d] = np.exp(b * d + J * c * d + K * a * c * d)
-    return T
-
-
 b, J, K = -0.5, 1.0, 0.5
-T = transfer_matrix(b, J, K)
+T = dbm.ising.transfer_matrix(b, J, K)
 print("T =\n", np.round(T, 3))
 eigvals, right = np.linalg.eig(T)
 k = np.argmax(eigvals.real)
@@ -167,8 +155,9 @@ l_vec = np.abs(left[:, np.argmax(eigvals_l.real)].real)
 N, P = np.diag([0.0, 0, 1, 1]), np.diag([0.0, 0, 0, 1])
 mine = np.array([l_vec @ N @ r, l_vec @ P @ r, l_vec @ P @ T @ P @ r / lam]) / (l_vec @ r)
 print("density, pairs, triples per site:", np.round(mine, 4))
-print("dbm.ising.exact_moments:         ", np.round(dbm.ising.exact_moments(b, J, K)[:3], 4))
-assert np.allclose(mine, dbm.ising.exact_moments(b, J, K)[:3])
+print("dbm.ising.exact_moments_per_site:", np.round(dbm.ising.exact_moments_per_site(b, J, K)[:3],
+                                                    4))
+assert np.allclose(mine, dbm.ising.exact_moments_per_site(b, J, K)[:3])
 
 # %% [markdown]
 # For $J = K = 0$ the sites are independent, each occupied with probability
@@ -176,9 +165,10 @@ assert np.allclose(mine, dbm.ising.exact_moments(b, J, K)[:3])
 
 # %%
 for b, J, K in [(0.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (-0.5, 1.0, 0.0), (0.5, -1.0, 1.0)]:
-    print(f"b={b:+.1f} J={J:+.1f} K={K:+.1f}:", np.round(dbm.ising.exact_moments(b, J, K), 4))
+    print(f"b={b:+.1f} J={J:+.1f} K={K:+.1f}:",
+          np.round(dbm.ising.exact_moments_per_site(b, J, K), 4))
 rho = 1 / (1 + np.exp(1.0))
-assert np.allclose(dbm.ising.exact_moments(-1.0, 0, 0), rho ** np.arange(1, 5))
+assert np.allclose(dbm.ising.exact_moments_per_site(-1.0, 0, 0), rho ** np.arange(1, 5))
 
 # %% [markdown]
 # The test suite checks the transfer matrix against brute-force enumeration of all $2^L$
@@ -209,7 +199,7 @@ assert np.allclose(dbm.ising.exact_moments(-1.0, 0, 0), rho ** np.arange(1, 5))
 
 # %%
 def show_gas(b, J, K):
-    dbm.ising.plot_samples(b, J, K, n_sites=100, n_samples=400, n_sweeps=200, seed=SEED)
+    dbm.widgets.ising_samples_view(b, J, K, n_sites=100, n_chains=400, n_sweeps=200, seed=SEED)
     plt.show()
 
 
@@ -236,9 +226,10 @@ show_gas(**defaults(gas_sliders))
 # %%
 L = 100
 for b, J, K in [(-0.5, 1.0, 0.5), (0.5, -2.0, 2.0), (-1.5, 3.0, -1.0)]:
-    v = dbm.ising.sample(b, J, K, n_sites=L, n_samples=1000, n_sweeps=300, seed=SEED)
+    v = dbm.ising.sample(b, J, K, n_sites=L, n_chains=1000, n_sweeps=300, seed=SEED)
     m = dbm.chain_moments(v, max_order=4) / L
-    z = (m.mean(0) - dbm.ising.exact_moments(b, J, K, n_sites=L)) / (m.std(0) / np.sqrt(1000))
+    exact = dbm.ising.exact_moments_per_site(b, J, K, n_sites=L)
+    z = (m.mean(0) - exact) / (m.std(0) / np.sqrt(1000))
     print(f"(b, J, K) = ({b}, {J}, {K}): z-scores", np.round(z, 2))
     assert np.all(np.abs(z) < 4)
 
@@ -272,8 +263,8 @@ b_h, W_h, bp_h = theta_h
 print(f"pair detector: -2W < b' < -W is {-2 * W_h} < {bp_h} < {-W_h}:", -2 * W_h < bp_h < -W_h)
 for n in (0, 1, 2):
     print(f"  {n} occupied site(s): p(h = 1) = {1 / (1 + np.exp(-(bp_h + W_h * n))):.3f}")
-v_h, _ = dbm.rbm.gibbs(hidden, theta_h, n_steps=100, n_chains=1, seed=SEED)
-dbm.rbm.plot_hidden_1d(theta_h, v_h[0])
+v_h, _ = dbm.rbm.gibbs(hidden, theta_h, n_sweeps=100, n_chains=1, seed=SEED)
+dbm.plotting.plot_hidden_1d(theta_h, v_h[0])
 plt.show()
 print("effective (b, J):", np.round(dbm.rbm.effective_ising(theta_h), 3))
 
@@ -329,7 +320,7 @@ print("effective (b, J):", np.round(dbm.rbm.effective_ising(theta_h), 3))
 # %%
 tiny = dbm.hidden_model_1d(6)
 exact = dbm.rbm.exact_moments(tiny, theta_h)
-v_t, _ = dbm.rbm.gibbs(tiny, theta_h, n_steps=50, n_chains=20_000, seed=SEED)
+v_t, _ = dbm.rbm.gibbs(tiny, theta_h, n_sweeps=50, n_chains=20_000, seed=SEED)
 m_t = dbm.rbm.moments(tiny, theta_h, v_t)
 se_t = m_t.std(0) / np.sqrt(len(m_t))
 print("exact  ", np.round(exact, 4))
@@ -362,7 +353,7 @@ bias = dbm.ising.short_chain_bias(-4.0, 4.0, 0.0, n_sweeps=ks, n_sites=100, n_ch
 m1, m2 = bias["exact"][:2]
 print(f"exact per site: density {m1:.3f}, pairs {m2:.3f}; mean run m1/(m1 - m2) = "
       f"{m1 / (m1 - m2):.1f} sites")
-dbm.ising.plot_short_chain_bias(bias)
+dbm.plotting.plot_short_chain_bias(bias)
 plt.show()
 z_random = (bias["random"] - bias["exact"]) / bias["random_se"]
 z_data = (bias["data"] - bias["exact"]) / bias["data_se"]
@@ -396,38 +387,24 @@ assert np.abs(z_data).max() < 4.5
 # by the visible data ($b_\text{eff}$ and $J_\text{eff}$ of section 4), so $(W, b')$ can slide
 # along a valley of equal likelihood. And for a dense gas even $(b_\text{eff}, J_\text{eff})$
 # are determined weakly along one direction: many (bias, coupling) pairs give nearly the same
-# density and pairs. We therefore fit in two stages, each a call of `dbm.rbm.fit`: 600 large
-# steps (learning rate 0.2) to travel, then 600 small ones (0.02) whose last quarter is
-# averaged into the estimate (this averaging removes most of the gradient noise).
-
+# density and pairs. We therefore fit in two stages (`dbm.rbm.fit_two_stage`, two calls of
+# `dbm.rbm.fit`): 600 large steps (learning rate 0.2) to travel, then 600 small ones (0.02)
+# whose last quarter is averaged into the estimate (this averaging removes most of the
+# gradient noise).
 
 # %%
 conditions = [(-0.5, 0.5, 0.5), (0.5, 1.0, -0.5), (-1.0, 1.0, 1.0), (0.0, -0.5, 0.5)]
 L, n_lattices = 1000, 50
 model = dbm.hidden_model_1d(L)
-fit_options = {"cd_k": 3, "batch_size": 10, "n_chains": 20, "progress": False}
-
-
-def fit_two_stage(data, seed, **options):
-    """Travel with large steps, then settle with small ones; one FitResult for both stages."""
-    seed_travel, seed_settle = np.random.SeedSequence(seed).spawn(2)
-    options = fit_options | options
-    # the travel stage is not judged by its mismatch (tol=1): only its end point is used
-    travel = dbm.rbm.fit(model, data, n_iter=600, lr=0.2, tol=1.0, seed=seed_travel, **options)
-    settle = dbm.rbm.fit(model, data, theta0=travel.params, n_iter=600, lr=0.02,
-                         seed=seed_settle, **options)
-    return replace(settle, n_iter=1200,
-                   loss_history=np.concatenate([travel.loss_history, settle.loss_history]),
-                   param_history=np.vstack([travel.param_history, settle.param_history[1:]]))
-
-
+fit_options = {"n_iter": (600, 600), "lr": (0.2, 0.02), "cd_k": 3, "batch_size": 10,
+               "n_chains": 20, "progress": False}  # PCD-3: start="persistent", the default
 data, fits = {}, {}
 for i, bjk in enumerate(conditions):
-    data[bjk] = dbm.ising.sample(*bjk, n_sites=L, n_samples=n_lattices, n_sweeps=300,
+    data[bjk] = dbm.ising.sample(*bjk, n_sites=L, n_chains=n_lattices, n_sweeps=300,
                                  boundary="reflecting", seed=SEED + i)
-    fits[bjk] = fit_two_stage(data[bjk], SEED + i)
+    fits[bjk] = dbm.rbm.fit_two_stage(model, data[bjk], seed=SEED + i, **fit_options)
     print(bjk, "->", dict(zip(model.param_names, fits[bjk].params.round(3).tolist(), strict=True)))
-fig = dbm.rbm.plot_fit(fits)
+fig = dbm.plotting.plot_rbm_fits(fits)
 fig.axes[1].axvline(600, color="0.5", ls=":", lw=1)  # travel | settle
 dbm.plotting.glue_figure("intro-03", fig)  # the book's intro page shows it too
 plt.show()
@@ -445,34 +422,18 @@ plt.show()
 # shows a badly wrong model at the same level. What the data do determine is the visible
 # marginal, so we check that. The data's own answer is the Ising chain ($K = 0$, open,
 # $L = 1000$) whose density and pair moment per site equal the data's, found by a root
-# search on `dbm.ising.exact_moments`. Its standard errors follow from those of the data
-# moments (over the 50 lattices) through the inverse Jacobian of the map
-# $(b, J) \mapsto$ (density, pairs). Each fit's $(b_\text{eff}, J_\text{eff})$ must lie within
-# 4 standard errors of it.
-
+# search on `dbm.ising.exact_moments_per_site` (`dbm.ising.implied_ising`). Its standard
+# errors follow from those of the data moments (over the 50 lattices) through the inverse
+# Jacobian of the map $(b, J) \mapsto$ (density, pairs). Each fit's
+# $(b_\text{eff}, J_\text{eff})$ must lie within 4 standard errors of it.
 
 # %%
-def ising_moments(bj):
-    """Density and pair moment per site of the open Ising chain (b, J, K = 0) of L sites."""
-    return dbm.ising.exact_moments(*bj, 0.0, n_sites=L, boundary="reflecting", max_order=2)
-
-
-def implied_ising(lattices):
-    """(b, J) of the Ising chain with the lattices' density and pairs, and standard errors."""
-    m = dbm.chain_moments(lattices, max_order=2, boundary="reflecting") / L
-    bj = fsolve(lambda x: ising_moments(x) - m.mean(axis=0), [0.0, 0.0], xtol=1e-10)
-    h = 1e-5
-    jac = np.column_stack([(ising_moments(bj + d) - ising_moments(bj - d)) / (2 * h)
-                           for d in h * np.eye(2)])
-    inv = np.linalg.inv(jac)
-    return bj, np.sqrt(np.diag(inv @ np.cov(m.T) @ inv.T / len(m)))
-
-
 implied = {}
 print("(b, J, K)          mismatch  data (b, J) +- SE                 fit (b_eff, J_eff)   z")
 for bjk, r in fits.items():
-    implied[bjk] = implied_ising(data[bjk])
-    (bj, se), eff = implied[bjk], np.array(dbm.rbm.effective_ising(r.params))
+    implied[bjk] = dbm.ising.implied_ising(data[bjk])
+    bj, se = implied[bjk].params, implied[bjk].se
+    eff = np.array(dbm.rbm.effective_ising(r.params))
     z = (eff - bj) / se
     print(f"{bjk!s:18} {r.loss_history[-150:].mean():.4f}    ({bj[0]:+.3f}, {bj[1]:.3f}) +- "
           f"({se[0]:.3f}, {se[1]:.3f})   ({eff[0]:+.3f}, {eff[1]:.3f})    {np.round(z, 1)}")
@@ -481,14 +442,15 @@ for bjk, r in fits.items():
 # %% [markdown]
 # All four fits pass. They have not, however, stopped moving, which the next cell measures
 # by comparing the mean iterate of the first and the second half of the settle stage. At
-# $(0, -0.5, 0.5)$, $b'$ slides by $-0.16$ while $(b_\text{eff}, J_\text{eff})$ do not change
-# at all: that is the valley, where the hidden units are nearly always off and $b'$ hardly
-# matters to the visible layer. At $(-1, 1, 1)$ everything still creeps, $(b_\text{eff},
-# J_\text{eff})$ by about 2.5 SE along the weakly determined direction, towards the data's
-# values. So the $(W, b')$ a fit reports is one point along a valley, where it happened to
-# stop; only $(b_\text{eff}, J_\text{eff})$ are determined by the data, and that is what the
-# check above tests. The dynamic models of section IV A of the paper start from such points,
-# so this choice is part of their set-up.
+# $(0, -0.5, 0.5)$, $W$ and $b'$ slide by $-0.07$ and $-0.16$ while $(b_\text{eff},
+# J_\text{eff})$ move by less than 0.01 (a quarter of an SE): that is the valley, where the
+# hidden units are nearly always off and $(W, b')$ hardly matter to the visible layer. At
+# $(-1, 1, 1)$ everything still creeps, $(b_\text{eff}, J_\text{eff})$ by about 2.5 to 3 SE
+# along the weakly determined direction, towards the data's values. So the $(W, b')$ a fit
+# reports is one point along a valley, where it happened to stop; only $(b_\text{eff},
+# J_\text{eff})$ are determined by the data, and that is what the check above tests. The
+# dynamic models of section IV A of the paper start from such points, so this choice is part
+# of their set-up.
 
 # %%
 print("mean of the 2nd half of the settle stage minus the 1st half")
@@ -505,13 +467,13 @@ for bjk, r in fits.items():
 #
 # Section 5 showed that chains started from coin flips need a few sweeps to forget their
 # start. What does that do to learning? We refit the first initial condition with the same
-# two-stage schedule but non-persistent chains (`persistent=False`), restarted every
-# iteration either from the data batch (CD-3 from data, Hinton's original recipe) or from coin
-# flips (CD-3 from random states), and compare with the PCD-3 fit above. Two numbers for each:
-# the mismatch the algorithm itself sees (mean over the averaging window), and the true
-# mismatch, between the data's density and pairs and those of the learned model, computed
-# exactly from its effective Ising chain (section 4; the end sites differ slightly, an effect
-# of order $1/L$).
+# two-stage schedule but non-persistent chains, restarted every iteration either from the
+# data batch (`start="data"`: CD-3 from data, Hinton's original recipe) or from coin flips
+# (`start="random"`: CD-3 from random states), and compare with the PCD-3 fit above
+# (`start="persistent"`, the default). Two numbers for each: the mismatch the algorithm itself
+# sees (mean over the averaging window), and the true mismatch, between the data's density and
+# pairs and those of the learned model, computed exactly from its effective Ising chain
+# (section 4; the end sites differ slightly, an effect of order $1/L$).
 
 # %%
 bjk = conditions[0]
@@ -519,14 +481,17 @@ target = dbm.chain_moments(data[bjk], max_order=2, boundary="reflecting") / L
 target_mean, target_se = target.mean(0), target.std(0) / np.sqrt(len(target))
 runs = {
     "PCD-3": fits[bjk],
-    "CD-3 from data": fit_two_stage(data[bjk], SEED, persistent=False, n_chains=10),
-    "CD-3 from random": fit_two_stage(data[bjk], SEED, persistent=False, start="random"),
+    "CD-3 from data": dbm.rbm.fit_two_stage(model, data[bjk], seed=SEED,
+                                            **fit_options | {"start": "data", "n_chains": 10}),
+    "CD-3 from random": dbm.rbm.fit_two_stage(model, data[bjk], seed=SEED,
+                                              **fit_options | {"start": "random"}),
 }
 print(f"data {bjk}: density, pairs per site = {np.round(target_mean, 4)}")
 print("                   seen mismatch   learned density, pairs   (learned - data) / SE")
 true_z = {}
 for name, r in runs.items():
-    learned = ising_moments(dbm.rbm.effective_ising(r.params))
+    learned = dbm.ising.exact_moments_per_site(*dbm.rbm.effective_ising(r.params), 0.0,
+                                               n_sites=L, boundary="reflecting", max_order=2)
     true_z[name] = (learned - target_mean) / target_se
     print(f"{name:18} {r.loss_history[-150:].mean():10.4f}      {np.round(learned, 4)!s:24} "
           f"{np.round(true_z[name], 1)}")
@@ -539,7 +504,7 @@ assert np.abs(true_z["CD-3 from random"]).min() > 10
 # 0.68 per site against the data's 0.71 and 0.55: more than 30 SE off. It has found parameters
 # for which three Gibbs steps from coin flips reproduce the data, not parameters whose
 # equilibrium does: the short-chain bias of section 5, turned into a wrong model. PCD-3 and
-# CD-3 from data both land within 1 SE of the data. (PCD's own mismatch is larger only
+# CD-3 from data both land within about 1 SE of the data. (PCD's own mismatch is larger only
 # because its chains are independent of the batch, so the noise of the two does not cancel
 # as it does when the chains start from the batch.)
 #
@@ -559,7 +524,7 @@ assert np.abs(true_z["CD-3 from random"]).min() > 10
 # %%
 print("(b, J, K)          order:      1       2       3       4")
 for i, bjk in enumerate(conditions):
-    v_fit, _ = dbm.rbm.gibbs(model, fits[bjk].params, n_steps=300, n_chains=50, seed=SEED + i)
+    v_fit, _ = dbm.rbm.gibbs(model, fits[bjk].params, n_sweeps=300, n_chains=50, seed=SEED + i)
     learned = dbm.chain_moments(v_fit, boundary="reflecting") / L
     target = dbm.chain_moments(data[bjk], boundary="reflecting") / L
     se = np.sqrt(learned.var(0) / len(learned) + target.var(0) / len(target))
@@ -586,7 +551,7 @@ for i, bjk in enumerate(conditions):
 # %%
 rossler = dbm.rossler_rbm((10, 10, 10))
 theta_r = dbm.rbm.rossler_initial_params()
-v_r, h_r = dbm.rbm.gibbs(rossler, theta_r, n_steps=5, n_chains=100, seed=SEED)
+v_r, h_r = dbm.rbm.gibbs(rossler, theta_r, n_sweeps=5, n_chains=100, seed=SEED)
 visible_counts = [(v_r == a).sum(axis=(1, 2, 3)).mean() for a in (1, 2, 3)]
 hidden_counts = [(h_r == c).sum(axis=1).mean() for c in (1, 2, 3)]
 print("mean A, B, C:", np.round(visible_counts, 1), " mean X, Y, Z:", np.round(hidden_counts, 1))
@@ -602,7 +567,7 @@ assert np.allclose(hidden_counts, 100, atol=4 * np.sqrt(90 / 100))
 # %%
 theta_w = theta_r.copy()
 theta_w[3] = 0.25
-m_w = dbm.rbm.moments(rossler, theta_w, dbm.rbm.gibbs(rossler, theta_w, n_steps=50,
+m_w = dbm.rbm.moments(rossler, theta_w, dbm.rbm.gibbs(rossler, theta_w, n_sweeps=50,
                                                       n_chains=20, seed=SEED)[0]).mean(0)
 print(dict(zip(rossler.param_names, m_w.round(1).tolist(), strict=True)))
 assert m_w[3] > 8 * m_w[0] * m_w[6] / 1000
@@ -616,7 +581,8 @@ assert m_w[3] > 8 * m_w[0] * m_w[6] / 1000
 #
 # **Particle-hole symmetry.** Show that for $K = 0$ the substitution $v_i \to 1 - v_i$ maps the
 # gas $(b, J)$ on a ring to $(-b - 2J, J)$. Conclude that the density is exactly $1/2$ at
-# $b = -J$, for every $J$, and check it with `dbm.ising.exact_moments` and with the sampler.
+# $b = -J$, for every $J$, and check it with `dbm.ising.exact_moments_per_site` and with the
+# sampler.
 #
 # ```{exercise-end}
 # ```
@@ -633,8 +599,8 @@ assert m_w[3] > 8 * m_w[0] * m_w[6] / 1000
 
 # %%
 for J in (-2.0, 0.5, 3.0):
-    rho = dbm.ising.exact_moments(-J, J, 0.0)[0]
-    v = dbm.ising.sample(-J, J, 0.0, n_sites=100, n_samples=500, n_sweeps=300, seed=SEED)
+    rho = dbm.ising.exact_moments_per_site(-J, J, 0.0)[0]
+    v = dbm.ising.sample(-J, J, 0.0, n_sites=100, n_chains=500, n_sweeps=300, seed=SEED)
     se = v.mean(axis=1).std() / np.sqrt(len(v))  # over independent chains
     print(f"J = {J:+.1f}: exact density {rho:.6f}, sampled {v.mean():.4f} +- {se:.4f}")
     assert abs(rho - 0.5) < 1e-12 and abs(v.mean() - 0.5) < 4 * se

@@ -331,7 +331,7 @@ def test_bad_coeffs_and_fit_inputs_raise():
         g.fit(x, np.full(400, np.inf))
     with pytest.raises(ValueError, match="`ridge` must be a finite number >= 0"):
         g.fit(x, np.zeros(400), ridge=-1.0)
-    with pytest.raises(TypeError, match="`ridge` must be a float"):
+    with pytest.raises(TypeError, match="`ridge` must be a real number"):
         g.fit(x, np.zeros(400), ridge="big")
     with pytest.raises(ValueError, match="outside"):
         g.fit(x + 10, np.zeros(400))
@@ -360,26 +360,26 @@ def test_bad_interpolate_inputs_raise():
         hermite_cubics(1.5)
 
 
-# ---- plotting helpers used by notebook 02 (smoke tests) ----------------------------
-def test_plotting_helpers_draw():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+# ---- interpolate_1d (notebook 02's slider; the figures are in tests/test_plotting.py) ----
+def test_interpolate_1d_matches_scipy_and_fits_samples():
+    from scipy.interpolate import CubicHermiteSpline
 
     from dbmtools import hermite
 
     f, df = np.sin, np.cos
-    hermite.plot_hermite_cubics()
-    hermite.plot_cell_basis(0.5, n=11)
-    hermite.plot_c0_vs_c1(f, df)
-    _, err = hermite.plot_interpolation_1d(f, df, 0.3, samples=(np.linspace(-1, 1, 40),) * 2)
-    assert err["interpolation"] < 1e-3  # grid covers [-1, 1] with 7 cells of exactly 0.3
-    hermite.plot_convergence([0.5, 0.25], [1e-2, 6.25e-4])
-    hermite.plot_slice(_grid(3), lambda x: x[:, 0], axis=1, value=0.6)
-    with pytest.raises(ValueError, match="`grid` must be 3D"):
-        hermite.plot_slice(_grid(2))
-    plt.close("all")
+    x = np.linspace(-1, 1, 40)
+    r = hermite.interpolate_1d(f, df, 0.3, samples=(x, f(x)))
+    # the grid covers [-1, 1] with 7 cells of exactly 0.3
+    assert r.grid.n_cells == (7,) and r.grid.upper[0] == pytest.approx(1.1)
+    knots = r.grid.vertices[:, 0]
+    spline = CubicHermiteSpline(knots, f(knots), df(knots))
+    t = np.linspace(-1, 1, 801)
+    np.testing.assert_allclose(r.grid(t[:, None]), spline(t), atol=1e-13)
+    assert r.errors["interpolation"] == pytest.approx(np.abs(spline(t) - f(t)).max(), abs=1e-13)
+    assert r.errors["interpolation"] < 1e-3
+    # exact samples of a smooth function: the least-squares fit is close to it as well
+    assert r.errors["fit"] < 1e-3 and r.fitted is not None
+    assert hermite.interpolate_1d(f, df, 0.5).fitted is None
 
 
 @pytest.mark.parametrize("dim", [2, 3])

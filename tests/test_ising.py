@@ -36,18 +36,20 @@ COUPLINGS = [
 def test_transfer_matrix_matches_enumeration(b, J, K, boundary, n):
     max_order = min(4, n)
     ref = gas_exact_chain_moments(b, J, K, n, boundary == "periodic", max_order)
-    got = ising.exact_moments(b, J, K, n_sites=n, boundary=boundary, max_order=max_order) * n
+    got = ising.exact_moments_per_site(b, J, K, n_sites=n, boundary=boundary,
+                                       max_order=max_order) * n
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("b,J,K", COUPLINGS)
 def test_infinite_chain_is_the_limit_of_rings_and_open_chains(b, J, K):
-    inf = ising.exact_moments(b, J, K, max_order=6)
-    ring = ising.exact_moments(b, J, K, n_sites=2000, max_order=6)
+    inf = ising.exact_moments_per_site(b, J, K, max_order=6)
+    ring = ising.exact_moments_per_site(b, J, K, n_sites=2000, max_order=6)
     np.testing.assert_allclose(ring, inf, atol=1e-12)
     # open chains: boundary corrections are O(1/L)
     err = [
-        np.abs(ising.exact_moments(b, J, K, n_sites=n, boundary="reflecting", max_order=6) - inf)
+        np.abs(ising.exact_moments_per_site(b, J, K, n_sites=n, boundary="reflecting",
+                                            max_order=6) - inf)
         for n in (500, 1000)
     ]
     assert np.all(err[1] <= 0.55 * err[0] + 1e-12)
@@ -57,9 +59,10 @@ def test_infinite_chain_is_the_limit_of_rings_and_open_chains(b, J, K):
 def test_exact_moments_of_independent_sites():
     # b only: independent sites with p = sigmoid(b); chain of k ones has prob p^k
     p = 1 / (1 + np.exp(0.7))
-    np.testing.assert_allclose(ising.exact_moments(-0.7, 0, 0), p ** np.arange(1, 5), rtol=1e-12)
+    np.testing.assert_allclose(ising.exact_moments_per_site(-0.7, 0, 0), p ** np.arange(1, 5),
+                               rtol=1e-12)
     np.testing.assert_allclose(
-        ising.exact_moments(-0.7, 0, 0, n_sites=9, boundary="reflecting") * 9,
+        ising.exact_moments_per_site(-0.7, 0, 0, n_sites=9, boundary="reflecting") * 9,
         [(9 - k + 1) * p**k for k in range(1, 5)],
         rtol=1e-12,
     )
@@ -69,10 +72,10 @@ def test_exact_moments_of_independent_sites():
 @pytest.mark.parametrize("boundary", ["periodic", "reflecting"])
 def test_sampled_moments_match_transfer_matrix(b, J, K, boundary):
     n_sites, n_chains = 40, 4000
-    v = ising.sample(b, J, K, n_sites=n_sites, n_samples=n_chains, n_sweeps=300, seed=11,
+    v = ising.sample(b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=300, seed=11,
                      boundary=boundary)
     m = chain_moments(v, max_order=4, boundary=boundary).astype(float)
-    exact = ising.exact_moments(b, J, K, n_sites=n_sites, boundary=boundary) * n_sites
+    exact = ising.exact_moments_per_site(b, J, K, n_sites=n_sites, boundary=boundary) * n_sites
     se = m.std(axis=0, ddof=1) / np.sqrt(n_chains)
     z = (m.mean(axis=0) - exact) / np.maximum(se, 1e-12)
     assert np.all(np.abs(z) < 4.5), (z, m.mean(axis=0), exact)
@@ -83,7 +86,7 @@ def test_sampled_distribution_chi_square(boundary):
     b, J, K, n = 0.4, -1.5, 2.0, 5
     states, p = gas_enumerate(b, J, K, n, boundary == "periodic")
     n_chains = 40_000
-    v = ising.sample(b, J, K, n_sites=n, n_samples=n_chains, n_sweeps=50, seed=5,
+    v = ising.sample(b, J, K, n_sites=n, n_chains=n_chains, n_sweeps=50, seed=5,
                      boundary=boundary)
     codes = v.astype(np.int64) @ (2 ** np.arange(n - 1, -1, -1))  # lexicographic, as states
     observed = np.bincount(codes, minlength=2**n)
@@ -94,24 +97,24 @@ def test_sampled_distribution_chi_square(boundary):
 def test_cd_from_stationary_data_keeps_moments():
     # data drawn from the model is stationary under the Gibbs kernel: CD-1 from it is unbiased
     b, J, K, n = -0.5, 1.5, -1.0, 50
-    data = ising.sample(b, J, K, n_sites=n, n_samples=3000, n_sweeps=300, seed=1)
-    after = ising.sample(b, J, K, n_sites=n, n_samples=3000, n_sweeps=1, init=data, seed=2)
+    data = ising.sample(b, J, K, n_sites=n, n_chains=3000, n_sweeps=300, seed=1)
+    after = ising.sample(b, J, K, n_sites=n, n_chains=3000, n_sweeps=1, init=data, seed=2)
     m = chain_moments(after, max_order=3).astype(float)
-    exact = ising.exact_moments(b, J, K, n_sites=n, max_order=3) * n
+    exact = ising.exact_moments_per_site(b, J, K, n_sites=n, max_order=3) * n
     se = m.std(axis=0, ddof=1) / np.sqrt(m.shape[0])
     assert np.all(np.abs(m.mean(axis=0) - exact) < 4.5 * se)
 
 
 def test_init_and_zero_sweeps_and_moments():
     init = np.array([1, 0, 1, 1, 0, 1], dtype=np.int8)
-    v = ising.sample(0.0, 0.0, 0.0, n_sites=6, n_samples=3, n_sweeps=0, init=init, seed=0)
+    v = ising.sample(0.0, 0.0, 0.0, n_sites=6, n_chains=3, n_sweeps=0, init=init, seed=0)
     assert (v == init).all()
     assert ising.moments(v, boundary="periodic")[0].tolist() == [4, 2, 0]
     assert ising.moments(v, boundary="reflecting")[0].tolist() == [4, 1, 0]
 
 
 def test_same_seed_same_result_at_any_thread_count():
-    kw = dict(n_sites=30, n_samples=7, n_sweeps=20, seed=123)
+    kw = dict(n_sites=30, n_chains=7, n_sweeps=20, seed=123)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -123,7 +126,7 @@ def test_same_seed_same_result_at_any_thread_count():
     assert (one == two).all()
     assert not (one == ising.sample(0.2, 1.0, -0.5, **{**kw, "seed": 124})).all()
     # chain i does not depend on how many chains run
-    assert (ising.sample(0.2, 1.0, -0.5, **{**kw, "n_samples": 3}) == one[:3]).all()
+    assert (ising.sample(0.2, 1.0, -0.5, **{**kw, "n_chains": 3}) == one[:3]).all()
 
 
 @pytest.mark.parametrize(
@@ -132,10 +135,10 @@ def test_same_seed_same_result_at_any_thread_count():
         (dict(b=np.nan), ValueError, "`b` must be finite"),
         (dict(J=np.inf), ValueError, "`J` must be finite"),
         (dict(K="1"), TypeError, "`K` must be a real number"),
-        (dict(n_sites=2), ValueError, "`n_sites` must be >= 3"),
+        (dict(n_sites=2), ValueError, "`n_sites` must be an integer >= 3"),
         (dict(n_sites=10.0), TypeError, "`n_sites` must be an integer"),
-        (dict(n_samples=0), ValueError, "`n_samples` must be >= 1"),
-        (dict(n_sweeps=-1), ValueError, "`n_sweeps` must be >= 0"),
+        (dict(n_chains=0), ValueError, "`n_chains` must be an integer >= 1"),
+        (dict(n_sweeps=-1), ValueError, "`n_sweeps` must be an integer >= 0"),
         (dict(boundary="open"), ValueError, "`boundary` must be 'periodic' or 'reflecting'"),
         (dict(init=np.zeros((2, 9), dtype=np.int8)), ValueError, r"`init` must have shape"),
         (dict(init=np.full(10, 2, dtype=np.int8)), ValueError, r"`init` holds codes in \[2, 2\]"),
@@ -143,7 +146,7 @@ def test_same_seed_same_result_at_any_thread_count():
     ],
 )
 def test_sample_rejects_bad_input(kwargs, error, match):
-    args = dict(b=0.0, J=0.0, K=0.0, n_sites=10, n_samples=2, n_sweeps=1, seed=0)
+    args = dict(b=0.0, J=0.0, K=0.0, n_sites=10, n_chains=2, n_sweeps=1, seed=0)
     args.update(kwargs)
     b, J, K = args.pop("b"), args.pop("J"), args.pop("K")
     with pytest.raises(error, match=match):
@@ -153,17 +156,17 @@ def test_sample_rejects_bad_input(kwargs, error, match):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(max_order=0), "`max_order` must be >= 1"),
-        (dict(max_order=11), r"`max_order` must be in \[1, 10\]"),
-        (dict(n_sites=3, max_order=4), "`n_sites` must be >= 4"),
+        (dict(max_order=0), r"`max_order` must be an integer in \[1, 10\]"),
+        (dict(max_order=11), r"`max_order` must be an integer in \[1, 10\]"),
+        (dict(n_sites=3, max_order=4), "`n_sites` must be an integer >= 4"),
         (dict(boundary="x"), "`boundary` must be"),
     ],
 )
 def test_exact_moments_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        ising.exact_moments(0.0, 0.0, 0.0, **kwargs)
+        ising.exact_moments_per_site(0.0, 0.0, 0.0, **kwargs)
     with pytest.raises(ValueError, match="`K` must be finite"):
-        ising.exact_moments(0.0, 0.0, np.nan)
+        ising.exact_moments_per_site(0.0, 0.0, np.nan)
 
 
 @pytest.mark.parametrize("b,J,K", COUPLINGS[:4])
@@ -179,3 +182,28 @@ def test_enumerate_states_matches_reference(b, J, K, boundary, n):
 def test_enumerate_states_rejects_long_chains():
     with pytest.raises(ValueError, match="`n_sites` must be at most 20"):
         ising.enumerate_states(0.0, 0.0, 0.0, n_sites=21)
+
+
+@pytest.mark.parametrize("b,J", [(-0.5, 1.0), (0.4, -0.8)])
+def test_implied_ising_recovers_the_generating_chain(b, J):
+    # truth: the (b, J) the lattices were drawn with (K = 0, open chain); the estimate's
+    # standard errors come from the spread over the independent lattices, so |z| < 4.5
+    v = ising.sample(b, J, 0.0, n_sites=300, n_chains=600, n_sweeps=300, boundary="reflecting",
+                     seed=21)
+    r = ising.implied_ising(v)
+    assert r.converged
+    assert np.all(np.abs(r.params - [b, J]) < 4.5 * r.se), (r.params, r.se)
+    assert np.all(r.se < 0.1)
+    # the root: the chain's exact moments are the lattices' mean moments
+    np.testing.assert_allclose(
+        ising.exact_moments_per_site(*r.params, 0.0, n_sites=300, boundary="reflecting",
+                                     max_order=2), r.moments, atol=1e-9)
+    np.testing.assert_allclose(
+        r.moments, chain_moments(v, max_order=2, boundary="reflecting").mean(0) / 300)
+
+
+def test_implied_ising_rejects_bad_input():
+    with pytest.raises(ValueError, match="`lattices` must have shape"):
+        ising.implied_ising(np.zeros(10, dtype=np.int8))
+    with pytest.raises(ValueError, match="`lattices` holds codes"):
+        ising.implied_ising(np.full((3, 10), 2, dtype=np.int8))

@@ -87,7 +87,7 @@ def test_conditionals_by_direct_formula(model, theta):
 def test_gibbs_matches_enumeration(model, theta):
     states, pv, cv, ch, cw = _reference(model, theta)
     n_chains = 20_000
-    v, h = rbm.gibbs(model, theta, n_steps=30, n_chains=n_chains, seed=3)
+    v, h = rbm.gibbs(model, theta, n_sweeps=30, n_chains=n_chains, seed=3)
     base = model.n_species_v + 1
     codes = v.astype(np.int64) @ (base ** np.arange(model.n_visible - 1, -1, -1))
     observed = np.bincount(codes, minlength=states.shape[0])
@@ -147,7 +147,7 @@ def test_rossler_rbm_structure_and_zero_weight_densities():
     )
     # eq. (46): with zero weights each species fills e^b / (1 + 3 e^b) = 1/5 of the sites
     theta = rbm.rossler_initial_params()
-    v, h = rbm.gibbs(rbm.rossler_rbm(), theta, n_steps=2, n_chains=50, seed=0)
+    v, h = rbm.gibbs(rbm.rossler_rbm(), theta, n_sweeps=2, n_chains=50, seed=0)
     counts = np.stack([(v == a).sum(axis=(1, 2, 3)) for a in (1, 2, 3)], 1)
     se = np.sqrt(1000 * 0.2 * 0.8 / 50)
     assert np.all(np.abs(counts.mean(0) - 200) < 4.5 * se)
@@ -157,11 +157,11 @@ def test_rossler_rbm_structure_and_zero_weight_densities():
 
 def test_pcd_chains_continue_and_cd_from_data():
     model, theta = CASES[0]
-    v1, _ = rbm.gibbs(model, theta, n_steps=3, n_chains=5, seed=1)
-    same, _ = rbm.gibbs(model, theta, n_steps=0, init=v1, seed=9)
+    v1, _ = rbm.gibbs(model, theta, n_sweeps=3, n_chains=5, seed=1)
+    same, _ = rbm.gibbs(model, theta, n_sweeps=0, init=v1, seed=9)
     assert (same == v1).all()
     data = np.zeros((4, 4), dtype=np.int8)
-    v, h = rbm.gibbs(model, theta, n_steps=1, init=data, seed=2)
+    v, h = rbm.gibbs(model, theta, n_sweeps=1, init=data, seed=2)
     assert v.shape == (4, 4) and h.shape == (4, 3)
 
 
@@ -172,7 +172,7 @@ def test_cd1_from_random_states_is_biased_and_long_chains_are_not():
     theta = np.array([-2.0, 2.0, -1.0])
     exact = rbm.exact_moments(model, theta)
     for k, biased in ((1, True), (100, False)):
-        v, _ = rbm.gibbs(model, theta, n_steps=k, n_chains=20_000, seed=4)
+        v, _ = rbm.gibbs(model, theta, n_sweeps=k, n_chains=20_000, seed=4)
         m = rbm.moments(model, theta, v)
         z = (m.mean(0) - exact) / (m.std(0, ddof=1) / np.sqrt(m.shape[0]))
         assert np.any(np.abs(z) > 10) == biased, (k, z)
@@ -183,9 +183,9 @@ def test_same_seed_same_result_at_any_thread_count():
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = rbm.gibbs(model, theta, n_steps=3, n_chains=5, seed=7)
+        one = rbm.gibbs(model, theta, n_sweeps=3, n_chains=5, seed=7)
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = rbm.gibbs(model, theta, n_steps=3, n_chains=5, seed=7)
+        two = rbm.gibbs(model, theta, n_sweeps=3, n_chains=5, seed=7)
     finally:
         numba.set_num_threads(before)
     assert (one[0] == two[0]).all() and (one[1] == two[1]).all()
@@ -216,8 +216,8 @@ def test_fit_recovers_parameters():
     truth = np.array([-0.8, 1.5, -1.0])
     L, n = 100, 400
     model = rbm.hidden_model_1d(L)
-    data, _ = rbm.gibbs(model, truth, n_steps=200, n_chains=n, seed=10)
-    r = rbm.fit(model, data, n_iter=800, lr=0.05, cd_k=1, persistent=True, batch_size=100,
+    data, _ = rbm.gibbs(model, truth, n_sweeps=200, n_chains=n, seed=10)
+    r = rbm.fit(model, data, n_iter=800, lr=0.05, cd_k=1, start="persistent", batch_size=100,
                 n_chains=100, n_average=300, seed=11, progress=False)
     assert r.converged and r.n_iter == 800 and r.loss_history.shape == (800,)
     assert r.param_history.shape == (801, 3) and r.names == ("b", "W", "b'")
@@ -228,14 +228,14 @@ def test_fit_recovers_parameters():
     assert _mahalanobis(data, shifted, rbm.effective_ising(truth)) > 4 * stats.chi2.isf(1e-4, 2)
 
 
-def test_fit_sgd_cd_from_data_and_adam_from_random_states():
+def test_fit_sgd_cd_from_data_and_adam_cd_from_random_states():
     # independent sites (J = 0): the hidden model needs only b_eff = logit(rho)
     rho, L, n = 0.3, 60, 400
     data = (np.random.default_rng(0).random((n, L)) < rho).astype(np.int8)
     model = rbm.hidden_model_1d(L)
     want = [np.log(rho / (1 - rho)), 0.0]
-    for kw in (dict(optimizer="sgd", lr=1.0, persistent=False, start="data", cd_k=1),
-               dict(optimizer="adam", lr=0.05, persistent=True, start="random", cd_k=1)):
+    for kw in (dict(optimizer="sgd", lr=1.0, start="data", cd_k=1),
+               dict(optimizer="adam", lr=0.05, start="random", cd_k=1)):
         r = rbm.fit(model, data, n_iter=400, batch_size=100, n_average=200, seed=3,
                     progress=False, **kw)
         d2 = _mahalanobis(data, rbm.effective_ising(r.params), want)
@@ -252,17 +252,19 @@ def test_fit_warns_when_not_converged():
 @pytest.mark.parametrize(
     "call,error,match",
     [
-        (lambda m: rbm.gibbs(m, [0.0, np.nan, 0.0], n_steps=1, n_chains=1), ValueError,
+        (lambda m: rbm.gibbs(m, [0.0, np.nan, 0.0], n_sweeps=1, n_chains=1), ValueError,
          "`theta` must be finite"),
-        (lambda m: rbm.gibbs(m, [0.0, 0.0], n_steps=1, n_chains=1), ValueError,
+        (lambda m: rbm.gibbs(m, [0.0, 0.0], n_sweeps=1, n_chains=1), ValueError,
          r"`theta` must have shape \(3,\)"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_steps=-1, n_chains=1), ValueError,
-         "`n_steps` must be an integer >= 0"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_steps=1), ValueError,
-         "`n_chains` must be a positive integer"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_steps=1, init=np.zeros((2, 5), np.int8)),
+        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=-1, n_chains=1), ValueError,
+         "`n_sweeps` must be an integer >= 0"),
+        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1), ValueError,
+         "`n_chains` must be given when `init` is omitted"),
+        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, n_chains=0), ValueError,
+         "`n_chains` must be an integer >= 1"),
+        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, init=np.zeros((2, 5), np.int8)),
          ValueError, r"`init` must have shape \(\.\.\., 6\)"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_steps=1, init=np.full((2, 6), 2, np.int8)),
+        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, init=np.full((2, 6), 2, np.int8)),
          ValueError, r"`init` holds codes in \[2, 2\]"),
         (lambda m: rbm.moments(m, [0.0] * 3, np.full(6, -1, np.int8)), ValueError,
          "`states` holds codes"),
@@ -273,11 +275,13 @@ def test_fit_warns_when_not_converged():
         (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), lr=-1), ValueError,
          "`lr` must be a finite number > 0"),
         (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), optimizer="rmsprop"), ValueError,
-         "`optimizer` must be 'adam' or 'sgd'"),
+         "`optimizer` must be one of 'sgd', 'adam'"),
         (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), batch_size=5), ValueError,
          r"`batch_size` must be an integer in \[1, 3\]"),
         (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), start="noise"), ValueError,
-         "`start` must be 'data' or 'random'"),
+         "`start` must be one of 'persistent', 'data', 'random'"),
+        (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), start="data", n_chains=2), ValueError,
+         r"`n_chains` \(2\) must equal `batch_size` \(3\)"),
         (lambda m: rbm.fit("m", np.zeros((3, 6), np.int8)), TypeError,
          "`model` must be a LayeredModel"),
         (lambda m: rbm.enumerate_visible(rbm.rossler_rbm((4, 4, 4)), np.zeros(9)), ValueError,
@@ -296,7 +300,7 @@ def test_bad_input_raises(call, error, match):
         (dict(edges=np.array([[3, 0]])), r"`edges\[:, 0\]` must be visible sites in \[0, 2\]"),
         (dict(edges=np.zeros((2, 3), int)), "`edges` must be a non-empty integer array"),
         (dict(weight_mask=np.ones((2, 2), bool)), "`weight_mask` must be a bool array"),
-        (dict(n_species_v=0), "`n_species_v` must be a positive integer"),
+        (dict(n_species_v=0), "`n_species_v` must be an integer >= 1"),
     ],
 )
 def test_layered_model_rejects_bad_input(kwargs, match):
@@ -313,7 +317,7 @@ def test_gibbs_with_huge_couplings_falls_back_to_log_domain():
     theta = np.array([1.0, 0.3, 800.0])  # hidden units always on, visible sites independent
     exact = rbm.exact_moments(model, theta)
     n = 4000
-    v, h = rbm.gibbs(model, theta, n_steps=5, n_chains=n, seed=1)
+    v, h = rbm.gibbs(model, theta, n_sweeps=5, n_chains=n, seed=1)
     assert (h == 1).all()
     m = rbm.moments(model, theta, v)
     z = (m.mean(0) - exact) / np.maximum(m.std(0, ddof=1) / np.sqrt(n), 1e-12)
@@ -327,14 +331,14 @@ def test_rossler_rbm_sampler_matches_enumeration_with_weights():
     theta = np.array([-0.5, -0.9, -0.7, 0.6, -0.4, 0.3, -1.5, -1.0, -2.0])
     exact = rbm.exact_moments(model, theta)
     n = 20_000
-    v, _ = rbm.gibbs(model, theta, n_steps=30, n_chains=n, seed=8)
+    v, _ = rbm.gibbs(model, theta, n_sweeps=30, n_chains=n, seed=8)
     m = rbm.moments(model, theta, v)
     z = (m.mean(0) - exact) / (m.std(0, ddof=1) / np.sqrt(n))
     assert np.all(np.abs(z) < 4.5), z
 
 
 def test_builders_reject_bad_sizes():
-    with pytest.raises(ValueError, match="`n_sites` must be >= 2"):
+    with pytest.raises(ValueError, match="`n_sites` must be an integer >= 2"):
         rbm.hidden_model_1d(1)
     with pytest.raises(TypeError, match="`n_sites` must be an integer"):
         rbm.hidden_model_1d(10.0)
@@ -355,3 +359,21 @@ def test_fit_same_seed_same_result_at_any_thread_count():
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one.param_history, two.param_history)
+
+
+def test_fit_two_stage_is_two_fits_joined():
+    # the definition: travel (large steps, tol 1) then settle from travel's averaged end point,
+    # each with its own stream spawned from the seed
+    data = (np.random.default_rng(2).random((20, 30)) < 0.4).astype(np.int8)
+    model = rbm.hidden_model_1d(30)
+    kw = dict(batch_size=10, n_chains=8, progress=False, tol=10.0)
+    r = rbm.fit_two_stage(model, data, n_iter=(30, 20), lr=(0.2, 0.02), seed=7, **kw)
+    s_travel, s_settle = np.random.SeedSequence(7).spawn(2)
+    travel = rbm.fit(model, data, n_iter=30, lr=0.2, seed=s_travel, **{**kw, "tol": 1.0})
+    settle = rbm.fit(model, data, initial_theta=travel.params, n_iter=20, lr=0.02,
+                     seed=s_settle, **kw)
+    assert r.n_iter == 50 and r.param_history.shape == (51, 3)
+    np.testing.assert_array_equal(r.params, settle.params)
+    np.testing.assert_array_equal(r.param_history[:31], travel.param_history)
+    np.testing.assert_array_equal(r.param_history[31:], settle.param_history[1:])
+    np.testing.assert_array_equal(r.loss_history[30:], settle.loss_history)
