@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import dbmtools as dbm
-from dbmtools.rossler_moments import MOMENT_NAMES, lattice_moments
+from dbmtools.rossler3d import MOMENT_NAMES, lattice_moments
 
 SEED, SHAPE, DT, N_STEPS, N_TRAIN = 2019, (10, 10, 10), 0.01, 500, 111
 
@@ -26,7 +26,7 @@ def main() -> None:
     starts = np.stack([dbm.random_state(SHAPE, counts=[200, 200, 200], seed=[SEED, 0, k])
                        for k in range(300)])
     ens = dbm.simulate_ensemble(starts, dbm.rossler(), n_steps=N_STEPS, dt=DT,
-                                seed=[SEED, 1], boundary="reflecting", progress=False)
+                                dim=3, seed=[SEED, 1], boundary="reflecting", progress=False)
     every = np.arange(0, N_STEPS + 1, 5)
     sim_mean = lattice_moments(ens.states[:, every]).mean(0)
     trained = every <= N_TRAIN - 1
@@ -34,7 +34,7 @@ def main() -> None:
     lower, upper = dbm.dynamics.centred_domain(theta0[:3], 0.1, 1.5)
     print(" " * 28 + "".join(f"{n:>7s}" for n in MOMENT_NAMES))
     for batch in (1, 5):
-        problem = dbm.RosslerMoments(ens.states[:, :N_TRAIN], n_samples=batch, cd_k=10)
+        problem = dbm.RosslerMoments(ens.states[:, :N_TRAIN], n_chains=batch, cd_k=10)
         ode = dbm.ParameterODE([f"p{k}" for k in range(9)], [0, 1, 2], lower, upper, 0.1,
                                dt=DT, n_substeps=10)
         t0 = time.perf_counter()
@@ -42,7 +42,7 @@ def main() -> None:
                   window=10, shift_every=100, seed=[SEED, 4], progress=False)
         seconds = time.perf_counter() - t0
         theta = dbm.predict(ode, theta0, N_STEPS)
-        visible = dbm.sample_rossler(theta[every], n_samples=100, seed=[SEED, 6])[0]
+        visible = dbm.sample_rossler(theta[every], n_chains=100, seed=[SEED, 6])[0]
         err = lattice_moments(visible).mean(1) - sim_mean
         for name, rows in (("t <= 1.1", trained), ("t > 1.1", ~trained)):
             rel = np.sqrt((err[rows] ** 2).mean(0)) / np.abs(sim_mean[rows]).mean(0)

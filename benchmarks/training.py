@@ -30,19 +30,16 @@ import time
 import numpy as np
 
 import dbmtools as dbm
-from dbmtools.dynamics import (
-    HiddenMoments,
-    IsingMoments,
-    ParameterODE,
+from dbmtools.annihilation1d import (
     annihilation_data,
-    centred_domain,
     closure_moments,
-    closure_rmse,
     fit_hidden_initial,
     learn_closures,
-    train,
 )
-from dbmtools.rossler_moments import RosslerMoments, sample_rossler
+from dbmtools.dynamics import ParameterODE, centred_domain, train
+from dbmtools.estimators import HiddenMoments, IsingMoments, RosslerMoments
+from dbmtools.rossler3d import sample_rossler
+from dbmtools.theory import closure_rmse
 
 
 def step_cost(n_steps: int = 400) -> dict:
@@ -57,7 +54,7 @@ def step_cost(n_steps: int = 400) -> dict:
         ("hidden (b, W, b')", HiddenMoments, ("b", "W", "b'"), [-4, -3, -5], [2, 4, 2],
          [0.5, 0.5, 0.05]),
     ):
-        problem = cls(th0, data, n_samples=10, cd_k=1)
+        problem = cls(data, th0, n_chains=10, cd_k=1)
         ode = ParameterODE(names, [0, 1, 2], lo, hi, cell, dt=0.01)
         kw = dict(lr=1e-9, window=5, seed=0, progress=False)
         train(ode, problem, n_iter=5, **kw)  # warm-up (compilation)
@@ -75,10 +72,10 @@ def rossler_step_cost(n_steps: int = 2000) -> dict:
     s0 = np.stack([dbm.random_state((10, 10, 10), counts=[200, 200, 200], seed=k)
                    for k in range(20)])
     ens = dbm.simulate_ensemble(s0, dbm.rossler(), n_steps=n_steps // 100 + 11, dt=0.01,
-                                seed=1, boundary="reflecting", progress=False)
+                                dim=3, seed=1, boundary="reflecting", progress=False)
     out = {}
     for batch in (1, 5):
-        problem = RosslerMoments(ens.states, n_samples=batch, cd_k=10)
+        problem = RosslerMoments(ens.states, n_chains=batch, cd_k=10)
         lo, hi = centred_domain(problem.initial_theta[0, :3], 0.1, 1.5)
         ode = ParameterODE([f"p{k}" for k in range(9)], [0, 1, 2], lo, hi, 0.1, dt=0.01,
                            n_substeps=10)
@@ -95,9 +92,9 @@ def rossler_step_cost(n_steps: int = 2000) -> dict:
 def gibbs_sweep_cost(n_sweeps: int = 2000) -> float:
     """ns per neighbour read of one Gibbs sweep (H | V then V | H: 16,000 reads)."""
     theta = dbm.rbm.rossler_initial_params()
-    sample_rossler(theta, n_samples=1, n_steps=2)  # compilation
+    sample_rossler(theta, n_chains=1, n_sweeps=2)  # compilation
     t0 = time.perf_counter()
-    sample_rossler(theta, n_samples=1, n_steps=n_sweeps)
+    sample_rossler(theta, n_chains=1, n_sweeps=n_sweeps)
     return (time.perf_counter() - t0) / n_sweeps / 16_000 * 1e9
 
 

@@ -5,13 +5,39 @@ E. Mjolsness, "Learning moment closure in reaction-diffusion systems with
 spatial dynamic Boltzmann distributions", Phys. Rev. E 99, 063315 (2019).
 
 The data flow: ``network + initial lattices -> simulate -> trajectories ->
-observables (moments)``.
+observables (moments) -> model (energy + F on Hermite grids) -> train
+(wake/sleep + adjoint) -> sample model -> compare moments``.
+
+Where things are (one module a concept; CONTRIBUTING.md has the full map):
+``reactions``, ``lattice``, ``simulate``, ``trajectory``, ``observables`` (the
+simulator and what it records); ``hermite`` (Q3 C1 elements); ``ising``,
+``rbm`` (Boltzmann machines on lattices); ``estimators`` (moment estimators for
+Algorithm 1); ``dynamics`` (parameter ODEs, adjoint, training); ``theory``
+(exact results and closures); the paper's two experiments ``annihilation1d``
+and ``rossler3d``; ``plotting`` and ``widgets`` (imported on first use, so
+``import dbmtools`` needs neither matplotlib nor ipywidgets).
 """
 
-from . import plotting, theory, widgets
+from importlib import import_module
+
+from . import (
+    annihilation1d,
+    dynamics,
+    estimators,
+    hermite,
+    ising,
+    rbm,
+    rossler3d,
+    theory,
+)
+from .dynamics import ParameterODE, TrainResult, predict, train
+from .estimators import ExactMoments, HiddenMoments, IsingMoments, RosslerMoments
+from .hermite import HermiteGrid
 from .lattice import bond_table, neighbour_table, random_state
 from .observables import chain_moments, counts, pair_counts
+from .rbm import FitResult, LayeredModel, hidden_model_1d, rossler_rbm
 from .reactions import Network, Reaction, annihilation, rossler
+from .rossler3d import sample_rossler
 from .simulate import (
     SimulationInterrupted,
     diffusion_constant,
@@ -23,54 +49,64 @@ from .trajectory import Ensemble, MomentEnsemble, MomentTrajectory, Trajectory
 
 __version__ = "0.1.0"
 
+#: Modules imported on first attribute access (they import matplotlib / ipywidgets).
+_LAZY_MODULES = ("plotting", "widgets")
+
 __all__ = [
     "Ensemble",
+    "ExactMoments",
+    "FitResult",
+    "HermiteGrid",
+    "HiddenMoments",
+    "IsingMoments",
+    "LayeredModel",
     "Network",
+    "ParameterODE",
     "Reaction",
+    "RosslerMoments",
+    "TrainResult",
     "Trajectory",
     "annihilation",
+    "annihilation1d",
     "bond_table",
     "chain_moments",
     "counts",
     "diffusion_constant",
+    "dynamics",
+    "estimators",
+    "hermite",
+    "hidden_model_1d",
     "hop_rate",
+    "ising",
     "neighbour_table",
     "pair_counts",
     "plotting",
+    "predict",
     "random_state",
+    "rbm",
     "rossler",
+    "rossler3d",
+    "rossler_rbm",
+    "sample_rossler",
     "SimulationInterrupted",
     "MomentEnsemble",
     "MomentTrajectory",
     "simulate",
     "simulate_ensemble",
     "theory",
+    "train",
     "widgets",
 ]
 
-# Each block below imports one module's public API and extends __all__ itself,
-# so that work on different modules never edits the same lines.
 
-# --- Hermite finite elements (issue 3) ---
-from . import hermite  # noqa: E402
-from .hermite import HermiteGrid  # noqa: E402
+def __getattr__(name: str):
+    """Import :mod:`dbmtools.plotting` and :mod:`dbmtools.widgets` on first use."""
+    if name in _LAZY_MODULES:
+        module = import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ += ["HermiteGrid", "hermite"]
 
-# --- Boltzmann machines (issue 4) ---
-from . import ising, rbm  # noqa: E402
-from .rbm import FitResult, LayeredModel, hidden_model_1d, rossler_rbm  # noqa: E402
-
-__all__ += ["FitResult", "LayeredModel", "hidden_model_1d", "ising", "rbm", "rossler_rbm"]
-
-# --- The Rössler experiment (issue 6) ---
-from . import rossler_moments  # noqa: E402
-from .rossler_moments import RosslerMoments, sample_rossler  # noqa: E402
-
-__all__ += ["RosslerMoments", "rossler_moments", "sample_rossler"]
-
-# --- Learned parameter dynamics (issue 5) ---
-from . import dynamics  # noqa: E402
-from .dynamics import ParameterODE, TrainResult, predict, train  # noqa: E402
-
-__all__ += ["ParameterODE", "TrainResult", "dynamics", "predict", "train"]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

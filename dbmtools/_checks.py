@@ -136,3 +136,24 @@ def check_finite_array(name: str, value, *, ndim: int | None = None) -> np.ndarr
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"`{name}` must be finite; got NaN or inf.")
     return arr
+
+
+def check_occupancies(name: str, value, *, ndim: int, layout: str) -> np.ndarray:
+    """Return ``value`` as C-contiguous int8 0/1 lattices of ``ndim`` axes (one species).
+
+    ``layout`` names the axes for the error message, e.g.
+    ``"(n_traj, n_lattices, n_times, L)"``.
+
+    Examples
+    --------
+    >>> check_occupancies("states", [[0, 1, 1]], ndim=2, layout="(n, L)").dtype
+    dtype('int8')
+    """
+    arr = np.asarray(value)
+    if arr.ndim != ndim or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            f"`{name}` must be an integer array of shape {layout}; got {arr.dtype} {arr.shape}."
+        )
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"`{name}` must hold occupancies 0 and 1 (one species).")
+    return np.ascontiguousarray(arr, dtype=np.int8)

@@ -15,17 +15,17 @@ simulations at every data time.
 
 * :class:`ParameterODE` holds the ``F_k``: right-hand side, forward (explicit
   Euler) solves, plotting views (:meth:`ParameterODE.grid`), save and load.
-* :class:`ExactMoments`, :class:`IsingMoments`, :class:`HiddenMoments`:
-  moment estimators ("problems") that all plug into the trainer the same way.
 * :func:`adjoint_gradient`: the exact gradient of the discretised objective
-  by the discrete adjoint of the Euler scheme (eqs. 30-31, 33, 41).
+  by the discrete adjoint of the Euler scheme (eqs. 30-31, 33, 41), for any
+  moment estimator of :mod:`dbmtools.estimators` (the ``MomentProblem`` protocol).
 * :func:`train`: Algorithm 1 (SGD or Adam, per-parameter learning rates,
   batches, moving window, checkpoints); :func:`predict` integrates a trained
   model from new initial conditions.
-* Section IV A (1D ``A + A -> 0``): :func:`annihilation_data`,
-  :func:`fit_hidden_initial`, exact chain moments of both models
-  (:func:`ising_chain_moments`, :func:`hidden_chain_moments`) and
-  :func:`closure_rmse`.
+* :func:`visited_cells`, :func:`cell_vertices`: where in the finite-element
+  domain trajectories go (``F`` is learned only there).
+
+The experiments of the paper's section IV live in :mod:`dbmtools.annihilation1d`
+and :mod:`dbmtools.rossler3d`; this module knows nothing of them.
 
 The discretised objective
 -------------------------
@@ -41,73 +41,33 @@ theta_bar)``, the source term of the adjoint equation (31)/(33).
 
 from __future__ import annotations
 
-import json
 import numbers
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from ._config import njit, show_progress
-from ._dynamics_1d import hidden_cd_moments as _hidden_cd_moments
-from ._dynamics_1d import ising_cd_moments as _ising_cd_moments
-
-# the section IV A experiment (kept in its own file; public here)
-from ._dynamics_annihilation import (  # noqa: I001
-    AnnihilationData,
-    ClosureRun,
-    annihilation_data,
-    check_pair_line,
-    classical_closure,
-    closure_moments,
-    closure_rmse,
-    fit_hidden_initial,
-    hidden_chain_moments,
-    hierarchy_moments,
-    ising_chain_moments,
-    learn_closures,
-    pair_approximation,
-    plot_closure_rmse,
-    plot_closure_trajectories,
-    plot_hidden_correlation,
-    plot_initial_nn_moment,
-    plot_small_closure_run,
-    small_closure_run,
-    visited_cells,
+from ._checks import (
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
 )
+from ._config import njit, show_progress
+from ._io import check_writable, json_ready, load_npz, save_npz
+from ._optim import OPTIMIZERS, Adam
 from ._random import SeedLike, as_seed_sequence
+from .estimators import MomentProblem
 from .hermite import HermiteGrid, cell_tables
 
 __all__ = [
-    "AnnihilationData",
-    "ClosureRun",
-    "annihilation_data",
-    "learn_closures",
-    "closure_moments",
-    "visited_cells",
-    "plot_closure_trajectories",
-    "plot_closure_rmse",
-    "fit_hidden_initial",
-    "hidden_chain_moments",
-    "ising_chain_moments",
-    "closure_rmse",
-    "hierarchy_moments",
-    "check_pair_line",
-    "pair_approximation",
-    "classical_closure",
-    "plot_initial_nn_moment",
-    "plot_hidden_correlation",
-    "small_closure_run",
-    "plot_small_closure_run",
     "ParameterODE",
     "centred_domain",
-    "MomentProblem",
-    "ExactMoments",
-    "IsingMoments",
-    "HiddenMoments",
+    "visited_cells",
+    "cell_vertices",
     "GradientResult",
     "adjoint_gradient",
     "TrainResult",
@@ -190,8 +150,8 @@ class ParameterODE:
                 f"`lower`/`upper` must have one entry per argument ({self.args.size}); got "
                 f"{self._template.dim}."
             )
-        self.dt = _check_positive_float("dt", dt)
-        self.n_substeps = _check_int("n_substeps", n_substeps, 1)
+        self.dt = check_positive("dt", dt)
+        self.n_substeps = check_int("n_substeps", n_substeps, 1)
         self._coeffs = np.zeros((len(self.names), self._template.n_dofs))
         if coeffs is not None:
             self.coeffs = coeffs
@@ -324,6 +284,30 @@ class ParameterODE:
         _jacobian_kernel(flat, self.args, lo, h, nc, st, self._coeffs, out)
         return out.reshape((*th.shape, self.n_params))
 
+    def cell_index(self, theta: np.ndarray) -> np.ndarray:
+        """Indices of the finite-element cells that hold ``theta[..., args]``.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., K)
+
+        Returns
+        -------
+        ndarray of int64, shape (..., d)
+            See :meth:`dbmtools.HermiteGrid.cell_index` (a point on an interior
+            face belongs to the cell above it, the upper boundary to the last cell).
+
+        Raises
+        ------
+        ValueError
+            If a point lies outside the domain (naming the parameter and bound).
+        """
+        th = _check_theta(theta, self.n_params, "theta")
+        flat = np.ascontiguousarray(th.reshape(-1, self.n_params))
+        self._check_inside(flat, "theta")
+        cells = self._template.cell_index(flat[:, self.args])
+        return cells.reshape((*th.shape[:-1], self.dim))
+
     def _check_inside(self, flat, name, times=None):
         x = flat[:, self.args]
         lo, hi = self._template.lower, self._template.upper
@@ -344,7 +328,7 @@ class ParameterODE:
     # -- forward solve ------------------------------------------------------------
     def solve(
         self,
-        theta0: np.ndarray,
+        initial_theta: np.ndarray,
         n_steps: int,
         *,
         substeps: bool = False,
@@ -357,7 +341,7 @@ class ParameterODE:
 
         Parameters
         ----------
-        theta0 : array_like, shape (n_traj, K) or (K,)
+        initial_theta : array_like, shape (n_traj, K) or (K,)
             Initial conditions.
         n_steps : int
             Data timesteps to integrate (>= 0).
@@ -377,23 +361,24 @@ class ParameterODE:
             If a trajectory leaves the domain: the message names the
             trajectory, the parameter, the time and the bound.
         """
-        th0 = _check_theta(theta0, self.n_params, "theta0")
+        th0 = _check_theta(initial_theta, self.n_params, "initial_theta")
         single = th0.ndim == 1
         th0 = np.ascontiguousarray(th0.reshape(-1, self.n_params))
-        n_steps = _check_int("n_steps", n_steps, 0)
-        self._check_inside(th0, "theta0")
+        n_steps = check_int("n_steps", n_steps, 0)
+        self._check_inside(th0, "initial_theta")
         n_total = n_steps * self.n_substeps
         out = np.empty((th0.shape[0], n_total + 1, self.n_params))
         for i in range(th0.shape[0]):
-            self._forward(th0[i], n_total, out[i], f"theta0[{i}]" if not single else "theta0")
+            name = "initial_theta" if single else f"initial_theta[{i}]"
+            self._forward(th0[i], n_total, out[i], name)
         if not substeps:
             out = out[:, :: self.n_substeps]
         return out[0] if single else out
 
-    def _forward(self, theta0, n_total, out, name):
-        """Fill ``out`` (n_total + 1, K) from ``theta0``; raise if it leaves the domain."""
+    def _forward(self, initial_theta, n_total, out, name):
+        """Fill ``out`` (n_total + 1, K) from ``initial_theta``; raise if it leaves the domain."""
         lo, h, nc, st = self._geometry
-        out[0] = theta0
+        out[0] = initial_theta
         bad = _forward_kernel(self.args, lo, h, nc, st, self._coeffs,
                               self.dt / self.n_substeps, n_total, out)
         if bad >= 0:
@@ -422,28 +407,35 @@ class ParameterODE:
         missing = keys - set(data)
         if missing:
             raise ValueError(f"`data` lacks the keys {sorted(missing)}.")
-        return cls(data["names"], [int(a) for a in data["args"]], data["lower"], data["upper"],
-                   data["cell_size"], dt=float(data["dt"]), n_substeps=int(data["n_substeps"]),
+        return cls(data["names"], data["args"], data["lower"], data["upper"],
+                   data["cell_size"], dt=data["dt"], n_substeps=data["n_substeps"],
                    coeffs=data["coeffs"])
 
     def save(self, path: str | os.PathLike, *, meta: dict | None = None) -> None:
-        """Write ``.npz`` (coefficients + JSON settings; no pickles). ``meta`` is stored too."""
+        """Write ``path`` (exactly that name), atomically: coefficients + JSON settings.
+
+        ``meta`` is stored beside :attr:`meta`. The file is first written to a
+        temporary file in the same folder, then renamed, so an interrupted save
+        never leaves a truncated file (training checkpoints rely on it).
+        """
         d = self.to_dict()
         coeffs = d.pop("coeffs")
-        d["meta"] = {**self.meta, **(meta or {})}
-        np.savez_compressed(path, kind=np.array(type(self).__name__),
-                            settings=np.array(json.dumps(d)), coeffs=coeffs)
+        d["meta"] = json_ready({**self.meta, **(meta or {})})
+        save_npz(path, type(self).__name__, {"coeffs": coeffs}, d)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ParameterODE:
-        """Read a file written by :meth:`save` (``allow_pickle=False``); ``meta`` in ``.meta``."""
-        with np.load(path, allow_pickle=False) as data:
-            if "kind" not in data or str(data["kind"]) != cls.__name__:
-                raise ValueError(f"`path` {path!s} does not hold a saved {cls.__name__}.")
-            settings = json.loads(str(data["settings"]))
-            settings["coeffs"] = data["coeffs"]
+        """Read a file written by :meth:`save` (``allow_pickle=False``); ``meta`` in ``.meta``.
+
+        The settings are checked exactly as by the constructor.
+        """
+        arrays, settings = load_npz(path, cls.__name__, ["coeffs"])
         meta = settings.pop("meta", {})
-        ode = cls.from_dict(settings)
+        settings["coeffs"] = arrays["coeffs"]
+        try:
+            ode = cls.from_dict(settings)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{os.fspath(path)!r} holds an invalid {cls.__name__}: {err}") from err
         ode.meta = meta
         return ode
 
@@ -476,259 +468,41 @@ def centred_domain(
     return c - (n + 0.5) * h, c + (n + 0.5) * h
 
 
-# ---------------------------------------------------------------------------
-# Moment estimators ("problems")
-# ---------------------------------------------------------------------------
-class MomentProblem(Protocol):
-    """What :func:`adjoint_gradient` and :func:`train` need from a data set and a model.
+def visited_cells(ode: ParameterODE, trajectories: np.ndarray) -> set[tuple[int, ...]]:
+    """The finite-element cells (index tuples) that points of ``trajectories`` (..., K) lie in.
 
-    Attributes
-    ----------
-    initial_theta : ndarray, shape (n_traj, K)
-        Initial condition of each training trajectory.
-    n_times : int
-        Data times ``0 .. n_times - 1`` (spacing ``ode.dt``).
-
-    Methods
-    -------
-    moments(i, time_indices, theta, seed) -> (model_moments, data_moments)
-        For trajectory ``i``, at the data times ``time_indices`` (int array,
-        shape (n,)), where the model has parameters ``theta`` (n, K): the model
-        moments ``mu~ = d ln Z / d theta`` and the data moments ``mu``, each
-        shape (n, K) (raw lattice sums). May be estimates (sampling).
-    """
-
-    initial_theta: np.ndarray
-    n_times: int
-
-    def moments(
-        self, i: int, time_indices: np.ndarray, theta: np.ndarray, seed: SeedLike
-    ) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-class ExactMoments:
-    """A problem with exact model moments from a function ``model_moments(theta) -> mu~``.
-
-    Parameters
-    ----------
-    initial_theta : array_like, shape (n_traj, K)
-    data_moments : array_like, shape (n_traj, n_times, K)
-        Target moments ``mu`` at the data times.
-    model_moments : callable
-        ``model_moments(theta)`` with ``theta`` of shape (n, K) returns ``mu~``
-        of shape (n, K), e.g. a transfer matrix or an enumeration.
+    A point on an interior cell face counts for the cell above it; the upper
+    boundary belongs to the last cell (:meth:`ParameterODE.cell_index`).
 
     Examples
     --------
-    >>> # independent binary sites: ln Z = L sum_k ln(1 + e^theta_k), mu~ = L sigmoid(theta)
-    >>> p = ExactMoments(np.zeros((1, 2)), np.full((1, 3, 2), 40.0),
-    ...                  lambda th: 100 / (1 + np.exp(-th)))
-    >>> p.n_times, p.moments(0, np.array([0, 2]), np.zeros((2, 2)), None)[0].tolist()
-    (3, [[50.0, 50.0], [50.0, 50.0]])
+    >>> ode = ParameterODE(["a"], [0], [0.0], [2.0], 0.5)
+    >>> sorted(visited_cells(ode, np.array([[0.1], [0.2], [1.9], [2.0]])))
+    [(0,), (3,)]
     """
-
-    def __init__(self, initial_theta, data_moments, model_moments: Callable) -> None:
-        th = np.array(initial_theta, dtype=np.float64)
-        if th.ndim != 2 or th.shape[0] < 1 or not np.all(np.isfinite(th)):
-            raise ValueError(
-                f"`initial_theta` must be a finite array of shape (n_traj, K); got {th.shape}."
-            )
-        mu = np.array(data_moments, dtype=np.float64)
-        if mu.ndim != 3 or mu.shape[0] != th.shape[0] or mu.shape[2] != th.shape[1]:
-            raise ValueError(
-                f"`data_moments` must have shape (n_traj, n_times, K) = ({th.shape[0]}, ., "
-                f"{th.shape[1]}); got {mu.shape}."
-            )
-        if not callable(model_moments):
-            raise TypeError(f"`model_moments` must be callable; got {type(model_moments)}.")
-        self.initial_theta, self.data_moments, self.model_moments = th, mu, model_moments
-        self.n_times = mu.shape[1]
-
-    def moments(self, i, time_indices, theta, seed=None):
-        """Exact ``(model_moments(theta), data_moments[i, time_indices])``; ``seed`` is unused."""
-        model = np.asarray(self.model_moments(np.asarray(theta)), dtype=np.float64)
-        if model.shape != np.shape(theta):
-            raise ValueError(
-                f"`model_moments` must return shape {np.shape(theta)}; got {model.shape}."
-            )
-        return model, self.data_moments[i, time_indices]
+    cells = ode.cell_index(trajectories).reshape(-1, ode.dim)
+    return {tuple(int(v) for v in c) for c in cells}
 
 
-def window_inputs(
-    time_indices, theta, n_times: int, n_params: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validated ``(time_indices, theta)`` of a :meth:`MomentProblem.moments` call.
-
-    Returns contiguous int64 data times (1-D, in ``[0, n_times)``) and float64
-    parameters of shape ``(len(time_indices), n_params)``, all finite; raises
-    ValueError naming the argument otherwise.
-    """
-    t_idx = np.ascontiguousarray(time_indices, dtype=np.int64)
-    if t_idx.ndim != 1 or t_idx.size == 0 or t_idx.min() < 0 or t_idx.max() >= n_times:
-        raise ValueError(
-            f"`time_indices` must be a 1-D array of data times in [0, {n_times - 1}]; "
-            f"got {time_indices!r}."
-        )
-    th = np.ascontiguousarray(theta, dtype=np.float64)
-    if th.shape != (t_idx.size, n_params) or not np.all(np.isfinite(th)):
-        raise ValueError(
-            f"`theta` must be finite with shape ({t_idx.size}, {n_params}); got {th.shape}."
-        )
-    return t_idx, th
-
-
-class _SampledLattices:
-    """Shared checks and batch selection for the sampled 1D problems."""
-
-    _STARTS = {"data": 0, "random": 1, "persistent": 2}
-
-    def __init__(self, initial_theta, data, n_samples, n_params, start="data"):
-        if start not in self._STARTS:
-            raise ValueError(
-                f"`start` must be 'data', 'random' or 'persistent'; got {start!r}."
-            )
-        self.start = start
-        th = np.array(initial_theta, dtype=np.float64)
-        arr = np.asarray(data)
-        if arr.ndim != 4 or not np.issubdtype(arr.dtype, np.integer):
-            raise ValueError(
-                "`data` must be an integer array of shape (n_traj, n_lattices, n_times, L); "
-                f"got {arr.dtype} {arr.shape}."
-            )
-        if th.shape != (arr.shape[0], n_params) or not np.all(np.isfinite(th)):
-            raise ValueError(
-                f"`initial_theta` must be finite with shape (n_traj, {n_params}) = "
-                f"({arr.shape[0]}, {n_params}); got {th.shape}."
-            )
-        if arr.size and (arr.min() < 0 or arr.max() > 1):
-            raise ValueError("`data` must hold occupancies 0 and 1 (one species).")
-        self.n_samples = _check_int("n_samples", n_samples, 1)
-        if self.n_samples > arr.shape[1]:
-            raise ValueError(
-                f"`n_samples` must be in [1, n_lattices={arr.shape[1]}]; got {n_samples}."
-            )
-        self.initial_theta = th
-        self.data = np.ascontiguousarray(arr, dtype=np.int8)
-        self.n_times = arr.shape[2]
-        self.n_sites = arr.shape[3]
-
-        self._v = np.empty(self.n_sites, dtype=np.int8)
-        self._chains: dict[int, np.ndarray] = {}  # PCD chains per trajectory
-        self._no_chains = np.zeros((1, 1, self.n_sites), dtype=np.int8)
-        self._hid = np.empty(max(self.n_sites - 1, 1), dtype=np.int8)
-        self._rng = np.empty(4, dtype=np.uint64)
-        self._ptab = np.empty((3, 4))
-
-    def _prepare(self, rng, time_indices, theta):
-        """Batch of lattices, validated times and parameters, one seed per (time, lattice)."""
-        pick = np.sort(rng.choice(self.data.shape[1], self.n_samples, replace=False))
-        t_idx, th = window_inputs(time_indices, theta, self.n_times, 3)
-        seeds = rng.integers(0, 2**63, size=(t_idx.size, self.n_samples), dtype=np.int64)
-        return pick.astype(np.int64), t_idx, th, seeds
-
-    def _chains_of(self, i: int) -> np.ndarray:
-        """Persistent chains of trajectory ``i``, shape (n_times, n_samples, L): started
-        from its first ``n_samples`` lattices, then carried on by every call (PCD)."""
-        if self.start != "persistent":
-            return self._no_chains
-        if i not in self._chains:
-            first = self.data[i, : self.n_samples].transpose(1, 0, 2)
-            self._chains[i] = np.ascontiguousarray(first, dtype=np.int8)
-        return self._chains[i]
-
-
-class IsingMoments(_SampledLattices):
-    """Sampled moments of the fully visible 1D model (37): ``theta = (b, J, K)``.
-
-    Data moments are the mean raw sums ``(sum v_i, sum v_i v_{i+1}, sum v_i
-    v_{i+1} v_{i+2})`` over a random batch of ``n_samples`` of the simulated
-    lattices; model moments are those of the same lattices after ``cd_k``
-    heat-bath Gibbs sweeps at ``theta`` (the sweep of :func:`dbmtools.ising.sample`;
-    CD-k from data: the asleep phase of the paper, "a Gibbs sampler for a
-    single step"). Sampling and moments for a whole window run in one serial
-    numba call, a few hundred microseconds for 10 lattices of 1000 sites.
+def cell_vertices(ode: ParameterODE, cells) -> np.ndarray:
+    """Coordinates of the distinct vertices of the given cells, shape (n_vertices, d).
 
     Parameters
     ----------
-    initial_theta : array_like, shape (n_traj, 3)
-    data : ndarray of int, shape (n_traj, n_lattices, n_times, L)
-        Occupancies 0/1 of the simulated lattices (``Ensemble.states``
-        regrouped by initial condition).
-    n_samples : int
-        Lattices per estimate (the paper's batch of 10).
-    cd_k : int
-        Gibbs sweeps from the data.
-    boundary : {"reflecting", "periodic"}
-        Of the moments and the sampler (eq. 37: reflecting).
-    start : {"data", "random", "persistent"}
-        Where the asleep chains start: the batch's data lattices (CD-k, the
-        paper), fair coin flips (CD-k from a random start), or where the same
-        chain ended at that data time in the previous call (PCD,
-        Tieleman 2008; one chain per batch slot and data time).
+    ode : ParameterODE
+    cells : iterable of index tuples, or array of shape (n_cells, d)
+        E.g. the output of :func:`visited_cells`.
+
+    Examples
+    --------
+    >>> ode = ParameterODE(["a", "b"], [0, 1], [0.0, 0.0], [1.0, 1.0], 0.5)
+    >>> cell_vertices(ode, {(0, 1)}).tolist()
+    [[0.0, 0.5], [0.0, 1.0], [0.5, 0.5], [0.5, 1.0]]
     """
-
-    def __init__(self, initial_theta, data, *, n_samples: int = 10, cd_k: int = 1,
-                 boundary: str = "reflecting", start: str = "data") -> None:
-        from . import ising
-
-        super().__init__(initial_theta, data, n_samples, 3, start)
-        self.cd_k = _check_int("cd_k", cd_k, 1)
-        if boundary not in ("reflecting", "periodic"):
-            raise ValueError(f"`boundary` must be 'reflecting' or 'periodic'; got {boundary!r}.")
-        self.boundary = boundary
-        # sufficient statistics of every data lattice, computed once
-        self._data_mu = ising.moments(self.data, boundary=boundary).astype(np.float64)
-
-    def moments(self, i, time_indices, theta, seed=None):
-        """``(model, data)`` moments, each (n, 3), for trajectory ``i`` (see the class)."""
-        rng = np.random.default_rng(as_seed_sequence(seed))
-        pick, t_idx, th, seeds = self._prepare(rng, time_indices, theta)
-        data = self._data_mu[i][pick][:, t_idx].mean(axis=0)
-        model = np.empty((t_idx.size, 3))
-        _ising_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, self.boundary == "periodic",
-                          seeds, self._v, self._rng, self._ptab, model,
-                          self._STARTS[self.start], self._chains_of(i))
-        return model, data
-
-
-class HiddenMoments(_SampledLattices):
-    """Sampled moments of the 1D hidden-layer model (39): ``theta = (b, W, b')``.
-
-    Awake: moments of a batch of ``n_samples`` simulated lattices with the
-    hidden units as probabilities (as :func:`dbmtools.rbm.moments`). Asleep: the
-    same lattices after ``cd_k`` block-Gibbs steps ``V -> H -> V`` (as
-    :func:`dbmtools.rbm.gibbs`, CD-k), again with hidden probabilities. One
-    serial numba call per window. Open boundaries, ``L - 1`` hidden
-    units (:func:`dbmtools.hidden_model_1d`).
-
-    Parameters
-    ----------
-    initial_theta : array_like, shape (n_traj, 3)
-        ``(b, W, b')`` at t = 0 for each trajectory (e.g. from :func:`dbmtools.rbm.fit`).
-    data : ndarray of int, shape (n_traj, n_lattices, n_times, L)
-    n_samples, cd_k : int
-    start : {"data", "random", "persistent"}
-        As in :class:`IsingMoments` (the awake phase always uses the data).
-    """
-
-    def __init__(self, initial_theta, data, *, n_samples: int = 10, cd_k: int = 1,
-                 start: str = "data") -> None:
-        from . import rbm
-
-        super().__init__(initial_theta, data, n_samples, 3, start)
-        self.cd_k = _check_int("cd_k", cd_k, 1)
-        self.model = rbm.hidden_model_1d(self.n_sites)
-
-    def moments(self, i, time_indices, theta, seed=None):
-        """``(model, data)`` moments, each (n, 3), for trajectory ``i`` (see the class)."""
-        rng = np.random.default_rng(as_seed_sequence(seed))
-        pick, t_idx, th, seeds = self._prepare(rng, time_indices, theta)
-        model = np.empty((t_idx.size, 3))
-        data = np.empty((t_idx.size, 3))
-        _hidden_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, seeds, self._v,
-                           self._hid, self._rng, self._ptab, data, model,
-                           self._STARTS[self.start], self._chains_of(i))
-        return model, data
+    idx = np.array(sorted(tuple(c) for c in cells), dtype=np.int64).reshape(-1, ode.dim)
+    corners = np.indices((2,) * ode.dim).reshape(ode.dim, -1).T  # cell units
+    vertices = np.unique((idx[:, None, :] + corners).reshape(-1, ode.dim), axis=0)
+    return vertices * ode.cell_size + ode.lower
 
 
 # ---------------------------------------------------------------------------
@@ -824,7 +598,9 @@ def adjoint_gradient(
     Examples
     --------
     >>> ode = ParameterODE(["a"], [0], [-3.0], [3.0], 1.0, dt=0.1)
-    >>> p = ExactMoments([[0.0]], np.full((1, 4, 1), 30.0), lambda t: 100 / (1 + np.exp(-t)))
+    >>> from dbmtools.estimators import ExactMoments
+    >>> p = ExactMoments(np.full((1, 4, 1), 30.0), [[0.0]],
+    ...                  model_moments=lambda t: 100 / (1 + np.exp(-t)))
     >>> r = adjoint_gradient(ode, p, 0)
     >>> r.model_moments[:, 0].tolist(), r.grad.shape
     ([50.0, 50.0, 50.0, 50.0], (1, 14))
@@ -835,14 +611,14 @@ def adjoint_gradient(
     ):
         raise ValueError(f"`trajectory` must be an index in [0, {n_traj - 1}]; got {trajectory!r}.")
     stop = problem.n_times - 1 if stop is None else stop
-    start = _check_int("start", start, 0)
-    stop = _check_int("stop", stop, 0)
+    start = check_int("start", start, 0)
+    stop = check_int("stop", stop, 0)
     if not start <= stop < problem.n_times:
         raise ValueError(
             f"`start` and `stop` must satisfy 0 <= start <= stop < n_times={problem.n_times}; "
             f"got {start} and {stop}."
         )
-    l2 = _check_nonneg_float("l2", l2)
+    l2 = check_nonnegative("l2", l2)
     tbar = _check_theta_bar(theta_bar, n_params)
     buffers = _Buffers(ode, stop)
     return _gradient(ode, problem, int(trajectory), start, stop, bool(truncated), l2, tbar,
@@ -877,6 +653,13 @@ def _gradient(ode, problem, i, start, stop, truncated, l2, tbar, seed, buf, grad
     t_idx = np.arange(start, stop + 1)
     theta = sub[t_idx * ns].copy()
     model, data = problem.moments(i, t_idx, theta, seed)
+    for name, mom in (("model", model), ("data", data)):
+        if not np.all(np.isfinite(mom)):
+            bad = int(t_idx[np.argmin(np.all(np.isfinite(mom), axis=1))])
+            raise FloatingPointError(
+                f"The {name} moments of trajectory {i} are not finite at data time {bad} "
+                f"(theta = {sub[bad * ns].tolist()}); the gradient would be NaN."
+            )
     g = buf.g[: t_idx.size]
     g[...] = ode.dt * (model - data)
     if l2 > 0:
@@ -916,6 +699,9 @@ class TrainResult:
         Norm of the batch-mean gradient ``dS/dU``.
     settings : dict
         The training settings (JSON-ready).
+    interrupted : bool
+        Whether training was stopped early by Ctrl-C (KeyboardInterrupt): the
+        histories then hold the ``n_iter`` steps that finished.
     """
 
     params: np.ndarray
@@ -925,6 +711,7 @@ class TrainResult:
     tau_history: np.ndarray
     grad_norm_history: np.ndarray
     settings: dict = field(default_factory=dict)
+    interrupted: bool = False
 
 
 def train(
@@ -1000,6 +787,19 @@ def train(
         Bad schedule (window longer than the data, ``shift_every < 1``,
         ``batch_size`` out of range), learning rates that are not finite and
         positive, mismatched shapes, or a trajectory leaving the domain.
+    FileNotFoundError, PermissionError, IsADirectoryError
+        A ``checkpoint_path`` that cannot be written (checked before training).
+    FloatingPointError
+        A gradient that is not finite (NaN or inf moments, or divergence: the
+        message says which it looks like).
+
+    Notes
+    -----
+    **Interrupting.** Ctrl-C (KeyboardInterrupt) between steps ends training
+    with a warning and returns the steps done so far (``interrupted=True``):
+    ``ode`` keeps the coefficients of the last finished step, and a checkpoint
+    file (written atomically, through a temporary file) is never left
+    half-written.
 
     Examples
     --------
@@ -1011,7 +811,8 @@ def train(
     >>> true.set_grid(0, g)
     >>> th0 = np.array([[-1.5], [-0.5], [0.5], [1.5]])
     >>> mu = L / (1 + np.exp(-true.solve(th0, 10)))
-    >>> p = ExactMoments(th0, mu, lambda t: L / (1 + np.exp(-t)))
+    >>> from dbmtools.estimators import ExactMoments
+    >>> p = ExactMoments(mu, th0, model_moments=lambda t: L / (1 + np.exp(-t)))
     >>> ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)   # F = 0
     >>> r = train(ode, p, n_iter=1000, lr=0.05, optimizer="adam", batch_size=4,
     ...           seed=0, progress=False)
@@ -1021,106 +822,155 @@ def train(
     [[-1.0], [0.5]]
     """
     n_traj, n_params = _check_problem(ode, problem)
-    n_iter = _check_int("n_iter", n_iter, 1)
+    n_iter = check_int("n_iter", n_iter, 1)
     lr_arr = _check_lr(lr, n_params)
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"`optimizer` must be 'sgd' or 'adam'; got {optimizer!r}.")
-    batch_size = _check_int("batch_size", batch_size, 1)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    batch_size = check_int("batch_size", batch_size, 1)
     if batch_size > n_traj:
         raise ValueError(f"`batch_size` must be in [1, n_traj={n_traj}]; got {batch_size}.")
-    shift_every = _check_int("shift_every", shift_every, 1)
     last = problem.n_times - 1
-    if window is not None:
-        window = _check_int("window", window, 1)
-        if window > last:
-            raise ValueError(
-                f"`window` must be in [1, n_times - 1 = {last}] data timesteps; got {window}."
-            )
-    l2 = _check_nonneg_float("l2", l2)
+    schedule = _Schedule(window, shift_every, truncated, last)
+    l2 = check_nonnegative("l2", l2)
     tbar = _check_theta_bar(theta_bar, n_params)
     if tol is not None:
-        tol = _check_positive_float("tol", tol)
-    if checkpoint_every is not None:
-        checkpoint_every = _check_int("checkpoint_every", checkpoint_every, 1)
-        if checkpoint_path is None:
-            raise ValueError("`checkpoint_path` is required with `checkpoint_every`.")
+        tol = check_positive("tol", tol)
+    checkpoint = _Checkpoint(checkpoint_every, checkpoint_path)
+    settings = {
+        "n_iter": n_iter, "lr": lr_arr.tolist(), "optimizer": optimizer,
+        "batch_size": batch_size, "window": schedule.window, "shift_every": schedule.shift_every,
+        "truncated": bool(truncated), "l2": l2, "tol": tol,
+    }
 
     rng = np.random.default_rng(as_seed_sequence(seed))
     buf = _Buffers(ode, last, batch_size)
     loss = np.empty(n_iter)
     taus = np.empty(n_iter, dtype=np.int64)
     gnorm = np.empty(n_iter)
-    m1 = np.zeros_like(ode.coeffs) if optimizer == "adam" else None
-    m2 = np.zeros_like(ode.coeffs) if optimizer == "adam" else None
+    adam = Adam(ode.coeffs.shape) if optimizer == "adam" else None
     total = np.zeros_like(ode.coeffs)
-    lr_batch = lr_arr / batch_size
     order = np.empty(0, dtype=np.int64)
-    settings = {
-        "n_iter": n_iter, "lr": lr_arr.tolist(), "optimizer": optimizer,
-        "batch_size": batch_size, "window": window, "shift_every": shift_every,
-        "truncated": bool(truncated), "l2": l2, "tol": tol,
-    }
 
     from tqdm.auto import tqdm
 
     bar = tqdm(range(n_iter), desc="train", disable=not show_progress(progress))
-    for step in bar:
-        if window is None:
-            start, stop, trunc = 0, last, False
-        else:
-            start = min(step // shift_every, last - window)
-            stop, trunc = start + window, bool(truncated)
-        if order.size < batch_size:  # next sweep through the trajectories
-            order = np.concatenate([order, rng.permutation(n_traj)])
-        batch, order = order[:batch_size], order[batch_size:]
-        sq = 0.0
-        count = 0
-        for member, i in enumerate(batch):
-            r = _gradient(ode, problem, int(i), start, stop, trunc, l2, tbar,
-                          int(rng.integers(2**63)), buf, total, member)
-            diff = r.model_moments - r.data_moments
-            sq += float(np.sum(diff * diff))
-            count += diff.size
-        loss[step] = np.sqrt(sq / count)
-        taus[step] = start
-        if optimizer == "adam":  # dense: Adam's moment estimates decay everywhere
-            # not np.dot: a BLAS call here starts threads and cost ms on a busy machine
-            gnorm[step] = np.sqrt(_sum_squares(total)) / batch_size
-            _check_finite_gradient(gnorm[step], step, start)
-            total /= batch_size
-            b1, b2, eps = 0.9, 0.999, 1e-8
-            m1 = b1 * m1 + (1 - b1) * total
-            m2 = b2 * m2 + (1 - b2) * total**2
-            upd = (m1 / (1 - b1 ** (step + 1))) / (np.sqrt(m2 / (1 - b2 ** (step + 1))) + eps)
-            ode._coeffs -= lr_arr[:, None] * upd
-            total[...] = 0.0
-        else:  # sparse: only the coefficients the adjoints touched (and re-zero them)
-            gnorm[step] = np.sqrt(_sgd_visited(total, ode._coeffs, lr_batch, buf.visits,
-                                               buf.n_visits[: len(batch)])) / batch_size
-            _check_finite_gradient(gnorm[step], step, start)
-        if step % 10 == 0 or step == n_iter - 1:
-            bar.set_postfix(mismatch=f"{loss[step]:.3g}", tau=start)
-        if checkpoint_every is not None and (
-            (step + 1) % checkpoint_every == 0 or step == n_iter - 1
-        ):
-            ode.save(checkpoint_path, meta={"step": step + 1, "tau": int(start),
-                                            "loss": float(loss[step]), "settings": settings})
-    bar.close()
-    tail = loss[n_iter - max(1, n_iter // 10) :]
-    if tol is None:
-        converged = bool(np.all(np.isfinite(loss)))
-    else:
-        converged = bool(tail.mean() < tol)
-        if not converged:
-            warnings.warn(
-                f"train did not converge: mean moment mismatch over the last {tail.size} steps "
-                f"is {tail.mean():.3g} >= tol={tol}. Increase `n_iter` or `lr`.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    return TrainResult(params=ode.coeffs.copy(), loss_history=loss, n_iter=n_iter,
+    n_done = 0
+    try:
+        for step in bar:
+            start, stop, trunc = schedule(step)
+            if order.size < batch_size:  # next sweep through the trajectories
+                order = np.concatenate([order, rng.permutation(n_traj)])
+            batch, order = order[:batch_size], order[batch_size:]
+            sq = 0.0
+            count = 0
+            for member, i in enumerate(batch):
+                try:
+                    r = _gradient(ode, problem, int(i), start, stop, trunc, l2, tbar,
+                                  int(rng.integers(2**63)), buf, total, member)
+                except ValueError as err:
+                    if step == 0 or "finite-element domain" not in str(err):
+                        raise
+                    raise ValueError(
+                        f"{err} (at training step {step}; the largest |coefficient| of F is now "
+                        f"{np.abs(ode.coeffs).max():.3g} and the mismatch went from "
+                        f"{loss[0]:.3g} to {loss[step - 1]:.3g}: if F grew far beyond the "
+                        "data's rates, training diverged: lower `lr`)"
+                    ) from err
+                diff = r.model_moments - r.data_moments
+                sq += float(np.sum(diff * diff))
+                count += diff.size
+            loss[step] = np.sqrt(sq / count)
+            taus[step] = start
+            gnorm[step] = _optimizer_step(ode, total, lr_arr, adam, buf, len(batch))
+            _check_finite_gradient(gnorm[step], step, start, loss[: step + 1])
+            n_done = step + 1
+            if step % 10 == 0 or step == n_iter - 1:
+                bar.set_postfix(mismatch=f"{loss[step]:.3g}", tau=start)
+            checkpoint.maybe_save(ode, step, n_iter, start, loss[step], settings)
+    except KeyboardInterrupt:
+        warnings.warn(
+            f"train was interrupted after {n_done} of {n_iter} steps; the result holds those "
+            "steps and `ode` their coefficients.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    finally:
+        bar.close()
+    loss, taus, gnorm = loss[:n_done], taus[:n_done], gnorm[:n_done]
+    converged = _converged(loss, tol, n_done == n_iter)
+    return TrainResult(params=ode.coeffs.copy(), loss_history=loss, n_iter=n_done,
                        converged=converged, tau_history=taus, grad_norm_history=gnorm,
-                       settings=settings)
+                       settings=settings, interrupted=n_done < n_iter)
+
+
+class _Schedule:
+    """The moving window of eq. (41): ``(start, stop, truncated)`` data times of step ``s``."""
+
+    def __init__(self, window, shift_every, truncated, last):
+        self.shift_every = check_int("shift_every", shift_every, 1)
+        self.window = None if window is None else check_int("window", window, 1)
+        if self.window is not None and self.window > last:
+            raise ValueError(
+                f"`window` must be in [1, n_times - 1 = {last}] data timesteps; got {window}."
+            )
+        self.truncated, self.last = bool(truncated), last
+
+    def __call__(self, step: int) -> tuple[int, int, bool]:
+        if self.window is None:
+            return 0, self.last, False
+        start = min(step // self.shift_every, self.last - self.window)
+        return start, start + self.window, self.truncated
+
+
+class _Checkpoint:
+    """Save the ODE every ``every`` steps (and at the end) to ``path``; checked up front."""
+
+    def __init__(self, every, path):
+        self.every = None if every is None else check_int("checkpoint_every", every, 1)
+        if self.every is not None and path is None:
+            raise ValueError("`checkpoint_path` is required with `checkpoint_every`.")
+        self.path = path
+        if self.every is not None:
+            check_writable(path, name="checkpoint_path")
+
+    def maybe_save(self, ode, step, n_iter, tau, loss, settings):
+        if self.every is not None and ((step + 1) % self.every == 0 or step == n_iter - 1):
+            ode.save(self.path, meta={"step": step + 1, "tau": int(tau), "loss": float(loss),
+                                      "settings": settings})
+
+
+def _optimizer_step(ode, total, lr, adam, buf, n_batch):
+    """Apply the batch's summed gradient ``total`` to ``ode``; return the batch-mean norm.
+
+    SGD updates sparsely, only the coefficients the adjoints touched (and
+    re-zeroes them); Adam densely, as its moment estimates decay everywhere.
+    A non-finite gradient leaves ``ode`` untouched and returns NaN.
+    """
+    if adam is None:
+        return np.sqrt(_sgd_visited(total, ode._coeffs, lr / n_batch, buf.visits,
+                                    buf.n_visits[:n_batch])) / n_batch
+    # not np.dot: a BLAS call here starts threads and cost ms on a busy machine
+    norm = np.sqrt(_sum_squares(total)) / n_batch
+    if np.isfinite(norm):
+        total /= n_batch
+        ode._coeffs -= lr[:, None] * adam.direction(total)
+    total[...] = 0.0
+    return norm
+
+
+def _converged(loss, tol, finished):
+    if tol is None:
+        return bool(finished and np.all(np.isfinite(loss)))
+    tail = loss[loss.size - max(1, loss.size // 10) :]
+    converged = bool(finished and tail.size and tail.mean() < tol)
+    if not converged:
+        warnings.warn(
+            f"train did not converge: mean moment mismatch over the last {tail.size} steps "
+            f"is {tail.mean() if tail.size else float('nan'):.3g} >= tol={tol}. Increase "
+            "`n_iter` or `lr`.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return converged
 
 
 def predict(ode: ParameterODE, initial_theta: np.ndarray, n_steps: int) -> np.ndarray:
@@ -1151,35 +1001,15 @@ def predict(ode: ParameterODE, initial_theta: np.ndarray, n_steps: int) -> np.nd
 # ---------------------------------------------------------------------------
 # Validation helpers
 # ---------------------------------------------------------------------------
-def _check_finite_gradient(norm, step, tau):
+def _check_finite_gradient(norm, step, tau, loss):
     if not np.isfinite(norm):
+        growth = (f" The moment mismatch grew from {loss[0]:.3g} to {loss[-2]:.3g} before it: "
+                  "training diverged, lower `lr`." if loss.size > 1 and loss[-2] > loss[0]
+                  else "")
         raise FloatingPointError(
-            f"The gradient is not finite at step {step} (tau = {tau}); lower `lr`."
+            f"The gradient is not finite at step {step} (tau = {tau}); the model or data "
+            f"moments may be NaN or inf.{growth}"
         )
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {value}.")
-    return int(value)
-
-
-def _check_positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a number; got {value!r}.")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"`{name}` must be a finite number > 0; got {value!r}.")
-    return float(value)
-
-
-def _check_nonneg_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a number; got {value!r}.")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"`{name}` must be a finite number >= 0; got {value!r}.")
-    return float(value)
 
 
 def _check_names_args(names, args):
@@ -1331,6 +1161,14 @@ def _sgd_visited(grad, U, lr, visits, n_visits):
 
 
 @njit
+def _basis_buffers(d):
+    """Scratch of :func:`_basis` for a ``d``-dimensional domain (allocated once per call)."""
+    nb = 1 << (2 * d)
+    return np.empty((2, d, 4)), np.empty(d), np.empty(nb, dtype=np.int64), np.empty(nb), \
+        np.empty((d, nb))
+
+
+@njit
 def _gather(theta, args, x):
     for a in range(args.size):
         x[a] = theta[args[a]]
@@ -1341,11 +1179,7 @@ def _rhs_kernel(th, args, lower, cell_size, n_cells, strides, U, out):
     """``out[p, k] = F_k(th[p, args])`` for validated points inside the domain."""
     d = args.size
     nb = 1 << (2 * d)
-    work = np.empty((2, d, 4))
-    x = np.empty(d)
-    idx = np.empty(nb, dtype=np.int64)
-    w = np.empty(nb)
-    dw = np.empty((d, nb))
+    work, x, idx, w, dw = _basis_buffers(d)
     for p in range(th.shape[0]):
         _gather(th[p], args, x)
         _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw)
@@ -1361,11 +1195,7 @@ def _jacobian_kernel(th, args, lower, cell_size, n_cells, strides, U, out):
     """``out[p, k, args[a]] = dF_k/dtheta_{args[a]}``; ``out`` zeros (n, K, K)."""
     d = args.size
     nb = 1 << (2 * d)
-    work = np.empty((2, d, 4))
-    x = np.empty(d)
-    idx = np.empty(nb, dtype=np.int64)
-    w = np.empty(nb)
-    dw = np.empty((d, nb))
+    work, x, idx, w, dw = _basis_buffers(d)
     for p in range(th.shape[0]):
         _gather(th[p], args, x)
         _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw)
@@ -1387,11 +1217,7 @@ def _forward_kernel(args, lower, cell_size, n_cells, strides, U, h, n_total, out
     d = args.size
     nb = 1 << (2 * d)
     K = U.shape[0]
-    work = np.empty((2, d, 4))
-    x = np.empty(d)
-    idx = np.empty(nb, dtype=np.int64)
-    w = np.empty(nb)
-    dw = np.empty((d, nb))
+    work, x, idx, w, dw = _basis_buffers(d)
     for n in range(n_total + 1):
         _gather(out[n], args, x)
         if not _basis(x, lower, cell_size, n_cells, strides, work, idx, w, dw):
@@ -1424,11 +1250,7 @@ def _adjoint_kernel(sub, args, lower, cell_size, n_cells, strides, U, h, ns, g, 
     nb = 1 << (2 * d)
     K = U.shape[0]
     N = sub.shape[0] - 1
-    work = np.empty((2, d, 4))
-    x = np.empty(d)
-    idx = np.empty(nb, dtype=np.int64)
-    w = np.empty(nb)
-    dw = np.empty((d, nb))
+    work, x, idx, w, dw = _basis_buffers(d)
     nxt = np.empty(K)
     jt = np.empty(d)
     n_w = g.shape[0]

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 import numba
 import numpy as np
 
-from ._checks import check_choice, check_int, check_positive
+from ._checks import check_choice, check_finite_array, check_int, check_positive
 from ._config import njit, pjit, show_progress
 from ._optim import OPTIMIZERS, Adam
 from ._random import (
@@ -54,6 +54,7 @@ from ._random import (
 from .lattice import check_shape, check_state
 
 __all__ = [
+    "hidden_chain_moments",
     "LayeredModel",
     "FitResult",
     "hidden_model_1d",
@@ -770,6 +771,10 @@ class FitResult:
         The iterates, starting with ``initial_theta``.
     names : tuple of str
         Parameter names.
+    interrupted : bool
+        Whether Ctrl-C (KeyboardInterrupt) stopped the fit early: the
+        histories then hold the ``n_iter`` iterations that finished, and
+        ``params`` averages the last of them.
     """
 
     params: np.ndarray
@@ -778,6 +783,7 @@ class FitResult:
     converged: bool
     param_history: np.ndarray
     names: tuple
+    interrupted: bool = False
 
 
 def fit(
@@ -843,7 +849,21 @@ def fit(
     Warns
     -----
     RuntimeWarning
-        If the fit did not converge (``converged`` is False).
+        If the fit did not converge (``converged`` is False; the message says
+        whether the mismatch grew, so ``lr`` is too large, or fell too slowly),
+        or was interrupted.
+
+    Raises
+    ------
+    FloatingPointError
+        If the parameters diverge (non-finite, or beyond 700 where ``exp``
+        overflows): the learning rate is too large.
+
+    Notes
+    -----
+    **Interrupting.** Ctrl-C (KeyboardInterrupt) after the first iteration
+    ends the fit with a warning and returns the iterations done
+    (``interrupted=True``).
 
     See Also
     --------
@@ -886,45 +906,77 @@ def fit(
     from tqdm.auto import tqdm
 
     bar = tqdm(range(n_iter), desc="fit", disable=not show_progress(progress))
-    for it in bar:
-        bv, bh, W = model.unpack(theta)
-        batch = flat[rng.choice(flat.shape[0], batch_size, replace=False)]
-        awake = _run_moments(model, bh, W, batch).mean(axis=0)
-        seeds = draw_seeds(rng, n_chains)  # one per chain: thread-count independent
-        if start == "persistent":
-            chains = _run_gibbs(model, bv, bh, W, chains, False, cd_k, seeds)[0]
-        elif start == "data":
-            chains = _run_gibbs(model, bv, bh, W, batch, False, cd_k, seeds)[0]
-        else:
-            chains = _run_gibbs(
-                model, bv, bh, W, np.zeros((n_chains, n), np.int8), True, cd_k, seeds
-            )[0]
-        asleep = _run_moments(model, bh, W, chains).mean(axis=0)
-        grad = (awake - asleep) / n
-        loss[it] = np.sqrt(np.mean(grad**2))
-        step = grad if adam is None else adam.direction(grad)
-        theta = theta + lr * step
-        history[it + 1] = theta
-        if it % 10 == 0:
-            bar.set_postfix(mismatch=f"{loss[it]:.3g}")
-    params = history[n_iter - n_average + 1 :].mean(axis=0)
-    converged = bool(loss[n_iter - n_average :].mean() < tol)
-    if not converged:
+    n_done = 0
+    try:
+        for it in bar:
+            bv, bh, W = model.unpack(theta)
+            batch = flat[rng.choice(flat.shape[0], batch_size, replace=False)]
+            awake = _run_moments(model, bh, W, batch).mean(axis=0)
+            seeds = draw_seeds(rng, n_chains)  # one per chain: thread-count independent
+            if start == "persistent":
+                chains = _run_gibbs(model, bv, bh, W, chains, False, cd_k, seeds)[0]
+            elif start == "data":
+                chains = _run_gibbs(model, bv, bh, W, batch, False, cd_k, seeds)[0]
+            else:
+                chains = _run_gibbs(
+                    model, bv, bh, W, np.zeros((n_chains, n), np.int8), True, cd_k, seeds
+                )[0]
+            asleep = _run_moments(model, bh, W, chains).mean(axis=0)
+            grad = (awake - asleep) / n
+            loss[it] = np.sqrt(np.mean(grad**2))
+            step = grad if adam is None else adam.direction(grad)
+            theta = theta + lr * step
+            _check_not_diverged(theta, it, lr, loss[: it + 1])
+            history[it + 1] = theta
+            n_done = it + 1
+            if it % 10 == 0:
+                bar.set_postfix(mismatch=f"{loss[it]:.3g}")
+    except KeyboardInterrupt:
+        if n_done == 0:
+            raise
         warnings.warn(
-            f"fit did not converge: mean moment mismatch per site over the last {n_average} "
-            f"iterations is {loss[n_iter - n_average :].mean():.3g} >= tol={tol}. Increase "
-            "`n_iter` or `lr`.",
+            f"fit was interrupted after {n_done} of {n_iter} iterations; the result averages "
+            f"the last {min(n_average, n_done)} of them.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    finally:
+        bar.close()
+    n_avg = min(n_average, n_done)
+    loss, history = loss[:n_done], history[: n_done + 1]
+    params = history[n_done - n_avg + 1 :].mean(axis=0)
+    tail = loss[n_done - n_avg :].mean()
+    converged = bool(n_done == n_iter and tail < tol)
+    if not converged and n_done == n_iter:
+        grew = tail > loss[:n_avg].mean()
+        advice = ("it grew from the start: lower `lr`" if grew
+                  else "Increase `n_iter` or `lr`")
+        warnings.warn(
+            f"fit did not converge: mean moment mismatch per site over the last {n_avg} "
+            f"iterations is {tail:.3g} >= tol={tol}; {advice}.",
             RuntimeWarning,
             stacklevel=2,
         )
     return FitResult(
         params=params,
         loss_history=loss,
-        n_iter=n_iter,
+        n_iter=n_done,
         converged=converged,
         param_history=history,
         names=model.param_names,
+        interrupted=n_done < n_iter,
     )
+
+
+def _check_not_diverged(theta, it, lr, loss):
+    """Raise if an update left the range where Boltzmann factors exist (exp overflows)."""
+    if not np.all(np.isfinite(theta)) or np.abs(theta).max() > 700:
+        raise FloatingPointError(
+            f"fit diverged at iteration {it}: the parameters reached "
+            f"{np.abs(theta).max():.3g} (exp overflows beyond 700) after a step of lr = {lr:g} "
+            f"(moment mismatch per site {loss[0]:.3g} at the start, {loss[-1]:.3g} now); "
+            "lower `lr`."
+        )
 
 
 def _check_fit(
@@ -1033,6 +1085,91 @@ def fit_two_stage(
     return replace(settle, n_iter=n_iter[0] + n_iter[1],
                    loss_history=np.concatenate([travel.loss_history, settle.loss_history]),
                    param_history=np.vstack([travel.param_history, settle.param_history[1:]]))
+
+
+def hidden_chain_moments(theta: np.ndarray, n_sites: int, max_order: int = 4) -> np.ndarray:
+    """Exact raw chain moments of the visible marginal of the hidden model (39), open chain.
+
+    ``p(v) ~ exp(b sum v_i) prod_j (1 + exp(b' + W (v_j + v_{j+1})))`` summed
+    by a 2 x 2 transfer matrix with rescaling.
+
+    The visible marginal of :func:`hidden_model_1d` (the hidden units summed
+    out), so these are the model moments of the 1D closure experiment; exact
+    enumeration (:func:`exact_moments`) checks them on short chains.
+
+    Parameters
+    ----------
+    theta : array_like, shape (..., 3)
+        ``(b, W, b')``.
+    n_sites : int
+        ``L`` >= max(2, max_order).
+    max_order : int
+
+    Returns
+    -------
+    ndarray, shape (..., max_order)
+        ``<sum_i v_i ... v_{i+k-1}>`` over the ``L - k + 1`` chains, k = 1..max_order.
+
+    Examples
+    --------
+    >>> hidden_chain_moments([0.0, 0.0, 0.0], 10).round(4).tolist()
+    [5.0, 2.25, 1.0, 0.4375]
+    """
+    th = check_finite_array("theta", theta)
+    if th.ndim == 0 or th.shape[-1] != 3:
+        raise ValueError(f"`theta` must have shape (..., 3) = (b, W, b'); got {th.shape}.")
+    max_order = check_int("max_order", max_order, 1)
+    n_sites = check_int("n_sites", n_sites, max(2, max_order))
+    flat = np.ascontiguousarray(th.reshape(-1, 3))
+    out = np.empty((flat.shape[0], max_order))
+    _hidden_chain_kernel(flat, n_sites, max_order, out)
+    return out.reshape((*th.shape[:-1], max_order))
+
+
+@njit
+def _hidden_chain_kernel(theta, L, max_order, out):
+    """Forward/backward vectors of the open chain; ``out`` (n, max_order)."""
+    alpha = np.empty((L, 2))
+    beta = np.empty((L, 2))
+    la = np.empty(L)  # log scale of alpha_i
+    lb = np.empty(L)
+    M = np.empty((2, 2))
+    for p in range(theta.shape[0]):
+        b, W, bh = theta[p, 0], theta[p, 1], theta[p, 2]
+        for x in range(2):
+            for y in range(2):
+                M[x, y] = 1.0 + np.exp(bh + W * (x + y))
+        eb = np.exp(b)
+        # alpha_i[x]: weight of v_0..v_i with v_i = x (site i's field included)
+        alpha[0, 0] = 1.0
+        alpha[0, 1] = eb
+        la[0] = 0.0
+        for i in range(1, L):
+            a0 = alpha[i - 1, 0] * M[0, 0] + alpha[i - 1, 1] * M[1, 0]
+            a1 = (alpha[i - 1, 0] * M[0, 1] + alpha[i - 1, 1] * M[1, 1]) * eb
+            s = a0 + a1
+            alpha[i, 0] = a0 / s
+            alpha[i, 1] = a1 / s
+            la[i] = la[i - 1] + np.log(s)
+        # beta_i[x]: weight of v_{i+1}..v_{L-1} given v_i = x
+        beta[L - 1, 0] = 1.0
+        beta[L - 1, 1] = 1.0
+        lb[L - 1] = 0.0
+        for i in range(L - 2, -1, -1):
+            b0 = M[0, 0] * beta[i + 1, 0] + M[0, 1] * eb * beta[i + 1, 1]
+            b1 = M[1, 0] * beta[i + 1, 0] + M[1, 1] * eb * beta[i + 1, 1]
+            s = b0 + b1
+            beta[i, 0] = b0 / s
+            beta[i, 1] = b1 / s
+            lb[i] = lb[i + 1] + np.log(s)
+        logz = la[0] + lb[0] + np.log(alpha[0, 0] * beta[0, 0] + alpha[0, 1] * beta[0, 1])
+        step = np.log(M[1, 1] * eb)
+        for k in range(1, max_order + 1):
+            tot = 0.0
+            for i in range(L - k + 1):
+                j = i + k - 1
+                tot += alpha[i, 1] * beta[j, 1] * np.exp(la[i] + lb[j] + (k - 1) * step - logz)
+            out[p, k - 1] = tot
 
 
 def effective_ising(theta) -> tuple[float, float]:

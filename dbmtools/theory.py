@@ -39,6 +39,10 @@ __all__ = [
     "random_mixing_pairs",
     "fit_pair_rates",
     "solve_mean_field",
+    "closure_rmse",
+    "check_pair_line",
+    "pair_approximation",
+    "classical_closure",
 ]
 
 
@@ -437,3 +441,164 @@ def solve_mean_field(
     if not sol.success:
         raise RuntimeError(f"The mean-field ODE did not integrate: {sol.message}")
     return sol.y.T
+
+
+# --------------------------------------------------------------------------
+# Closures of the 1D moment hierarchy (36): mean field and the pair (Kirkwood)
+# approximation, the check of its second line, and the error measure of Fig. 3(c)
+# --------------------------------------------------------------------------
+
+
+def closure_rmse(
+    model_moments: np.ndarray, data_moments: np.ndarray
+) -> np.ndarray:
+    """Root-mean-square error over conditions, ``sqrt(<(mu - mu~)^2>)`` (Fig. 3c).
+
+    Parameters
+    ----------
+    model_moments, data_moments : array_like, shape (n_conditions, n_times, ...)
+
+    Returns
+    -------
+    ndarray, shape (n_times, ...)
+
+    Examples
+    --------
+    >>> closure_rmse(np.zeros((2, 1)), np.array([[3.0], [4.0]])).round(3).tolist()
+    [3.536]
+    """
+    a = np.asarray(model_moments, dtype=np.float64)
+    b = np.asarray(data_moments, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"`model_moments` {a.shape} and `data_moments` {b.shape} differ.")
+    return np.sqrt(np.mean((a - b) ** 2, axis=0))
+
+
+def check_pair_line(hm: np.ndarray, dt: float, k_r: float, *, start: int = 1,
+                    stop: int = 5) -> dict:
+    """Fit the hop rate ``D`` of the second line of (36) to simulated moments, two ways.
+
+    With ``y = d<sum v_i v_{i+1}>/dt + 2 k_r <sum v_i v_{i+1} v_{i+2}>`` (forward
+    differences over data steps ``start..stop``, moments at the step start),
+    least squares of ``y = 2 D (<sum v_i v_{i+2}> - <sum v_i v_{i+1}>) + s k_r
+    <sum v_i v_{i+1}>`` for ``s = +1`` (the paper's ``(k_r - 2D)``) and ``s = -1``
+    (``-(k_r + 2D)``: the pair itself reacts at rate ``k_r``).
+
+    Parameters
+    ----------
+    hm : ndarray, shape (n_conditions, n_times, 4)
+        Output of :func:`dbmtools.annihilation1d.hierarchy_moments`.
+
+    Returns
+    -------
+    dict
+        ``"paper"`` and ``"derived"``: each ``{"D": fitted D, "residual": RMS
+        residual, "rms": RMS of y}`` (same units as ``y``).
+    """
+    hm = np.asarray(hm, dtype=np.float64)
+    dq = (hm[:, start + 1:stop + 1, 1] - hm[:, start:stop, 1]) / dt
+    x0 = hm[:, start:stop]
+    x = (2 * (x0[..., 2] - x0[..., 1])).ravel()
+    out = {}
+    for name, sign in (("paper", 1.0), ("derived", -1.0)):
+        y = (dq + 2 * k_r * x0[..., 3] - sign * k_r * x0[..., 1]).ravel()
+        D = float(x @ y / (x @ x))
+        out[name] = {"D": D, "residual": float(np.sqrt(np.mean((y - D * x) ** 2))),
+                     "rms": float(np.sqrt(np.mean(y**2)))}
+    return out
+
+
+def pair_approximation(density, pair):
+    """Moments of a Markov chain along the lattice with given ``<v_i>`` and ``<v_i v_{i+1}>``.
+
+    The pair (Kirkwood) approximation: with ``P(1) = rho``, ``P(1,1) = q``,
+    ``P(1,0) = P(0,1) = rho - q``, ``P(0) = 1 - rho``,
+
+    * ``<v_i v_{i+2}> = sum_m P(1,m) P(m,1) / P(m) = q^2/rho + (rho-q)^2/(1-rho)``,
+    * ``<v_i v_{i+1} v_{i+2}> = q^2 / rho``,
+    * ``<v_i v_{i+1} v_{i+2} v_{i+3}> = q^3 / rho^2``.
+
+    Exact for a stationary nearest-neighbour chain (eq. 37 with ``K = 0``).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(<v_i v_{i+2}>, <v_i v_{i+1} v_{i+2}>, <v_i ... v_{i+3}>)`` per site.
+
+    Examples
+    --------
+    >>> [round(float(m), 4) for m in pair_approximation(0.5, 0.25)]  # independent sites
+    [0.25, 0.125, 0.0625]
+    """
+    rho = np.asarray(density, dtype=np.float64)
+    q = np.asarray(pair, dtype=np.float64)
+    return q**2 / rho + (rho - q) ** 2 / (1 - rho), q**2 / rho, q**3 / rho**2
+
+
+def classical_closure(initial_moments, n_sites: int, times, *, k_r: float, D: float,
+                      method: str = "pair", pair_sign: float = -1.0,
+                      max_step: float = 1e-3) -> np.ndarray:
+    """Integrate the first two lines of (36) closed by mean field or the pair approximation.
+
+    Per site, ``rho = <v_i>`` and ``q = <v_i v_{i+1}>``:
+
+    * ``method="mean field"``: uncorrelated sites, ``q = rho^2``, so ``d rho/dt
+      = -2 k_r rho^2`` and every chain moment is ``rho^k``;
+    * ``method="pair"``: ``d rho/dt = -2 k_r q``, ``dq/dt = 2 D <v_i v_{i+2}> -
+      2 k_r <v_i v_{i+1} v_{i+2}> + (pair_sign k_r - 2 D) q`` with the unknown
+      moments from :func:`pair_approximation`; order 4 is ``q^3/rho^2``.
+      ``pair_sign = +1`` is the paper's (36); ``-1`` (default) is what the
+      simulations show (:func:`check_pair_line`).
+
+    Forward Euler with steps of at most ``max_step`` (the pair line relaxes at
+    rate about ``2 D + k_r``: keep ``max_step`` well below ``1 / (2 D)``);
+    ``times`` must start at 0 and be evenly spaced.
+
+    Parameters
+    ----------
+    initial_moments : array_like, shape (n, >= 2)
+        Raw sums ``<sum v_i>``, ``<sum v_i v_{i+1}>`` at t = 0 (open chain).
+    n_sites : int
+    times : array_like, shape (n_times,)
+
+    Returns
+    -------
+    ndarray, shape (n, n_times, 4)
+        Raw open-chain sums of orders 1-4, ``(L - k + 1) m_k``.
+
+    Examples
+    --------
+    >>> m = classical_closure([[50.0, 24.75]], 100, [0.0, 1.0], k_r=0.5, D=0.0,
+    ...                       method="mean field", max_step=1e-3)
+    >>> round(float(m[0, 1, 0] / 100), 3)  # rho0 / (1 + 2 k_r rho0 t) = 0.5 / 1.5
+    0.333
+    """
+    if method not in ("pair", "mean field"):
+        raise ValueError(f"`method` must be 'pair' or 'mean field'; got {method!r}.")
+    m0 = np.atleast_2d(np.asarray(initial_moments, dtype=np.float64))
+    t = np.asarray(times, dtype=np.float64)
+    L = int(n_sites)
+    if t[0] != 0 or (len(t) > 1 and not np.allclose(np.diff(t), t[1] - t[0])):
+        raise ValueError("`times` must start at 0 and be evenly spaced.")
+    rho = m0[:, 0] / L
+    q = m0[:, 1] / (L - 1) if method == "pair" else rho**2
+    n_substeps = int(np.ceil((t[1] - t[0]) / max_step - 1e-9)) if len(t) > 1 else 0
+    h = (t[1] - t[0]) / n_substeps if len(t) > 1 else 0.0
+    out = np.empty((m0.shape[0], len(t), 4))
+    for n in range(len(t)):
+        if n > 0:
+            for _ in range(n_substeps):
+                if method == "mean field":
+                    rho = rho - h * 2 * k_r * rho**2
+                    q = rho**2
+                else:
+                    s2, t3, _ = pair_approximation(rho, q)
+                    dq = 2 * D * s2 - 2 * k_r * t3 + (pair_sign * k_r - 2 * D) * q
+                    rho, q = rho - h * 2 * k_r * q, q + h * dq
+        if method == "mean field":
+            per_site = np.stack([rho, rho**2, rho**3, rho**4], axis=-1)
+        else:
+            _, t3, t4 = pair_approximation(rho, q)
+            per_site = np.stack([rho, q, t3, t4], axis=-1)
+        out[:, n] = per_site * (L - np.arange(4))
+    return out

@@ -86,10 +86,10 @@ rng = np.random.default_rng(SEED)
 # (REFERENCE_NOTES section 2). This is 2,500 simulations.
 
 # %%
-data = dbm.dynamics.annihilation_data(50, seed=[SEED, 0])
+data = dbm.annihilation1d.annihilation_data(50, seed=[SEED, 0])
 # mean raw sums over the 50 lattices, (condition, time, k): sum v_i, sum v_i v_{i+1},
 # sum v_i v_{i+2}, sum v_i v_{i+1} v_{i+2} (the moments in the first two lines of (36))
-mom = dbm.dynamics.hierarchy_moments(data.states)
+mom = dbm.annihilation1d.hierarchy_moments(data.states)
 dt, p = data.meta["dt"], data.meta["prob"]
 times = np.arange(data.n_times) * dt
 
@@ -137,7 +137,7 @@ plt.show()
 # pair moment relaxes at rate $\approx 2D + k_r \approx 100$); the fit can only be rough.
 
 # %%
-line2 = dbm.dynamics.check_pair_line(mom, dt, p / dt, start=1, stop=5)
+line2 = dbm.theory.check_pair_line(mom, dt, p / dt, start=1, stop=5)
 for name, f in line2.items():
     print(f"{name:8s} sign: fitted D = {f['D']:6.1f}, RMS residual {f['residual']:6.1f}"
           f" (RMS of the left side {f['rms']:6.1f})")
@@ -165,7 +165,7 @@ assert abs(line2["derived"]["D"] - 1 / (2 * dt)) < 0.25 / (2 * dt)
 # choice of the ODE $\dot{\vtheta} = \vF(\vtheta)$, which is learned.
 #
 # **Two classical closures of (36)**, used as baselines in section 4
-# (`dbm.dynamics.classical_closure`). Write $\rho = \langle v_i\rangle$ and $q =
+# (`dbm.theory.classical_closure`). Write $\rho = \langle v_i\rangle$ and $q =
 # \langle v_i v_{i+1}\rangle$ per site.
 #
 # * *Mean field*: sites uncorrelated, every chain moment is $\rho^k$; the first line closes
@@ -176,8 +176,8 @@ assert abs(line2["derived"]["D"] - 1 / (2 * dt)) < 0.25 / (2 * dt)
 #   $\langle v_i v_{i+2}\rangle = \sum_m P(1,m)P(m,1)/P(m) = q^2/\rho + (\rho - q)^2/(1-\rho)$,
 #   $\langle v_i \cdots v_{i+3}\rangle = q^3/\rho^2$, and both lines of (36) close in
 #   $(\rho, q)$. For an equilibrium chain with only $b$ and $J$ (eq. 37 with $K = 0$) these
-#   formulas are exact (`tests/test_dynamics.py` checks them against
-#   `dbm.ising.exact_moments`); $K \neq 0$ and the dynamics make them approximate.
+#   formulas are exact (`tests/test_annihilation1d.py` checks them against
+#   `dbm.ising.exact_moments_per_site`); $K \neq 0$ and the dynamics make them approximate.
 #
 # Learning minimises $S = \int dt\, D_{KL}(p \,\|\, \tilde p)$ (eq. 28). Discretised on the
 # data times $t_m$,
@@ -215,7 +215,7 @@ g = truth.grid("a")
 g.interpolate(lambda x: -x[:, 0], lambda x: -np.ones((len(x), 1)))
 truth.set_grid("a", g)
 theta0 = np.array([[-1.5], [-0.5], [0.5], [1.5]])
-toy = dbm.dynamics.ExactMoments(theta0, mu_toy(truth.solve(theta0, 10)), mu_toy)
+toy = dbm.ExactMoments(mu_toy(truth.solve(theta0, 10)), theta0, model_moments=mu_toy)
 
 # %% [markdown]
 # **Forward solve.** Explicit Euler with `n_substeps` per data step,
@@ -292,7 +292,7 @@ assert fit.loss_history[-20:].mean() < 0.01 * fit.loss_history[0] and err < 0.1
 # `dbm.rbm.effective_ising`, a coupling that is never negative (notebook 03).
 #
 # **Initial conditions.** $(b, J, K)$ are known; $(b, W, b')$ come from static
-# Boltzmann-machine learning on the $t = 0$ lattices (`dynamics.fit_hidden_initial`).
+# Boltzmann-machine learning on the $t = 0$ lattices (`annihilation1d.fit_hidden_initial`).
 #
 # **Training.** Algorithm 1 with the paper's settings: one condition per step with a batch
 # of 10 of its lattices, CD-1 for the asleep phase (hidden units as probabilities), SGD with
@@ -302,7 +302,7 @@ assert fit.loss_history[-20:].mean() < 0.01 * fit.loss_history[0] and err < 0.1
 # data up to $t = 1.0$ only; beyond it the learned ODEs extrapolate.
 
 # %%
-run = dbm.dynamics.learn_closures(data, seed=[SEED, 1])
+run = dbm.annihilation1d.learn_closures(data, seed=[SEED, 1])
 for name in ("visible", "hidden"):
     f = getattr(run, f"{name}_fit")
     print(f"{name}: {f.n_iter} steps in {run.seconds[name + ' training']:.0f} s; moment "
@@ -313,7 +313,7 @@ for name in ("visible", "hidden"):
 # ### Fig. 2: initial conditions and learned trajectories
 
 # %%
-dbm.dynamics.plot_closure_trajectories(run, data)
+dbm.plotting.plot_closure_trajectories(run, data)
 plt.show()
 
 # %% [markdown]
@@ -329,7 +329,7 @@ plt.show()
 # spreads over several units).
 
 # %%
-dbm.dynamics.plot_initial_nn_moment(run, data)
+dbm.plotting.plot_initial_nn_moment(run, data)
 plt.show()
 
 # %% [markdown]
@@ -341,7 +341,7 @@ plt.show()
 # distinct ways that mirror the two kinds of correlation curves.
 
 # %%
-dbm.dynamics.plot_hidden_correlation(run, data, pair_moments=mom[..., 1])
+dbm.plotting.plot_hidden_correlation(run, data, pair_moments=mom[..., 1])
 plt.show()
 
 # %% [markdown]
@@ -362,7 +362,8 @@ plt.show()
 def show_slices(ode, labels, axis, position, title):
     value = ode.lower[axis] + position * (ode.upper[axis] - ode.lower[axis])
     for k, name in enumerate(ode.names):
-        dbm.hermite.plot_slice(ode.grid(k), axis=axis, value=float(value), labels=labels)
+        dbm.plotting.plot_hermite_slice(ode.grid(k), axis=axis, value=float(value),
+                                        labels=labels)
         plt.suptitle(f"{title}: $F_{{{name}}}$")
         plt.show()
 
@@ -422,22 +423,22 @@ show_f_hidden(**dbm.widgets.defaults(sliders_h))
 # time mean as the tolerance of the asserted numbers.
 
 # %%
-test = dbm.dynamics.annihilation_data(20, seed=[SEED, 2])
-res = dbm.dynamics.closure_moments(run, test)
-m0 = dbm.dynamics.hierarchy_moments(test.states[:, :, :1])[:, 0, :2]  # t = 0 sums
-classical = {m: dbm.dynamics.classical_closure(m0, test.states.shape[-1], res["times"],
+test = dbm.annihilation1d.annihilation_data(20, seed=[SEED, 2])
+res = dbm.annihilation1d.closure_moments(run, test)
+m0 = dbm.annihilation1d.hierarchy_moments(test.states[:, :, :1])[:, 0, :2]  # t = 0 sums
+classical = {m: dbm.theory.classical_closure(m0, test.states.shape[-1], res["times"],
                                                k_r=p / dt, D=1 / (2 * dt), method=m)
              for m in ("mean field", "pair")}
-dbm.dynamics.plot_closure_rmse(res, extra=classical)
+dbm.plotting.plot_closure_rmse(res, extra=classical)
 dbm.plotting.glue_figure("intro-04")  # the book's intro page shows it too
 plt.show()
 
 # %%
 per_lattice = dbm.chain_moments(test.states[:, :, ::10], max_order=4, boundary="reflecting")
-se = per_lattice.std(1, ddof=1) / np.sqrt(per_lattice.shape[1])  # (condition, time, order)
+se = dbm.theory.mean_and_sem(per_lattice, axis=1)[1]  # standard errors (condition, time, order)
 noise = np.sqrt((se**2).mean(0)).mean(0)  # time-mean RMS sampling error per order
-rmse = {m: dbm.dynamics.closure_rmse(res[m], res["simulation"]) for m in ("visible", "hidden")}
-rmse |= {m: dbm.dynamics.closure_rmse(c, res["simulation"]) for m, c in classical.items()}
+rmse = {m: dbm.theory.closure_rmse(res[m], res["simulation"]) for m in ("visible", "hidden")}
+rmse |= {m: dbm.theory.closure_rmse(c, res["simulation"]) for m, c in classical.items()}
 print(f"{'time-mean RMSE':16s} {'order 3':>8s} {'order 4':>8s} {'at t=0: 3':>10s} {'4':>6s}")
 for m, e in rmse.items():
     print(f"{m:16s} {e[:, 2].mean():8.2f} {e[:, 3].mean():8.2f} {e[0, 2]:10.2f} {e[0, 3]:6.2f}")
@@ -445,7 +446,7 @@ print(f"{'sampling error':16s} {noise[2]:8.2f} {noise[3]:8.2f}")
 # the same over the test conditions that start in a cell some training trajectory crossed
 for m in ("visible", "hidden"):
     cov = res[f"{m}_covered"]
-    e = dbm.dynamics.closure_rmse(res[m][cov], res["simulation"][cov])
+    e = dbm.theory.closure_rmse(res[m][cov], res["simulation"][cov])
     print(f"{m:8s} {cov.sum():2d}/{cov.size} covered conditions: order 3 {e[:, 2].mean():7.2f}, "
           f"order 4 {e[:, 3].mean():7.2f}")
 # what we assert is what we found, not the paper's claim (see the discussion below):
@@ -471,7 +472,7 @@ assert rmse["pair"][0, 2] < rmse["mean field"][0, 2] - 3 * np.sqrt((se[:, 0, 2] 
 #
 # * **At $t = 0$ already.** The hidden model's visible marginal has a non-negative coupling
 #   and no three-site term, so anticorrelated initial lattices ($J < 0$) cannot be matched
-#   beyond their density: its 3rd- and 4th-order moments are off before any dbm.dynamics.
+#   beyond their density: its 3rd- and 4th-order moments are off before any dynamics.
 # * **Coverage of the finite-element domain.** $F$ starts at 0 and is learned only where
 #   training trajectories pass. A test condition that starts in a cell no training trajectory
 #   crossed does not move at all, and its moments stay at their initial values: a few such
@@ -497,7 +498,7 @@ assert rmse["pair"][0, 2] < rmse["mean field"][0, 2] - 3 * np.sqrt((se[:, 0, 2] 
 # %% [markdown]
 # ### Explore: cell size and collision probability
 #
-# A small version of the visible-model run (`dbm.dynamics.small_closure_run`): 8 initial
+# A small version of the visible-model run (`dbm.annihilation1d.small_closure_run`): 8 initial
 # conditions, 10 lattices of $L = 200$, 100 steps, 120 sweeps of Algorithm 1 (960 steps), about
 # a second. Move the finite-element cell size (coarser cells constrain $F$ from fewer
 # trajectories per cell but extrapolate further) and the collision probability $p$ (faster
@@ -505,7 +506,7 @@ assert rmse["pair"][0, 2] < rmse["mean field"][0, 2] - 3 * np.sqrt((se[:, 0, 2] 
 
 # %% tags=["nbval-ignore-output"]
 def show_small(cell_size=0.5, prob=0.01):
-    dbm.dynamics.plot_small_closure_run(dbm.dynamics.small_closure_run(cell_size, prob,
+    dbm.plotting.plot_small_closure_run(dbm.annihilation1d.small_closure_run(cell_size, prob,
                                                                        seed=SEED))
     plt.show()
 
@@ -582,9 +583,9 @@ assert np.linalg.norm(rt.grad.ravel() - fd) < 1e-5 * np.linalg.norm(fd)
 # ```
 
 # %%
-paper_sign = dbm.dynamics.classical_closure(m0, test.states.shape[-1], res["times"], k_r=p / dt,
+paper_sign = dbm.theory.classical_closure(m0, test.states.shape[-1], res["times"], k_r=p / dt,
                                             D=1 / (2 * dt), method="pair", pair_sign=1.0)
-e_ps = dbm.dynamics.closure_rmse(paper_sign, res["simulation"])
+e_ps = dbm.theory.closure_rmse(paper_sign, res["simulation"])
 print(f"pair, paper's sign: order 3 {e_ps[:, 2].mean():.2f}, order 4 {e_ps[:, 3].mean():.2f}")
 print(f"pair, derived sign: order 3 {rmse['pair'][:, 2].mean():.2f}, "
       f"order 4 {rmse['pair'][:, 3].mean():.2f}")
@@ -604,7 +605,7 @@ print(f"pair, derived sign: order 3 {rmse['pair'][:, 2].mean():.2f}, "
 # ```
 #
 # **When is the pair approximation exact?** For the infinite chain of eq. (37), compare
-# $\langle v_i v_{i+1} v_{i+2}\rangle$ from `dbm.ising.exact_moments(b, J, K)` with the pair
+# $\langle v_i v_{i+1} v_{i+2}\rangle$ from `dbm.ising.exact_moments_per_site(b, J, K)` with the pair
 # approximation $q^2/\rho$ over the training initial conditions. Plot the relative error
 # against $K$.
 #
@@ -617,16 +618,16 @@ print(f"pair, derived sign: order 3 {rmse['pair'][:, 2].mean():.2f}, "
 # ```
 
 # %%
-ex = np.array([dbm.ising.exact_moments(*th, max_order=3) for th in data.initial_theta])
-pa3 = dbm.dynamics.pair_approximation(ex[:, 0], ex[:, 1])[1]
+ex = np.array([dbm.ising.exact_moments_per_site(*th, max_order=3) for th in data.initial_theta])
+pa3 = dbm.theory.pair_approximation(ex[:, 0], ex[:, 1])[1]
 fig, ax = plt.subplots(figsize=(5, 3.4), layout="constrained")
 ax.plot(data.initial_theta[:, 2], pa3 / ex[:, 2] - 1, "o")
 ax.axhline(0, color="k", lw=0.5)
 ax.set(xlabel="$K$", ylabel="relative error of $q^2/\\rho$", title="pair approximation at t = 0")
 plt.show()
-print("exact at K = 0:", dbm.dynamics.pair_approximation(
-    *dbm.ising.exact_moments(0.3, -0.5, 0.0, max_order=2))[1],
-    dbm.ising.exact_moments(0.3, -0.5, 0.0, max_order=3)[2])
+print("exact at K = 0:", dbm.theory.pair_approximation(
+    *dbm.ising.exact_moments_per_site(0.3, -0.5, 0.0, max_order=2))[1],
+    dbm.ising.exact_moments_per_site(0.3, -0.5, 0.0, max_order=3)[2])
 
 # %% [markdown]
 # The error has the opposite sign of $K$ (for $K < 0$, $q^2/\rho$ overestimates the triples,

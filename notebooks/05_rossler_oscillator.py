@@ -62,7 +62,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import dbmtools as dbm
-from dbmtools.rossler_moments import MOMENT_NAMES, lattice_moments, maxent_biases
+from dbmtools.rossler3d import MOMENT_NAMES, lattice_moments, maxent_biases
 
 SEED = 2019
 SPECIES = ["A", "B", "C"]
@@ -132,7 +132,7 @@ print("mean-field counts at t = 0, 1, 2, 3, 4, 5:\n", mean_field[::100].round(0)
 # %%
 starts = np.stack([dbm.random_state(SHAPE, counts=[200, 200, 200], seed=[SEED, 0, k])
                    for k in range(N_SIMS)])
-ens = dbm.simulate_ensemble(starts, net, n_steps=N_STEPS, dt=DT, seed=[SEED, 1],
+ens = dbm.simulate_ensemble(starts, net, n_steps=N_STEPS, dt=DT, dim=3, seed=[SEED, 1],
                             boundary="reflecting")
 moments = lattice_moments(ens.states)  # (simulation, time, [A, B, C, BB, CC, AB])
 print(ens.states.shape, moments.shape)
@@ -145,26 +145,8 @@ print(ens.states.shape, moments.shape)
 # oscillators drift out of phase, and the mean-field ODE (dashed).
 
 # %%
-fig = plt.figure(figsize=(12, 7.5), layout="constrained")
-for col, step in enumerate((0, 20, 60, 200)):
-    ax = fig.add_subplot(2, 4, col + 1, projection="3d")
-    dbm.plotting.lattice_3d(ens.states[0, step], 3, ax, size=5, title=f"(a) t = {step * DT:.1f}",
-                            species=SPECIES if col == 0 else None)
-ax = fig.add_subplot(2, 3, 4, projection="3d")
-dbm.plotting.attractor(moments[0, :, :3], ax, color="k")
-ax.set_title("(b) one simulation")
-ax = fig.add_subplot(2, 3, 5, projection="3d")
-dbm.plotting.attractor(moments[0, :, 3:], ax, color="0.3")
-ax.set(xlabel="BB", ylabel="CC", zlabel="AB", title="(c) its neighbour pairs")
-ax = fig.add_subplot(2, 3, 6)
-for k, name in enumerate(SPECIES):
-    dbm.plotting.mean_band(times, moments[:, :, k], ax, label=name, color=COLORS[k])
-    ax.plot(times, mean_field[:, k], "--", color=COLORS[k], lw=0.8)
-ax.plot([], [], "--", color="0.4", lw=0.8, label="mean field")
-ax.set(xlabel="t", ylabel="mean count", ylim=(0, 1000), title="(d) means of 300 simulations")
-ax.legend(fontsize="small")
-for ax in fig.axes[:-1]:
-    ax.set_box_aspect(None, zoom=0.85)  # room for the axis labels
+dbm.plotting.plot_rossler_simulation(ens.states[0], moments, times, mean_field,
+                                     steps=(0, 20, 60, 200))
 plt.show()
 
 # %% [markdown]
@@ -174,16 +156,7 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 def show_snapshot(step=60):
-    fig = plt.figure(figsize=(10, 4), layout="constrained")
-    ax = fig.add_subplot(1, 2, 1, projection="3d")
-    dbm.plotting.lattice_3d(ens.states[0, step], 3, ax, size=6, species=SPECIES,
-                            title=f"t = {step * DT:.2f}")
-    ax = fig.add_subplot(1, 2, 2)
-    for k, name in enumerate(SPECIES):
-        ax.plot(times, moments[0, :, k], color=COLORS[k], label=name)
-        ax.plot(step * DT, moments[0, step, k], "o", color=COLORS[k])
-    ax.set(xlabel="t", ylabel="count")
-    ax.legend()
+    dbm.plotting.plot_rossler_snapshot(ens.states[0], moments[0], times, step)
     plt.show()
 
 
@@ -201,19 +174,11 @@ show_snapshot(**dbm.widgets.defaults(snap_sliders))
 # %% tags=["nbval-ignore-output"]
 def show_chemistry(k1=30.0, k2=10.0, k3=16.5, p1=0.1, p2=0.4, p3=0.24, p4=0.36):
     network = dbm.rossler(k1=k1, k2=k2, k3=k3, p1=p1, p2=p2, p3=p3, p4=p4)
-    small = dbm.simulate_ensemble(starts[:24], network, n_steps=300, dt=DT, seed=[SEED, 5],
+    small = dbm.simulate_ensemble(starts[:24], network, n_steps=300, dt=DT, dim=3, seed=[SEED, 5],
                                   boundary="reflecting", progress=False)
     mf = dbm.theory.solve_mean_field(network, [200, 200, 200], small.times, dt=DT,
                                      shape=SHAPE, boundary="reflecting")
-    counts = small.counts()
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-    for k, name in enumerate(SPECIES):
-        dbm.plotting.mean_band(small.times, counts[:, :, k], ax, label=name, color=COLORS[k])
-        ax.plot(small.times, mf[:, k], "--", color=COLORS[k], lw=0.8)
-        ax2.plot(small.times, counts[0, :, k], color=COLORS[k])
-    ax.set(xlabel="t", ylabel="count", ylim=(0, 1000), title="24 simulations; mean field --")
-    ax2.set(xlabel="t", ylim=(0, 1000), title="one simulation")
-    ax.legend()
+    dbm.plotting.plot_rossler_ensemble(small.times, small.counts(), mf)
     plt.show()
 
 
@@ -245,7 +210,7 @@ show_chemistry(**dbm.widgets.defaults(rate_sliders))
 # 100 trajectories from the same starts.
 
 # %%
-authors = dbm.simulate_ensemble(starts[:100], net, n_steps=N_STEPS, dt=DT, seed=[SEED, 2],
+authors = dbm.simulate_ensemble(starts[:100], net, n_steps=N_STEPS, dt=DT, dim=3, seed=[SEED, 2],
                                 boundary="reflecting", selection="authors")
 authors_counts = authors.counts()
 at = slice(240, 261)  # t = 2.4 .. 2.6
@@ -256,8 +221,8 @@ print("mean counts near t = 2.5, uniform:", moments[:, at, :3].mean((0, 1)).roun
 fig = plt.figure(figsize=(12, 3.8), layout="constrained")
 ax = fig.add_subplot(1, 3, 1)
 for k, name in enumerate(SPECIES):
-    dbm.plotting.mean_band(times, moments[:, :, k], ax, label=name, color=COLORS[k])
-    dbm.plotting.mean_band(times, authors_counts[:, :, k], ax, color=COLORS[k], ls=":")
+    dbm.plotting.plot_mean_band(times, moments[:, :, k], ax=ax, label=name, color=COLORS[k])
+    dbm.plotting.plot_mean_band(times, authors_counts[:, :, k], ax=ax, color=COLORS[k], ls=":")
 ax.plot([], [], "-", color="0.3", label="uniform (300)")
 ax.plot([], [], ":", color="0.3", label="authors (100)")
 ax.set(xlabel="t", ylabel="mean count", title="ensemble means (± 2 SE)")
@@ -265,7 +230,7 @@ ax.legend(fontsize="x-small", ncol=2)
 for col, (title, counts) in enumerate((("uniform", moments[0, :, :3]),
                                        ("authors", authors_counts[0]))):
     ax = fig.add_subplot(1, 3, col + 2, projection="3d")
-    dbm.plotting.attractor(counts, ax, color="k")
+    dbm.plotting.plot_attractor(counts, ax=ax, color="k")
     ax.set_title(f"one trajectory, {title} selection")
 plt.show()
 
@@ -395,7 +360,7 @@ plt.show()
 # %%
 theta0 = dbm.rbm.rossler_initial_params()
 print("eq. (46) at b = -ln 2:", (1000 * 0.5 / (1 + 3 * 0.5)))
-visible0, hidden0 = dbm.sample_rossler(theta0, n_samples=100, seed=[SEED, 3])
+visible0, hidden0 = dbm.sample_rossler(theta0, n_chains=100, seed=[SEED, 3])
 counts0 = dbm.counts(visible0[0], dim=3, n_species=3)  # (sample, species)
 print("sampled mean counts of A, B, C:", counts0.mean(0).round(1),
       " hidden X, Y, Z:", hidden0[0, ..., 1:].sum((1, 2, 3)).mean(0).round(1))
@@ -417,14 +382,14 @@ assert np.allclose(maxent_biases(counts0.mean(0)), -np.log(2), atol=0.03)
 #   steps from a random configuration; hidden units enter as probabilities in both.
 #
 # **Batch.** The paper's text says 5 trajectories per step, its code used 1. Both work
-# (`n_samples=5`). Over the first 2,000 steps one step takes about 4.5 ms at batch 1 and 16 ms
+# (`n_chains=5`). Over the first 2,000 steps one step takes about 4.5 ms at batch 1 and 16 ms
 # at batch 5 (`python benchmarks/training.py`; the authors' code took 140 ms at batch 1); later
 # windows cost a little more, as the forward solve grows. We train with **batch 1** to keep
 # this notebook within its time budget: the 10,000 steps take about a minute.
 
 # %%
 N_TRAIN = 111  # data times 0..110: the last window is tau = 99 .. 109
-problem = dbm.RosslerMoments(ens.states[:, :N_TRAIN], n_samples=1, cd_k=10, start="random")
+problem = dbm.RosslerMoments(ens.states[:, :N_TRAIN], n_chains=1, cd_k=10, start="random")
 names = ["b_A", "b_B", "b_C", "W_AX", "W_BY", "W_CZ", "b_X", "b_Y", "b_Z"]
 tex = ["b_A", "b_B", "b_C", "W_{AX}", "W_{BY}", "W_{CZ}", "b_X", "b_Y", "b_Z"]  # for labels
 lower, upper = dbm.dynamics.centred_domain(theta0[:3], 0.1, 1.5)
@@ -461,27 +426,11 @@ plt.show()
 # %%
 theta = dbm.predict(ode, theta0, N_STEPS)
 horizon = N_TRAIN - 1
-fig = plt.figure(figsize=(13, 3.6), layout="constrained")
-ax = fig.add_subplot(1, 4, 1)
-for k, name in enumerate(SPECIES):
-    ax.plot(times[:101], mu[:101, k], color=COLORS[k], label=name)
-ax.set(xlabel="t", ylabel="mean count", title="(a) simulations")
-ax.legend()
-ax = fig.add_subplot(1, 4, 2, projection="3d")
-dbm.plotting.attractor(maxent_biases(mu[:101]), ax, color="tab:purple")
-ax.set(xlabel="$b_A$", ylabel="$b_B$", zlabel="$b_C$", title="(b) MaxEnt biases (46)")
-ax = fig.add_subplot(1, 4, 3, projection="3d")
-dbm.plotting.attractor(theta[: horizon + 1, :3], ax, color="k")
-ax.set(xlabel="$b_A$", ylabel="$b_B$", zlabel="$b_C$", title="(c) learned, t ≤ 1.1")
-ax = fig.add_subplot(1, 4, 4, projection="3d")
-cells = np.unique(np.floor((theta[:, :3] - lower) / 0.1).astype(int), axis=0)
-cube = np.indices((2, 2, 2)).reshape(3, -1).T  # the 8 corners of a cell, in cell units
-vertices = np.unique((cells[:, None, :] + cube).reshape(-1, 3), axis=0) * 0.1 + lower
-ax.scatter(*vertices.T, s=4, color="tab:blue", depthshade=False)
-ax.set(xlabel="$b_A$", ylabel="$b_B$", zlabel="$b_C$",
-       title=f"(d) {len(vertices)} vertices of {len(cells)} cells")
-for ax in fig.axes[1:]:
-    ax.set_box_aspect(None, zoom=0.8)  # room for the z labels
+cells = dbm.dynamics.visited_cells(ode, theta)  # the cells the learned trajectory crosses
+vertices = dbm.dynamics.cell_vertices(ode, cells)
+dbm.plotting.plot_rossler_trajectory(times[:101], mu[:101], maxent_biases(mu[:101]),
+                                     theta[: horizon + 1], vertices, n_cells=len(cells),
+                                     horizon_time=horizon * DT)
 plt.show()
 
 # %% [markdown]
@@ -500,22 +449,13 @@ plt.show()
 
 # %%
 rhs = ode.rhs(theta)
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), layout="constrained", sharex=True)
-for group, (ax, title) in enumerate(zip(axes, ("visible biases", "weights", "hidden biases"),
-                                         strict=True)):
-    for k in range(3 * group, 3 * group + 3):
-        ax.plot(times, rhs[:, k], label=f"$F_{{{tex[k]}}}$", color=COLORS[k % 3])
-    ax.axvline(horizon * DT, color="k", lw=0.5, ls=":")
-    ax.set(xlabel="t", title=f"{title} (dotted: trained horizon)")
-    ax.legend(fontsize="small")
-axes[0].set_ylabel("$F_\\gamma(\\theta(t))$")
+dbm.plotting.plot_rossler_rhs(times, rhs, labels=tex, horizon_time=horizon * DT)
 plt.show()
 
 # %% tags=["nbval-ignore-output"]
 def show_f(which=1, b_c=float(theta[20, 2])):
-    dbm.hermite.plot_slice(ode.grid(which), axis=2, value=b_c, labels=["$b_A$", "$b_B$", "$b_C$"])
-    plt.gca().plot(*theta[: horizon + 1, :2].T, color="k", lw=0.8)
-    plt.suptitle(f"$F_{{{tex[which]}}}$ (learned trajectory projected in black)")
+    dbm.plotting.plot_rossler_rhs_slice(ode.grid(which), theta[: horizon + 1], value=b_c,
+                                        label=tex[which])
     plt.show()
 
 
@@ -539,19 +479,11 @@ show_f(**dbm.widgets.defaults(f_sliders))
 
 # %%
 every = np.arange(0, N_STEPS + 1, 5)
-visible, hidden = dbm.sample_rossler(theta[every], n_samples=100, n_steps=25, seed=[SEED, 6])
+visible, hidden = dbm.sample_rossler(theta[every], n_chains=100, n_sweeps=25, seed=[SEED, 6])
 model_moments = lattice_moments(visible)  # (time, sample, 6)
 
-fig, axes = plt.subplots(2, 3, figsize=(12, 6), layout="constrained", sharex=True)
-for k, ax in enumerate(axes.ravel()):
-    dbm.plotting.mean_band(times, moments[:, :, k], ax, label="simulations", color="k")
-    dbm.plotting.mean_band(times[every], model_moments[:, :, k].T, ax, label="learned model",
-                           color="tab:red")
-    ax.axvspan(0, horizon * DT, color="0.92", zorder=-1)
-    ax.set(title=MOMENT_NAMES[k], xlabel="t" if k >= 3 else None)
-axes[0, 0].set_ylabel("mean count")
-axes[1, 0].set_ylabel("mean number of pairs")
-axes[0, 0].legend()
+fig = dbm.plotting.plot_rossler_moments(times, moments, times[every], model_moments,
+                                        names=MOMENT_NAMES, horizon_time=horizon * DT)
 dbm.plotting.glue_figure("intro-05", fig)  # the book's intro page shows it too
 plt.show()
 
@@ -561,23 +493,15 @@ plt.show()
 # ($F = 0$: the parameters stay at their initial values, 200 of each species, no correlation).
 
 # %%
-untrained = dbm.sample_rossler(np.tile(theta0, (every.size, 1)), n_samples=100, n_steps=25,
+untrained = dbm.sample_rossler(np.tile(theta0, (every.size, 1)), n_chains=100, n_sweeps=25,
                                seed=[SEED, 7])[0]
 sim_mean = moments[:, every].mean(0)
-
-
-def relative_error(model, window):
-    err = model[window].mean(1) - sim_mean[window]
-    return np.sqrt((err**2).mean(0)) / np.abs(sim_mean[window]).mean(0)
-
-
 trained = every <= horizon
 untrained_moments = lattice_moments(untrained)
 errors = {
-    "learned, t <= 1.1": relative_error(model_moments, trained),
-    "untrained, t <= 1.1": relative_error(untrained_moments, trained),
-    "learned, t > 1.1": relative_error(model_moments, ~trained),
-    "untrained, t > 1.1": relative_error(untrained_moments, ~trained),
+    f"{name}, {span}": dbm.rossler3d.relative_rms_error(model[window].mean(1), sim_mean[window])
+    for span, window in (("t <= 1.1", trained), ("t > 1.1", ~trained))
+    for name, model in (("learned", model_moments), ("untrained", untrained_moments))
 }
 print(" " * 22 + "".join(f"{n:>7s}" for n in MOMENT_NAMES))
 for name, e in errors.items():
@@ -615,15 +539,7 @@ assert np.all(ratio < 1) and ratio.mean() < 0.6
 
 # %%
 t20 = 4  # every[4] = 20
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.2), layout="constrained")
-dbm.plotting.lattice_image(visible[t20, 0, :, :, 0], 3, axes[0],
-                           title="sampled V, z = 0 (A pink, B orange, C cyan)")
-for s, ax in enumerate(axes[1:]):
-    im = ax.imshow(hidden[t20, 0, :, :, 0, s + 1], vmin=0, vmax=1, cmap="viridis",
-                   extent=(0, 10, 10, 0))  # unit (x, y) at the centre of sites x..x+1, y..y+1
-    ax.set(xlim=(-0.5, 10), ylim=(10, -0.5), xticks=[], yticks=[],
-           title=f"p(h = {'XYZ'[s]} | V)")
-fig.colorbar(im, ax=axes[1:], shrink=0.8)
+dbm.plotting.plot_rossler_coarse_graining(visible[t20, 0, :, :, 0], hidden[t20, 0, :, :, 0])
 plt.show()
 print("learned weights at t = 0.2 (W_AX, W_BY, W_CZ):", theta[20, 3:6].round(2))
 
@@ -655,7 +571,7 @@ print("learned weights at t = 0.2 (W_AX, W_BY, W_CZ):", theta[20, 3:6].round(2))
 target = mu[50]
 b = maxent_biases(target)
 theta_free = np.concatenate([b, np.zeros(3), np.full(3, np.log(1 / 7))])
-v_free = dbm.sample_rossler(theta_free, n_samples=200, seed=[SEED, 8])[0][0]
+v_free = dbm.sample_rossler(theta_free, n_chains=200, seed=[SEED, 8])[0][0]
 got = dbm.counts(v_free, dim=3, n_species=3)
 se = got.std(0, ddof=1) / np.sqrt(len(got))
 print("target:", target.round(1), " sampled:", got.mean(0).round(1), "±", se.round(1))

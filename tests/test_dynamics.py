@@ -1,4 +1,4 @@
-"""Tests of dbmtools.dynamics (issue 5) against independent truths.
+"""Tests of dbmtools.dynamics (issue 5; layout of issue 11) against independent truths.
 
 Truths: central finite differences of the discretised objective
 ``S = sum_m dt [ln Z(theta_m) - theta_m . mu_m]`` computed here from closed-form
@@ -16,17 +16,17 @@ import itertools
 import numpy as np
 import pytest
 
-from dbmtools import HermiteGrid, dynamics, ising, rbm
+from dbmtools import HermiteGrid, ising
 from dbmtools.dynamics import (
-    ExactMoments,
-    HiddenMoments,
-    IsingMoments,
     ParameterODE,
     adjoint_gradient,
+    cell_vertices,
     centred_domain,
     predict,
     train,
+    visited_cells,
 )
+from dbmtools.estimators import ExactMoments
 
 L_SITES = 10.0
 
@@ -60,7 +60,7 @@ def _lnz_ring(theta):
 def _mu_ring(theta):
     th = np.atleast_2d(theta)
     return np.array(
-        [ising.exact_moments(*t, n_sites=RING, boundary="periodic", max_order=3) * RING
+        [ising.exact_moments_per_site(*t, n_sites=RING, boundary="periodic", max_order=3) * RING
          for t in th]
     )
 
@@ -129,7 +129,7 @@ def test_gradient_matches_finite_differences_independent_sites(l2):
     ode = _random_ode(["a", "b"], ["a", "b"], [-3, -3], [3, 3], 0.5, 0.1, 3, 0.3, 1)
     th0 = np.array([[0.4, -0.7]])
     mu = np.random.default_rng(2).uniform(2, 8, size=(1, 12, 2))
-    p = ExactMoments(th0, mu, _mu_sites)
+    p = ExactMoments(mu, th0, model_moments=_mu_sites)
     tbar = np.array([0.1, -0.2])
     r, rel = _check_fd(ode, p, _lnz_sites, 2, 9, False, l2=l2, tbar=tbar)
     assert rel < 1e-5, rel
@@ -148,7 +148,7 @@ def test_truncated_gradient_is_gradient_with_theta_tau_fixed():
     ode = _random_ode(["a", "b"], ["a", "b"], [-3, -3], [3, 3], 0.5, 0.1, 2, 0.3, 3)
     th0 = np.array([[-0.4, 0.9]])
     mu = np.random.default_rng(4).uniform(2, 8, size=(1, 15, 2))
-    p = ExactMoments(th0, mu, _mu_sites)
+    p = ExactMoments(mu, th0, model_moments=_mu_sites)
     r_trunc, rel = _check_fd(ode, p, _lnz_sites, 6, 11, True)
     assert rel < 1e-5, rel
     r_full = adjoint_gradient(ode, p, 0, start=6, stop=11, truncated=False)
@@ -165,7 +165,7 @@ def test_gradient_matches_finite_differences_bjk_ring_transfer_matrix():
     ode = _random_ode(["b", "J", "K"], [0, 1, 2], [-1.5] * 3, [1.5] * 3, 0.75, 0.05, 2, 0.4, 5)
     th0 = np.array([[0.2, -0.3, 0.5]])
     mu = np.random.default_rng(6).uniform(1, 5, size=(1, 9, 3))
-    p = ExactMoments(th0, mu, _mu_ring)
+    p = ExactMoments(mu, th0, model_moments=_mu_ring)
     # the moments are d ln Z / d theta: check the two independent computations agree
     t = np.array([0.3, -0.5, 0.7])
     fd_mu = _fd(lambda x: _lnz_ring(x)[0], t, [0, 1, 2], 1e-6)
@@ -179,7 +179,7 @@ def test_gradient_with_fewer_args_than_params():
     ode = _random_ode(["a", "b", "c"], ["c", "a"], [-3, -3], [3, 3], 1.0, 0.1, 2, 0.3, 7)
     th0 = np.array([[0.2, 0.1, -0.5]])
     mu = np.random.default_rng(8).uniform(2, 8, size=(1, 8, 3))
-    p = ExactMoments(th0, mu, _mu_sites)
+    p = ExactMoments(mu, th0, model_moments=_mu_sites)
     _, rel = _check_fd(ode, p, _lnz_sites, 0, 7, False)
     assert rel < 1e-5, rel
 
@@ -197,7 +197,7 @@ def test_closed_form_linear_ode_quadratic_loss():
     ode.set_grid(0, g)
     dudc = ode.coeffs[0] / c  # F is linear in c
     mu = np.random.default_rng(0).uniform(0, 1, size=(1, n_steps + 1, 1))
-    p = ExactMoments([[y0]], mu, lambda y: np.array(y, dtype=float))
+    p = ExactMoments(mu, [[y0]], model_moments=lambda y: np.array(y, dtype=float))
     r = adjoint_gradient(ode, p, 0)
     h = dt / ns
     m = np.arange(n_steps + 1)
@@ -232,7 +232,7 @@ def test_training_recovers_known_rhs_from_exact_moments():
     rng = np.random.default_rng(11)
     th0 = rng.uniform(-1, 1, size=(30, 2))
     traj = true.solve(th0, 12)
-    p = ExactMoments(th0, _mu_sites(traj), _mu_sites)
+    p = ExactMoments(_mu_sites(traj), th0, model_moments=_mu_sites)
     ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
                        n_substeps=2)
     r = train(ode, p, n_iter=1000, lr=0.02, optimizer="adam", batch_size=30, seed=0,
@@ -259,7 +259,7 @@ def _full_mismatch(ode, p):
 def test_moving_window_schedule_and_sgd_per_parameter_lr(tmp_path):
     true = _true_ode()
     th0 = np.random.default_rng(12).uniform(-1, 1, size=(20, 2))
-    p = ExactMoments(th0, _mu_sites(true.solve(th0, 12)), _mu_sites)
+    p = ExactMoments(_mu_sites(true.solve(th0, 12)), th0, model_moments=_mu_sites)
     ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
                        n_substeps=2)
     ck = tmp_path / "ck.npz"
@@ -294,7 +294,7 @@ def test_sparse_sgd_steps_equal_dense_updates():
     windowed steps from a non-zero F equal the dense rule U -= lr * mean gradient."""
     true = _true_ode()
     th0 = np.random.default_rng(13).uniform(-1, 1, size=(3, 2))
-    p = ExactMoments(th0, _mu_sites(true.solve(th0, 12)), _mu_sites)
+    p = ExactMoments(_mu_sites(true.solve(th0, 12)), th0, model_moments=_mu_sites)
 
     def fresh():
         return _random_ode(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, 0.1, 2,
@@ -340,7 +340,7 @@ def test_solve_substeps_and_save_load(tmp_path):
     np.testing.assert_array_equal(back.coeffs, ode.coeffs)
     np.testing.assert_array_equal(back.args, ode.args)
     np.savez(tmp_path / "other.npz", a=np.zeros(2))
-    with pytest.raises(ValueError, match="does not hold"):
+    with pytest.raises(ValueError, match="other.npz.* is not a dbmtools file"):
         ParameterODE.load(tmp_path / "other.npz")
 
 
@@ -361,9 +361,10 @@ def test_out_of_domain_trajectory_names_parameter_time_and_bound():
     ode.coeffs[0, ::4] = -2.0  # F_b = -2 everywhere (values only)
     with pytest.raises(ValueError, match=r"'b' = -1\.2 at t = 0\.6 is below the lower bound -1"):
         ode.solve([0.0, 0.0], 10)
-    with pytest.raises(ValueError, match=r"`theta0`: parameter 'J' = 3 .*above the upper bound 1"):
+    with pytest.raises(ValueError,
+                       match=r"`initial_theta`: parameter 'J' = 3 .*above the upper bound 1"):
         ode.solve([0.0, 3.0], 1)
-    p = ExactMoments([[0.0, 0.0]], np.zeros((1, 11, 2)), _mu_sites)
+    p = ExactMoments(np.zeros((1, 11, 2)), [[0.0, 0.0]], model_moments=_mu_sites)
     with pytest.raises(ValueError, match=r"initial_theta\[0\].*'b'.*lower bound"):
         adjoint_gradient(ode, p, 0)
     with pytest.raises(ValueError, match="below the lower bound"):
@@ -372,7 +373,7 @@ def test_out_of_domain_trajectory_names_parameter_time_and_bound():
 
 def test_bad_schedules_rates_and_shapes():
     ode = ParameterODE(["a", "b"], ["a", "b"], [-2, -2], [2, 2], 0.5, dt=0.1)
-    p = ExactMoments(np.zeros((3, 2)), np.ones((3, 6, 2)), _mu_sites)
+    p = ExactMoments(np.ones((3, 6, 2)), np.zeros((3, 2)), model_moments=_mu_sites)
     bad = [
         (dict(window=6), r"`window` must be in \[1, n_times - 1 = 5\]"),
         (dict(window=0), r"`window` must be an integer >= 1"),
@@ -381,7 +382,7 @@ def test_bad_schedules_rates_and_shapes():
         (dict(lr=-1.0), r"`lr` must be finite and > 0"),
         (dict(lr=[1.0, np.nan]), r"`lr` must be finite and > 0"),
         (dict(lr=[1.0, 1.0, 1.0]), r"`lr` must have one entry per parameter \(2\)"),
-        (dict(optimizer="lbfgs"), r"`optimizer` must be 'sgd' or 'adam'"),
+        (dict(optimizer="lbfgs"), r"`optimizer` must be one of 'sgd', 'adam'"),
         (dict(l2=-0.1), r"`l2` must be a finite number >= 0"),
         (dict(checkpoint_every=5), r"`checkpoint_path` is required"),
         (dict(theta_bar=[0.0]), r"`theta_bar` must be finite with shape \(2,\)"),
@@ -400,10 +401,10 @@ def test_bad_schedules_rates_and_shapes():
     with pytest.raises(ValueError, match=r"`trajectory` must be an index in \[0, 2\]"):
         adjoint_gradient(ode, p, 3)
     with pytest.raises(ValueError, match=r"`data_moments` must have shape"):
-        ExactMoments(np.zeros((3, 2)), np.ones((3, 6, 3)), _mu_sites)
+        ExactMoments(np.ones((3, 6, 3)), np.zeros((3, 2)), model_moments=_mu_sites)
     with pytest.raises(ValueError, match=r"`model_moments` must return shape"):
-        adjoint_gradient(ode, ExactMoments(np.zeros((3, 2)), np.ones((3, 6, 2)),
-                                           lambda t: t[:, :1]), 0)
+        adjoint_gradient(ode, ExactMoments(np.ones((3, 6, 2)), np.zeros((3, 2)),
+                                           model_moments=lambda t: t[:, :1]), 0)
     with pytest.raises(ValueError, match=r"`coeffs` must have shape \(2, 324\)"):
         ode.coeffs = np.zeros((2, 10))
     with pytest.raises(ValueError, match="`args`"):
@@ -416,71 +417,16 @@ def test_bad_schedules_rates_and_shapes():
         ParameterODE(["a"], [0], [-1], [1], 0.5, dt=0.0)
     with pytest.raises(ValueError, match="`n_substeps` must be an integer >= 1"):
         ParameterODE(["a"], [0], [-1], [1], 0.5, n_substeps=0)
-    with pytest.raises(ValueError, match=r"`theta0` must have shape \(\.\.\., 2\)"):
+    with pytest.raises(ValueError, match=r"`initial_theta` must have shape \(\.\.\., 2\)"):
         ode.solve([0.0], 3)
 
 
 def test_training_warns_when_not_converged():
     ode = ParameterODE(["a"], [0], [-2], [2], 0.5, dt=0.1)
-    p = ExactMoments(np.zeros((2, 1)), np.full((2, 5, 1), 8.0), _mu_sites)
+    p = ExactMoments(np.full((2, 5, 1), 8.0), np.zeros((2, 1)), model_moments=_mu_sites)
     with pytest.warns(RuntimeWarning, match="did not converge"):
         r = train(ode, p, n_iter=3, lr=1e-6, tol=1e-3, progress=False)
     assert not r.converged
-
-
-# ---------------------------------------------------------------------------
-# sampled estimators: CD-k from samples of the model has zero expected mismatch
-# ---------------------------------------------------------------------------
-def _mismatch_stats(problem, theta, n_rep, n_times):
-    diffs = []
-    for rep in range(n_rep):
-        th = np.tile(theta, (n_times, 1))
-        model, data = problem.moments(0, np.arange(n_times), th, rep)
-        diffs.append(model - data)
-    d = np.concatenate(diffs)
-    return d.mean(0), d.std(0, ddof=1) / np.sqrt(d.shape[0])
-
-
-def test_ising_moments_unbiased_at_the_data_distribution():
-    theta = np.array([-0.4, 0.6, -0.3])
-    n_lat, n_times, L = 40, 3, 200
-    data = np.stack([ising.sample(*theta, n_sites=L, n_samples=n_lat, n_sweeps=200,
-                                  boundary="reflecting", seed=t) for t in range(n_times)], 1)
-    p = IsingMoments(theta[None], data[None], n_samples=10, cd_k=1)
-    mean, se = _mismatch_stats(p, theta, 60, n_times)
-    assert np.all(np.abs(mean) < 4 * se + 1e-12), (mean, se)
-    # data moments are batch means of raw sums; check one against chain_moments directly
-    m, d = p.moments(0, np.array([1]), theta[None], 5)
-    assert m.shape == d.shape == (1, 3)
-    pick = np.sort(np.random.default_rng(5).choice(n_lat, 10, replace=False))
-    np.testing.assert_allclose(d[0], ising.moments(data[pick, 1], boundary="reflecting")
-                               .mean(0))
-    # a wrong theta gives a mismatch of the right sign: larger b -> more particles
-    m_hi, d_hi = p.moments(0, np.arange(3), np.tile(theta + [1.0, 0, 0], (3, 1)), 0)
-    assert np.all(m_hi[:, 0] > d_hi[:, 0])
-
-
-def test_hidden_moments_unbiased_at_the_data_distribution():
-    theta = np.array([-0.5, 1.0, -1.0])
-    L, n_lat, n_times = 100, 40, 2
-    model = rbm.hidden_model_1d(L)
-    data = np.stack([rbm.gibbs(model, theta, n_steps=100, n_chains=n_lat, seed=t)[0]
-                     for t in range(n_times)], 1)
-    p = HiddenMoments(theta[None], data[None], n_samples=10, cd_k=1)
-    mean, se = _mismatch_stats(p, theta, 60, n_times)
-    assert np.all(np.abs(mean) < 4 * se + 1e-12), (mean, se)
-
-
-def test_sampled_problem_errors():
-    data = np.zeros((2, 5, 3, 20), dtype=np.int8)
-    with pytest.raises(ValueError, match=r"`n_samples` must be in \[1, n_lattices=5\]"):
-        IsingMoments(np.zeros((2, 3)), data, n_samples=6)
-    with pytest.raises(ValueError, match=r"`initial_theta` must be finite with shape"):
-        IsingMoments(np.zeros((3, 3)), data)
-    with pytest.raises(ValueError, match="occupancies 0 and 1"):
-        HiddenMoments(np.zeros((2, 3)), data + 2)
-    with pytest.raises(ValueError, match=r"shape \(n_traj, n_lattices, n_times, L\)"):
-        IsingMoments(np.zeros((2, 3)), data[0])
 
 
 def test_hermite_template_is_shared_geometry():
@@ -490,222 +436,95 @@ def test_hermite_template_is_shared_geometry():
     assert ode.n_dofs == g.n_dofs == 18
 
 
-def test_sampled_kernels_against_ising_and_rbm_references():
-    # visible: many CD sweeps from empty lattices reach the exact (transfer-matrix) moments
-    theta = np.array([-0.3, 0.8, -0.6])
-    L, n_lat = 300, 40
-    data = np.zeros((1, n_lat, 1, L), dtype=np.int8)
-    p = IsingMoments(theta[None], data, n_samples=n_lat, cd_k=60)
-    runs = np.array([p.moments(0, np.array([0]), theta[None], s)[0][0] for s in range(8)])
-    exact = ising.exact_moments(*theta, n_sites=L, boundary="reflecting", max_order=3) * L
-    # per-lattice standard error from the runs (each run averages n_lat lattices)
-    se = runs.std(0, ddof=1) / np.sqrt(runs.shape[0])
-    assert np.all(np.abs(runs.mean(0) - exact) < 4 * se + 1e-9), (runs.mean(0), exact, se)
-    # hidden: the awake moments are deterministic and equal rbm.moments
-    rng = np.random.default_rng(3)
-    data = (rng.random((1, 12, 2, 50)) < 0.4).astype(np.int8)
-    th = np.array([[0.2, -0.7, 0.4], [-0.1, 0.5, -1.2]])
-    hp = HiddenMoments(th[:1], data, n_samples=12)
-    _, awake = hp.moments(0, np.array([0, 1]), th, 0)
-    ref = [rbm.moments(hp.model, th[n], data[0, :, n]).mean(0) for n in range(2)]
-    np.testing.assert_allclose(awake, ref, rtol=1e-12)
+def test_cell_index_visited_cells_and_vertices():
+    ode = ParameterODE(["a", "b"], [0, 1], [0.0, -1.0], [1.0, 1.0], 0.5)
+    theta = np.array([[0.1, -1.0], [0.5, 0.99], [1.0, 1.0]])
+    # interior faces belong to the cell above; the upper boundary to the last cell
+    assert ode.cell_index(theta).tolist() == [[0, 0], [1, 3], [1, 3]]
+    assert visited_cells(ode, theta[None]) == {(0, 0), (1, 3)}
+    assert cell_vertices(ode, {(0, 0)}).tolist() == [[0.0, -1.0], [0.0, -0.5], [0.5, -1.0],
+                                                    [0.5, -0.5]]
+    with pytest.raises(ValueError, match=r"'a' = 1\.5 \(row 0\) is above the upper bound 1"):
+        ode.cell_index([[1.5, 0.0]])
 
 
 # ---------------------------------------------------------------------------
-# section IV A helpers
+# nothing silent, nothing lost (issue 16: training errors, interrupts, files)
 # ---------------------------------------------------------------------------
-def _enumerated_chain_moments(logp_of_states, L):
-    states = np.array(list(itertools.product((0, 1), repeat=L)), dtype=np.int8)
-    logp = logp_of_states(states)
-    p = np.exp(logp - logp.max())
-    p /= p.sum()
-    from dbmtools import chain_moments
+def test_non_finite_moments_are_refused_where_they_enter():
+    with pytest.raises(ValueError, match="`data_moments` must be finite"):
+        ExactMoments(np.full((1, 4, 1), np.nan), [[0.0]], model_moments=_mu_sites)
+    ode = ParameterODE(["a"], [0], [-3.0], [3.0], 1.0, dt=0.1)
+    p = ExactMoments(np.ones((1, 4, 1)), [[0.0]], model_moments=lambda t: t * np.nan)
+    with pytest.raises(FloatingPointError, match="model_moments` returned NaN or inf"):
+        adjoint_gradient(ode, p, 0)
 
-    return p @ chain_moments(states, max_order=4, boundary="reflecting")
+    class NaNData:  # a user's own estimator whose data moments are NaN
+        initial_theta = np.zeros((1, 1))
+        n_times = 4
 
+        def moments(self, i, time_indices, theta, seed=None):
+            return np.ones_like(theta), np.full_like(theta, np.nan)
 
-@pytest.mark.parametrize("theta", [(0.3, -0.8, 0.5), (-1.0, 1.2, -0.4), (0.0, 0.0, 0.0)])
-def test_exact_chain_moments_against_enumeration(theta):
-    from dbmtools.dynamics import hidden_chain_moments, ising_chain_moments
-
-    L = 9
-    b, J, K = theta
-
-    def logp_bjk(s):
-        return (b * s.sum(1) + J * (s[:, :-1] * s[:, 1:]).sum(1)
-                + K * (s[:, :-2] * s[:, 1:-1] * s[:, 2:]).sum(1))
-
-    np.testing.assert_allclose(ising_chain_moments(theta, L),
-                               _enumerated_chain_moments(logp_bjk, L), rtol=1e-10)
-    bb, W, bh = theta  # the same numbers as (b, W, b')
-
-    def logp_hidden(s):
-        a = s[:, :-1] + s[:, 1:]
-        return bb * s.sum(1) + np.log1p(np.exp(bh + W * a)).sum(1)
-
-    np.testing.assert_allclose(hidden_chain_moments(theta, L),
-                               _enumerated_chain_moments(logp_hidden, L), rtol=1e-10)
-    # L = 1000 (the paper's size): the package's own transfer matrix, an independent code
-    np.testing.assert_allclose(
-        ising_chain_moments(theta, 1000),
-        ising.exact_moments(b, J, K, n_sites=1000, boundary="reflecting") * 1000, rtol=1e-9)
+    with pytest.raises(FloatingPointError, match=r"data moments of trajectory 0 are not finite"):
+        adjoint_gradient(ode, NaNData(), 0)
 
 
-def test_fit_hidden_initial_matches_density_and_pairs_of_correlated_lattices():
-    from dbmtools.dynamics import fit_hidden_initial, hidden_chain_moments
-
-    # data from the hidden model itself: the fit must reproduce its first two moments
-    theta = np.array([-0.6, 1.5, -1.5])
-    L, n_lat = 300, 30
-    model = rbm.hidden_model_1d(L)
-    states = rbm.gibbs(model, theta, n_steps=200, n_chains=n_lat, seed=4)[0][None]
-    fit = fit_hidden_initial(states, n_iter=600, lr=0.05, seed=0, progress=False)[0]
-    got = hidden_chain_moments(fit, L)[:2] / L
-    want = states[0].astype(float)
-    emp = np.array([want.mean(), (want[:, :-1] * want[:, 1:]).sum(1).mean() / L])
-    # per-site standard errors over 30 lattices of 300 sites are about 0.005
-    np.testing.assert_allclose(got, emp, atol=0.02)
+def test_divergence_is_reported_as_divergence():
+    true = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    th0 = np.array([[-1.5], [1.5]])
+    p = ExactMoments(_mu_sites(true.solve(th0, 10)) + 3.0, th0, model_moments=_mu_sites)
+    ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    with pytest.raises(ValueError, match=r"training diverged: lower `lr`"):
+        train(ode, p, n_iter=5, lr=1e6, progress=False)
 
 
-def test_annihilation_pipeline_end_to_end_small():
-    from dbmtools.dynamics import (
-        annihilation_data,
-        closure_moments,
-        closure_rmse,
-        learn_closures,
-    )
+def test_interrupted_training_keeps_its_history():
+    th0 = np.zeros((1, 1))
+    mu = np.full((1, 6, 1), 6.0)
 
-    data = annihilation_data(4, n_lattices=6, n_sites=60, n_steps=12, seed=0, progress=False)
-    assert data.states.shape == (4, 6, 13, 60) and data.states.dtype == np.int8
-    # the simulator conserves nothing but can only remove particles: counts never grow
-    counts = data.states.sum(-1)
-    assert np.all(np.diff(counts, axis=2) <= 0)
-    run = learn_closures(data, n_sweeps=3, n_samples=3, window=4, shift_sweeps=1, seed=1,
-                         progress=False)
-    assert run.visible_fit.n_iter == 12 and run.hidden_fit.n_iter == 12
-    assert run.visible_fit.tau_history.max() == 2
-    res = closure_moments(run, data, hidden_initial=run.hidden_initial, every=4)
-    assert res["times"].tolist() == [0.0, 0.04, 0.08, 0.12]
-    for name in ("visible", "hidden"):
-        assert res[name].shape == res["simulation"].shape == (4, 4, 4)
-        assert np.all(np.isfinite(closure_rmse(res[name], res["simulation"])))
+    class StopAfter(ExactMoments):
+        calls = 0
+
+        def moments(self, i, time_indices, theta, seed=None):
+            StopAfter.calls += 1
+            if StopAfter.calls == 4:
+                raise KeyboardInterrupt
+            return super().moments(i, time_indices, theta, seed)
+
+    ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    with pytest.warns(RuntimeWarning, match="interrupted after 3 of 10 steps"):
+        r = train(ode, StopAfter(mu, th0, model_moments=_mu_sites), n_iter=10, lr=0.1,
+                  progress=False)
+    assert r.interrupted and r.n_iter == 3 and r.loss_history.shape == (3,)
+    assert np.all(np.isfinite(r.loss_history)) and not r.converged
+    np.testing.assert_array_equal(r.params, ode.coeffs)
 
 
-# --- classical closures of (36) -----------------------------------------------------------
+def test_checkpoints_are_checked_up_front_written_atomically_and_load_back(tmp_path):
+    ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    p = ExactMoments(np.full((1, 6, 1), 6.0), np.zeros((1, 1)), model_moments=_mu_sites)
+    with pytest.raises(FileNotFoundError, match="checkpoint_path"):
+        train(ode, p, n_iter=2, checkpoint_every=1, checkpoint_path=tmp_path / "no" / "x.npz",
+              progress=False)
+    target = tmp_path / "ckpt.dat"  # any name: written and read exactly as given
+    train(ode, p, n_iter=4, lr=0.1, checkpoint_every=2, checkpoint_path=target, progress=False)
+    back = ParameterODE.load(target)
+    np.testing.assert_array_equal(back.coeffs, ode.coeffs)
+    assert back.meta["step"] == 4 and sorted(x.name for x in tmp_path.iterdir()) == ["ckpt.dat"]
+    target.write_bytes(target.read_bytes()[:40])  # truncated
+    with pytest.raises(ValueError, match="ckpt.dat"):
+        ParameterODE.load(target)
 
 
-@pytest.mark.parametrize("b, J", [(-0.7, 0.9), (0.3, -1.2), (0.0, 0.0), (1.1, 0.4)])
-def test_pair_approximation_is_exact_for_nearest_neighbour_chain(b, J):
-    from dbmtools.dynamics import pair_approximation
-    from dbmtools.ising import exact_moments
+def test_load_validates_settings_as_construction_does(tmp_path):
+    from dbmtools._io import save_npz
 
-    rho, q, t3, t4 = exact_moments(b, J, 0.0, max_order=4)  # infinite chain, K = 0
-    s2, t3_pa, t4_pa = pair_approximation(rho, q)
-    np.testing.assert_allclose([t3_pa, t4_pa], [t3, t4], rtol=1e-10)
-    # <v_i v_{i+2}> from the symmetric 2 x 2 transfer matrix of the same chain
-    T = np.array([[1.0, np.exp(b / 2)], [np.exp(b / 2), np.exp(b + J)]])
-    lam, vec = np.linalg.eigh(T)
-    psi = vec[:, -1]
-    np.testing.assert_allclose(psi[1] ** 2, rho, rtol=1e-10)
-    np.testing.assert_allclose(psi[1] * T[1, 1] * psi[1] / lam[-1], q, rtol=1e-10)
-    np.testing.assert_allclose(s2, psi[1] * (T @ T)[1, 1] * psi[1] / lam[-1] ** 2, rtol=1e-10)
-
-
-def test_classical_closure_mean_field_and_pair():
-    from dbmtools.dynamics import classical_closure
-
-    L, t = 1000, np.linspace(0, 2, 21)
-    m0 = np.array([[400.0, 160.0 * 999 / 1000], [200.0, 10.0]])
-    mf = classical_closure(m0, L, t, k_r=1.0, D=50.0, method="mean field", max_step=5e-5)
-    rho = 0.4 / (1 + 2 * 0.4 * t)
-    np.testing.assert_allclose(mf[0, :, 0] / L, rho, rtol=1e-3)
-    np.testing.assert_allclose(mf[0, :, 2], (L - 2) * mf[0, :, 0] ** 3 / L**3, rtol=1e-12)
-    # without hopping nor reaction nothing moves; without reaction the density is conserved
-    still = classical_closure(m0, L, t, k_r=0.0, D=0.0, method="pair")
-    np.testing.assert_allclose(still, still[:, :1].repeat(len(t), 1))
-    hop = classical_closure(m0, L, t, k_r=0.0, D=50.0, method="pair")
-    np.testing.assert_allclose(hop[:, :, 0], m0[:, :1].repeat(len(t), 1))
-    # hopping alone relaxes the pair moment to the uncorrelated value rho^2
-    np.testing.assert_allclose(hop[:, -1, 1] / (L - 1), (m0[:, 0] / L) ** 2, rtol=1e-6)
-    with pytest.raises(ValueError, match="method"):
-        classical_closure(m0, L, t, k_r=1.0, D=1.0, method="kirkwood")
-
-
-def test_hierarchy_moments_and_pair_line_fit():
-    from dbmtools.dynamics import check_pair_line, hierarchy_moments
-
-    rng = np.random.default_rng(0)
-    s = (rng.random((2, 3, 4, 30)) < 0.4).astype(np.int8)
-    hm = hierarchy_moments(s)
-    v = s.astype(float)
-    np.testing.assert_allclose(hm[..., 2], (v[..., :-2] * v[..., 2:]).sum(-1).mean(1))
-    # synthetic moments that obey the 'derived' line exactly with D = 7: recovered
-    x = rng.uniform(1, 2, (5, 8, 4))
-    dt, kr, D = 0.01, 1.0, 7.0
-    for n in range(7):
-        x[:, n + 1, 1] = x[:, n, 1] + dt * (2 * D * (x[:, n, 2] - x[:, n, 1])
-                                          - 2 * kr * x[:, n, 3] - kr * x[:, n, 1])
-    fit = check_pair_line(x, dt, kr, start=0, stop=7)
-    assert abs(fit["derived"]["D"] - D) < 1e-8 and fit["derived"]["residual"] < 1e-8
-    assert fit["paper"]["residual"] > 1e-3
-
-
-def test_small_closure_run_learns_and_respects_settings():
-    from dbmtools.dynamics import closure_rmse, ising_chain_moments, small_closure_run
-
-    r = small_closure_run(0.5, 0.05, n_conditions=3, n_lattices=4, n_sites=60, n_steps=20,
-                          n_sweeps=30, seed=3)
-    assert r.data.meta["prob"] == 0.05
-    assert np.allclose(r.ode.cell_size, 0.5) and r.fit.n_iter == 90
-    assert r.simulation.shape == r.model.shape == (3, 21, 2)
-    # at t = 0 the model moments are exact transfer-matrix values of the initial (b, J, K)
-    np.testing.assert_allclose(r.model[:, 0],
-                               ising_chain_moments(r.data.initial_theta, 60, max_order=2))
-    assert np.all(np.isfinite(closure_rmse(r.model, r.simulation)))
-    # whole cells around the box for any cell size
-    r2 = small_closure_run(0.75, 0.01, n_conditions=2, n_lattices=3, n_sites=40, n_steps=10,
-                           n_sweeps=2, seed=0)
-    assert np.allclose((r2.ode.upper - r2.ode.lower) / 0.75 % 1, 0)
-
-
-# --- asleep-phase starts of the 1D estimators: data (CD-k), random, persistent (PCD) ---
-
-
-@pytest.mark.parametrize("cls", ["ising", "hidden"])
-@pytest.mark.parametrize("start", ["random", "persistent"])
-def test_1d_estimators_random_and_persistent_starts_reach_the_model(cls, start):
-    """Whatever the start, long enough chains sample the model itself: for a model whose
-    exact moments we know, the asleep moments agree within 4 standard errors (spread over
-    repeated calls). With start="persistent" and cd_k = 1, it is the carried-on chains
-    that must get there."""
-    from dbmtools import ising, rbm
-
-    L, n_lat, n_calls = 12, 40, 60
-    theta = np.array([-0.4, 0.6, 0.3])
-    data = np.zeros((1, n_lat, 2, L), dtype=np.int8)  # all-empty data: far from the model
-    if cls == "ising":
-        problem = dynamics.IsingMoments(theta[None], data, n_samples=n_lat, start=start,
-                                        cd_k=30 if start == "random" else 1)
-        exact = ising.exact_moments(*theta, n_sites=L, boundary="reflecting", max_order=3) * L
-    else:
-        problem = dynamics.HiddenMoments(theta[None], data, n_samples=n_lat, start=start,
-                                         cd_k=30 if start == "random" else 1)
-        exact = rbm.exact_moments(rbm.hidden_model_1d(L), theta)
-    calls = [problem.moments(0, np.array([1]), theta[None], seed=[3, c])[0][0]
-             for c in range(n_calls)]
-    est = np.array(calls[n_calls // 2 :])  # PCD: the second half, after burn-in
-    z = np.abs(est.mean(0) - exact) / (est.std(0, ddof=1) / np.sqrt(len(est)))
-    assert np.all(z < 4), z
-
-
-def test_persistent_chains_carry_on_and_data_start_is_unchanged():
-    L = 10
-    data = np.zeros((1, 3, 2, L), dtype=np.int8)
-    p = dynamics.IsingMoments(np.zeros((1, 3)), data, n_samples=3, start="persistent")
-    p.moments(0, np.array([0]), np.array([[2.0, 0.0, 0.0]]), seed=1)
-    after_one = p._chains_of(0).copy()
-    assert after_one[0].sum() > 0 and after_one[1].sum() == 0  # only time 0 moved on
-    p.moments(0, np.array([0]), np.array([[2.0, 0.0, 0.0]]), seed=2)
-    assert not np.array_equal(p._chains_of(0), after_one)
-    with pytest.raises(ValueError, match="`start` must be"):
-        dynamics.IsingMoments(np.zeros((1, 3)), data, start="pcd")
+    ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    settings = ode.to_dict()
+    coeffs = settings.pop("coeffs")
+    for key, bad in (("n_substeps", 1.7), ("args", [0.9]), ("dt", -0.5)):
+        save_npz(tmp_path / "bad.npz", "ParameterODE", {"coeffs": coeffs},
+                 {**settings, key: bad})
+        with pytest.raises(ValueError, match="bad.npz.*invalid ParameterODE"):
+            ParameterODE.load(tmp_path / "bad.npz")

@@ -377,3 +377,31 @@ def test_fit_two_stage_is_two_fits_joined():
     np.testing.assert_array_equal(r.param_history[:31], travel.param_history)
     np.testing.assert_array_equal(r.param_history[31:], settle.param_history[1:])
     np.testing.assert_array_equal(r.loss_history[30:], settle.loss_history)
+
+
+# --- nothing silent, nothing lost (issue 16): divergence and interrupts of fit --------------
+def test_fit_reports_divergence_as_divergence():
+    data = np.ones((6, 8), dtype=np.int8)
+    with pytest.raises(FloatingPointError, match="fit diverged at iteration 0.*lower `lr`"):
+        rbm.fit(rbm.hidden_model_1d(8), data, n_iter=5, lr=1e300, optimizer="sgd", seed=0,
+                progress=False)
+
+
+def test_fit_interrupted_keeps_its_iterations(monkeypatch):
+    model = rbm.hidden_model_1d(8)
+    data = np.ones((6, 8), dtype=np.int8)
+    real = rbm._run_moments
+    calls = {"n": 0}
+
+    def stop_on_the_seventh(*args):
+        calls["n"] += 1
+        if calls["n"] == 7:  # two calls an iteration: the fourth iteration is cut short
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(rbm, "_run_moments", stop_on_the_seventh)
+    with pytest.warns(RuntimeWarning, match="interrupted after 3 of 50 iterations"):
+        r = rbm.fit(model, data, n_iter=50, seed=0, progress=False)
+    assert r.interrupted and r.n_iter == 3 and r.loss_history.shape == (3,)
+    assert r.param_history.shape == (4, 3) and not r.converged
+    np.testing.assert_allclose(r.params, r.param_history[1:].mean(0))

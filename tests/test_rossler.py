@@ -7,7 +7,7 @@
   ``dbmtools.simulate``): an exact Gillespie clock for unimolecular reactions
   (per particle, P(no event in dt) = exp(-k dt)); one hop attempt per particle
   and sweep, a hop onto an occupied site reacting with probability p.
-* :func:`dbmtools.rossler_moments.sample_rossler` against exact enumeration of
+* :func:`dbmtools.rossler3d.sample_rossler` against exact enumeration of
   the 2 x 2 x 2 RBM (:func:`dbm.rbm.exact_moments`), its ``p(H | V)`` against
   :func:`dbm.rbm.hidden_probabilities` and a softmax written from lattice
   coordinates.
@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 import dbmtools as dbm
-from dbmtools.rossler_moments import neighbour_cubes, sample_rossler
+from dbmtools.estimators import neighbour_cubes
+from dbmtools.rossler3d import sample_rossler
 
 from .test_simulate import Z, _one_step, _z
 
@@ -216,7 +217,7 @@ def test_full_network_on_a_two_site_ring_of_a_and_b():
 # --------------------------------------------------------------------------
 
 # nonzero weights, weak enough for 25-step chains on the 2 x 2 x 2 ring to mix
-# (tests/test_rossler_moments.py explains why strong weights do not)
+# (tests/test_estimators.py explains why strong weights do not)
 THETA_WEAK = np.array([-0.3, 0.2, -0.5, 0.3, -0.25, 0.2, -1.0, 0.3, -0.2])
 THETA = np.array([-0.3, 0.2, -0.5, 0.8, -0.6, 0.5, -1.0, 0.3, -0.2])
 
@@ -245,7 +246,7 @@ def test_sample_rossler_matches_exact_enumeration():
     counts; hidden counts and edge counts from the returned p(H | V)) is within 4
     standard errors of the exact moments."""
     n = 20_000
-    visible, hidden_prob = sample_rossler(THETA_WEAK, shape=(2, 2, 2), n_samples=n, seed=31)
+    visible, hidden_prob = sample_rossler(THETA_WEAK, shape=(2, 2, 2), n_chains=n, seed=31)
     assert visible.shape == (1, n, 2, 2, 2) and visible.dtype == np.int8
     assert hidden_prob.shape == (1, n, 2, 2, 2, 4)
     v, ph = visible[0], hidden_prob[0]
@@ -272,7 +273,7 @@ def test_sample_rossler_hidden_prob_is_p_h_given_v(shape):
     visible states (hidden unit j = C-order index of (x, y, z)) and the softmax
     written from coordinates, for two parameter sets at once."""
     theta = np.stack([THETA, THETA_WEAK])
-    visible, hidden_prob = sample_rossler(theta, shape=shape, n_samples=6, n_steps=3, seed=32)
+    visible, hidden_prob = sample_rossler(theta, shape=shape, n_chains=6, n_sweeps=3, seed=32)
     model = dbm.rossler_rbm(shape)
     for t in range(2):
         general = dbm.rbm.hidden_probabilities(model, theta[t], visible[t])
@@ -283,9 +284,9 @@ def test_sample_rossler_hidden_prob_is_p_h_given_v(shape):
 
 
 def test_sample_rossler_seed_and_errors():
-    a = sample_rossler(THETA, shape=(3, 3, 3), n_samples=4, n_steps=2, seed=5)
-    b = sample_rossler(THETA, shape=(3, 3, 3), n_samples=4, n_steps=2, seed=5)
-    c = sample_rossler(THETA, shape=(3, 3, 3), n_samples=4, n_steps=2, seed=6)
+    a = sample_rossler(THETA, shape=(3, 3, 3), n_chains=4, n_sweeps=2, seed=5)
+    b = sample_rossler(THETA, shape=(3, 3, 3), n_chains=4, n_sweeps=2, seed=5)
+    c = sample_rossler(THETA, shape=(3, 3, 3), n_chains=4, n_sweeps=2, seed=6)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
     bad = [
@@ -295,18 +296,19 @@ def test_sample_rossler_seed_and_errors():
         ({"theta": np.r_[THETA[:8], np.nan]}, "`theta` must be finite"),
         ({"shape": (4, 4)}, "3D lattice shape"),
         ({"shape": (4, 4, 4, 4)}, "1, 2 or 3 dimensions"),
-        ({"n_samples": 0}, "`n_samples` must be an integer >= 1"),
-        ({"n_samples": True}, "`n_samples` must be an integer >= 1"),
-        ({"n_steps": 0}, "`n_steps` must be an integer >= 1"),
+        ({"n_chains": 0}, "`n_chains` must be an integer >= 1"),
+        ({"n_sweeps": 0}, "`n_sweeps` must be an integer >= 1"),
         ({"theta": THETA * 200}, "overflow"),
         ({"theta": np.r_[701.0, np.zeros(8)]}, "overflow"),
     ]
     for kwargs, match in bad:
-        args = {"theta": THETA, "shape": (3, 3, 3), "n_samples": 2, "n_steps": 1, "seed": 0}
+        args = {"theta": THETA, "shape": (3, 3, 3), "n_chains": 2, "n_sweeps": 1, "seed": 0}
         args.update(kwargs)
         theta = args.pop("theta")
         with pytest.raises(ValueError, match=match):
             sample_rossler(theta, **args)
+    with pytest.raises(TypeError, match="`n_chains` must be an integer; got True"):
+        sample_rossler(THETA, n_chains=True)
 
 
 # --------------------------------------------------------------------------
