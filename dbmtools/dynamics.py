@@ -29,7 +29,7 @@ and :mod:`dbmtools.rossler3d`; this module knows nothing of them.
 
 The discretised objective
 -------------------------
-With data times ``t_m = m dt`` and a window of data times ``m0 .. m1``,
+With data times ``t_m = m dt`` and a window of data times ``m0 .. m1``::
 
     S = sum_{m=m0}^{m1} dt [ln Z(theta_m) - theta_m . mu_m]
         + l2 * dt * sum_{m=m0}^{m1} |theta_m - theta_bar|^2,
@@ -266,9 +266,7 @@ class ParameterODE:
         ValueError
             If a point lies outside the domain (naming the parameter and bound).
         """
-        th = _check_theta(theta, self.n_params, "theta")
-        flat = np.ascontiguousarray(th.reshape(-1, self.n_params))
-        self._check_inside(flat, "theta")
+        th, flat = self._points_inside(theta)
         out = np.empty_like(flat)
         lo, h, nc, st = self._geometry
         _rhs_kernel(flat, self.args, lo, h, nc, st, self._coeffs, out)
@@ -276,9 +274,7 @@ class ParameterODE:
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
         """``dF_k / dtheta_j``, shape (..., K, K) (zero outside the ``args`` columns)."""
-        th = _check_theta(theta, self.n_params, "theta")
-        flat = np.ascontiguousarray(th.reshape(-1, self.n_params))
-        self._check_inside(flat, "theta")
+        th, flat = self._points_inside(theta)
         out = np.zeros((flat.shape[0], self.n_params, self.n_params))
         lo, h, nc, st = self._geometry
         _jacobian_kernel(flat, self.args, lo, h, nc, st, self._coeffs, out)
@@ -302,11 +298,16 @@ class ParameterODE:
         ValueError
             If a point lies outside the domain (naming the parameter and bound).
         """
+        th, flat = self._points_inside(theta)
+        cells = self._template.cell_index(flat[:, self.args])
+        return cells.reshape((*th.shape[:-1], self.dim))
+
+    def _points_inside(self, theta) -> tuple[np.ndarray, np.ndarray]:
+        """``theta`` checked (..., K) and as contiguous rows (n, K), all inside the domain."""
         th = _check_theta(theta, self.n_params, "theta")
         flat = np.ascontiguousarray(th.reshape(-1, self.n_params))
         self._check_inside(flat, "theta")
-        cells = self._template.cell_index(flat[:, self.args])
-        return cells.reshape((*th.shape[:-1], self.dim))
+        return th, flat
 
     def _check_inside(self, flat, name, times=None):
         x = flat[:, self.args]

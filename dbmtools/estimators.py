@@ -117,7 +117,7 @@ def check_window(
 class MomentEstimator:
     """Base of the estimators: initial conditions, data times and the call checks.
 
-    Subclasses set :attr:`initial_theta` (n_traj, K) and :attr:`n_times` through
+    Subclasses set ``initial_theta`` (n_traj, K) and ``n_times`` through
     :meth:`_set_trajectories` and implement :meth:`moments`.
 
     Attributes

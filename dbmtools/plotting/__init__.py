@@ -9,7 +9,7 @@ simulates, fits, trains or samples: the slider views of
 
 The functions are grouped by topic in sub-modules and re-exported here:
 
-* ``style``: :data:`SPECIES_COLORS`, :func:`species_cmap`, :func:`glue_figure`;
+* ``style``: ``SPECIES_COLORS``, :func:`species_cmap`, :func:`glue_figure`;
 * ``lattice``: lattice states, kymographs, ensemble means (notebooks 01, 05);
 * ``hermite``: Hermite elements and grids (notebooks 02, 04, 05);
 * ``boltzmann``: samples and fits of Boltzmann machines (notebook 03);
