@@ -15,6 +15,17 @@ collision, started from a random (Bernoulli) lattice of density ``rho0``:
 The two regimes cross over near ``t* = pi / (2 nu p^2)``, where the
 reaction-limited ``1 / (4 nu p t)`` meets the diffusion-limited
 ``1 / sqrt(8 pi nu t)``.
+
+Beyond 1D annihilation:
+
+* the mean-field (well-mixed) ODE of any lattice network and eq. (43) with
+  measured pair counts (:func:`solve_mean_field`, :func:`moment_rhs`,
+  :func:`fit_pair_rates`);
+* the classical closures of the 1D moment hierarchy (36), mean field and the
+  pair (Kirkwood) approximation (:func:`classical_closure`,
+  :func:`pair_approximation`), the check of its second line on simulations
+  (:func:`check_pair_line`), and the error measure of Fig. 3(c)
+  (:func:`closure_rmse`).
 """
 
 from __future__ import annotations
