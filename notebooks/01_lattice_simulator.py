@@ -199,9 +199,9 @@ plt.show()
 # dashed exact curve over four decades of time. For $p = 0.1$ and $p = 0.01$
 # the early decay follows the dotted reaction-limited law. The crossover is
 # not a sharp event: $t^*$ only marks where the two asymptotes cross. The
-# simulated curves leave the dotted law about a decade *before* $t^*$ (at
-# $t \approx 0.3$ for $p = 0.1$, $t \approx 5$ for $p = 0.01$), as
-# correlations build up, and reach the $p = 1$ curve about one to two decades
+# simulated curves leave the dotted law one to two decades *before* $t^*$ (at
+# $t \approx 0.3$ for $p = 0.1$, one decade before $t^* = 3.1$; at $t \approx 5$ for
+# $p = 0.01$, two decades before $t^* = 314$), as correlations build up, and reach the $p = 1$ curve about one to two decades
 # *after* it: for $p = 0.1$ by $t \approx 100$; for $p = 0.01$ the density is
 # still about 50% above it at $t = 400$. The whole crossover spans two to three
 # decades of time.
@@ -320,7 +320,7 @@ assert z0.max() < 4.5  # 200 comparisons: |z| > 4.5 by chance with probability ~
 # excess, averaged over the region a particle has explored, of size
 # $\ell \sim \sqrt{Dt}$: about $\sqrt{\rho_0 \ell^2}$ particles in a region of
 # $\ell^2$ sites. The density then decays as $t^{-d/4} = t^{-1/2}$ in 2D
-# (Toussaint and Wilczek), slower than the $t^{-1}$ of a well-mixed reaction.
+# {cite}`toussaint1983`, slower than the $t^{-1}$ of a well-mixed reaction.
 
 # %%
 two = dbm.Network([("A + B -> 0", 1.0)])

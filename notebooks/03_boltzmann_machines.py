@@ -671,7 +671,8 @@ assert np.allclose(prob, np.exp(logw) / np.exp(logw).sum())
 #   fix only $(b_\text{eff}, J_\text{eff})$, which is what we check; where a fit ends along the
 #   $(W, b')$ valley depends on how long it ran. These are the starting points of the dynamic
 #   models of section IV A ([notebook 4](04_moment_closure_annihilation)); the 9-parameter
-#   Rössler RBM of eq. (44) is the model of section IV B, still to come in this book.
+#   Rössler RBM of eq. (44) is the model of section IV B
+#   ([notebook 5](05_rossler_oscillator)).
 #
 # ## References
 #

@@ -170,8 +170,8 @@ assert abs(line2["derived"]["D"] - 1 / (2 * dt)) < 0.25 / (2 * dt)
 #
 # * *Mean field*: sites uncorrelated, every chain moment is $\rho^k$; the first line closes
 #   to $\dot\rho = -2k_r\rho^2$.
-# * *Pair (Kirkwood) approximation*: the lattice is a Markov chain along $i$, fixed by
-#   $P(1) = \rho$, $P(1,1) = q$, $P(1,0) = P(0,1) = \rho - q$. Then
+# * *Pair (Kirkwood) approximation* {cite}`kirkwood1935`: the lattice is a Markov chain along
+#   $i$, fixed by $P(1) = \rho$, $P(1,1) = q$, $P(1,0) = P(0,1) = \rho - q$. Then
 #   $\langle v_i v_{i+1} v_{i+2}\rangle = q^2/\rho$,
 #   $\langle v_i v_{i+2}\rangle = \sum_m P(1,m)P(m,1)/P(m) = q^2/\rho + (\rho - q)^2/(1-\rho)$,
 #   $\langle v_i \cdots v_{i+3}\rangle = q^3/\rho^2$, and both lines of (36) close in
@@ -647,7 +647,8 @@ print("exact at K = 0:", dbm.theory.pair_approximation(
 #   parameters follow learned ODEs; Algorithm 1 learns them from awake/asleep moment
 #   mismatches through the adjoint, whose discrete form here is exact (finite-difference
 #   check above).
-# * At the paper's scale both models train in about a minute each. On our test set the fully
+# * At the paper's scale both models train in seconds each (the times printed in section 4;
+#   the authors' code took 15 and 11 minutes, `benchmarks/training.py`). On our test set the fully
 #   visible model has the lower error; the reasons (representability of the initial lattices,
 #   domain coverage, training horizon) are discussed above.
 # * The second line of (36) fits the simulations with $-(k_r + 2D)$, not the paper's

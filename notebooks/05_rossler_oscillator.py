@@ -22,8 +22,8 @@
 #
 # Three species react and diffuse on a $10 \times 10 \times 10$ lattice, one molecule per
 # site at most. Each simulation oscillates around a noisy version of the attractor of the
-# Willamowski–Rössler chemical oscillator, and the ensemble means relax as the oscillators
-# drift out of phase. The mean numbers obey an ODE that needs the
+# Willamowski–Rössler chemical oscillator {cite}`willamowski1980`, and the ensemble means
+# relax as the oscillators drift out of phase. The mean numbers obey an ODE that needs the
 # numbers of neighbouring pairs (eq. 43), so it is not closed. In section IV B of
 # {cite}`ernst2019` a restricted Boltzmann machine with a body-centred hidden layer (eq. 44)
 # supplies the pairs, and its nine parameters follow learned ODEs (eq. 45). This notebook
