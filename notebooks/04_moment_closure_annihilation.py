@@ -337,7 +337,7 @@ plt.show()
 #
 # The learned $W(t)$ and $b'(t)$ of the hidden model from the 50 training conditions, next to
 # the simulations' correlation $2\langle v_i v_{i+1}\rangle - 1$ per site (colour: its initial
-# value). The paper reports $W$ approaching a negative value and $b'$ moving in two
+# value, keyed by the colour bar). The paper reports $W$ approaching a negative value and $b'$ moving in two
 # distinct ways that mirror the two kinds of correlation curves.
 
 # %%
@@ -419,8 +419,9 @@ show_f_hidden(**dbm.widgets.defaults(sliders_h))
 #
 # How precise are these RMSEs? The simulation means carry a sampling error (standard error
 # over 50 lattices); by the triangle inequality an RMSE against the noisy means differs from
-# the RMSE against the exact means by at most the RMS of that error. We use three times its
-# time mean as the tolerance of the asserted numbers.
+# the RMSE against the exact means by at most the RMS of that error. The figure draws it as a
+# dotted line (an RMSE near it is as small as these data can resolve), and we use three times
+# its time mean as the tolerance of the asserted numbers.
 
 # %%
 test = dbm.annihilation1d.annihilation_data(20, seed=[SEED, 2])
@@ -429,13 +430,13 @@ m0 = dbm.annihilation1d.hierarchy_moments(test.states[:, :, :1])[:, 0, :2]  # t 
 classical = {m: dbm.theory.classical_closure(m0, test.states.shape[-1], res["times"],
                                                k_r=p / dt, D=1 / (2 * dt), method=m)
              for m in ("mean field", "pair")}
-dbm.plotting.plot_closure_rmse(res, extra=classical)
+per_lattice = dbm.chain_moments(test.states[:, :, ::10], max_order=4, boundary="reflecting")
+se = dbm.theory.mean_and_sem(per_lattice, axis=1)[1]  # standard errors (condition, time, order)
+dbm.plotting.plot_closure_rmse(res, extra=classical, sampling_error=np.sqrt((se**2).mean(0)))
 dbm.plotting.glue_figure("intro-04")  # the book's intro page shows it too
 plt.show()
 
 # %%
-per_lattice = dbm.chain_moments(test.states[:, :, ::10], max_order=4, boundary="reflecting")
-se = dbm.theory.mean_and_sem(per_lattice, axis=1)[1]  # standard errors (condition, time, order)
 noise = np.sqrt((se**2).mean(0)).mean(0)  # time-mean RMS sampling error per order
 rmse = {m: dbm.theory.closure_rmse(res[m], res["simulation"]) for m in ("visible", "hidden")}
 rmse |= {m: dbm.theory.closure_rmse(c, res["simulation"]) for m, c in classical.items()}

@@ -162,10 +162,33 @@ def test_rossler_figures():
 def test_every_plot_function_is_exported_and_tested():
     names = [n for n in plotting.__all__ if n.startswith("plot_")]
     assert len(names) == len(set(names))
-    names = [n for n in names if n not in plotting.closure.__all__]  # tested with annihilation1d
     source = Path(__file__).read_text()
     missing = [n for n in names if f"plotting.{n}(" not in source]
     assert not missing, f"no smoke test for {missing}"
+
+
+# ---- closure (notebook 04) ---------------------------------------------------------------
+def test_closure_figures():
+    from dbmtools import annihilation1d
+
+    data = annihilation1d.annihilation_data(3, n_lattices=4, n_sites=40, n_steps=8, seed=0,
+                                            progress=False)
+    run = annihilation1d.learn_closures(data, n_epochs=2, n_chains=2, window=4, seed=1,
+                                        progress=False)
+    _labelled(plotting.plot_closure_trajectories(run, data))
+    _labelled(plotting.plot_initial_nn_moment(run, data))
+    fig = _labelled(plotting.plot_hidden_correlation(run, data))
+    assert any(hasattr(a, "_colorbar") for a in fig.axes)  # the line colours are keyed
+    res = annihilation1d.closure_moments(run, data, hidden_initial=run.hidden_initial, every=4)
+    noise = np.full((res["times"].size, 4), 0.5)
+    fig = _labelled(plotting.plot_closure_rmse(res, extra={"copy": res["visible"]},
+                                               sampling_error=noise))
+    assert "sampling error of the data" in [t.get_text() for t in fig.axes[0].get_legend().texts]
+    _, axes = plt.subplots(1, 2)
+    assert plotting.plot_closure_rmse(res, ax=axes) is axes[0].figure
+    small = annihilation1d.small_closure_run(0.5, 0.05, n_conditions=2, n_lattices=3,
+                                             n_sites=40, n_steps=10, n_epochs=2, seed=0)
+    _labelled(plotting.plot_small_closure_run(small))
 
 
 # ---- views (dbmtools.widgets) ----------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from ..annihilation1d import AnnihilationData, ClosureRun, SmallRun
@@ -63,11 +65,16 @@ def plot_closure_trajectories(
     return fig
 
 
-def plot_closure_rmse(res: dict, *, extra: dict | None = None, ax=None) -> Figure:
+def plot_closure_rmse(
+    res: dict, *, extra: dict | None = None, sampling_error=None, ax=None
+) -> Figure:
     """Fig. 3(c): RMSE over test conditions of the 3rd- and 4th-order chain moments.
 
     ``res`` is the output of :func:`closure_moments`; ``extra`` maps more names
-    to model moments of the same shape (e.g. classical closures). Returns the figure.
+    to model moments of the same shape (e.g. classical closures).
+    ``sampling_error`` (n_times, >= 4), optional: the RMS over conditions of the
+    standard error of the simulation means, drawn as a dotted black line: an
+    RMSE near it is as good as these data can show. Returns the figure.
     """
     if ax is None:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
@@ -78,6 +85,9 @@ def plot_closure_rmse(res: dict, *, extra: dict | None = None, ax=None) -> Figur
     for ax, k in zip(axes, (3, 4), strict=True):
         for name, mom in models.items():
             ax.plot(res["times"], closure_rmse(mom, res["simulation"])[:, k - 1], label=name)
+        if sampling_error is not None:
+            ax.plot(res["times"], np.asarray(sampling_error)[:, k - 1], ":", color="k",
+                    label="sampling error of the data")
         ax.set_xlabel("t")
         ax.set_ylabel("RMSE (raw lattice sum)")
         ax.set_title(f"order-{k} chain moment")
@@ -130,7 +140,8 @@ def plot_hidden_correlation(
     if pair_moments is None:
         pair_moments = data.chain_moments(max_order=2)[..., 1]
     corr = 2 * np.asarray(pair_moments) / (L - 1) - 1
-    colours = plt.cm.coolwarm((corr[:, 0] - corr[:, 0].min()) / np.ptp(corr[:, 0]))
+    norm = Normalize(corr[:, 0].min(), corr[:, 0].max())
+    colours = plt.cm.coolwarm(norm(corr[:, 0]))
     if ax is None:
         fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), layout="constrained")
     else:
@@ -144,6 +155,8 @@ def plot_hidden_correlation(
                               r"simulations: $2\langle v_i v_{i+1}\rangle - 1$"), strict=True):
         ax.set_xlabel("t")
         ax.set_title(lab)
+    fig.colorbar(ScalarMappable(norm, "coolwarm"), ax=list(axes),
+                 label=r"line colour: $2\langle v_i v_{i+1}\rangle - 1$ at $t = 0$")
     return fig
 
 
