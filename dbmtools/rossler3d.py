@@ -154,7 +154,7 @@ def relative_rms_error(model_means: np.ndarray, data_means: np.ndarray) -> np.nd
     """Relative RMS error of model means against data means, per column.
 
     ``sqrt(mean_t (model - data)^2) / mean_t |data|`` over the time axis 0:
-    the error measure of notebook 05's table.
+    the error measure of notebook 06's table.
 
     Parameters
     ----------

@@ -308,7 +308,7 @@ print("effective (b, J):", np.round(dbm.rbm.effective_ising(theta_h), 3))
 # nearest-neighbour moment (Fig. 3(a)), and that $W$ and $b'$ follow the decay of the
 # neighbour correlation (Fig. 3(b)). Whether that compact organisation really buys the lower
 # error is what the learning experiment of section IV A of the paper tests, the subject of
-# [notebook 4](04_moment_closure_annihilation) (which finds that, in our reproduction, it
+# [notebook 5](05_moment_closure_annihilation) (which finds that, in our reproduction, it
 # does not).
 #
 # The block Gibbs sampler (`dbm.rbm.gibbs`) alternates $\vH \sim p(\vH\mid
@@ -670,9 +670,9 @@ assert np.allclose(prob, np.exp(logw) / np.exp(logw).sum())
 # * Static learning maps each $(b, J, K)$ initial condition to $(b, W, b')$ (Fig. 2). The data
 #   fix only $(b_\text{eff}, J_\text{eff})$, which is what we check; where a fit ends along the
 #   $(W, b')$ valley depends on how long it ran. These are the starting points of the dynamic
-#   models of section IV A ([notebook 4](04_moment_closure_annihilation)); the 9-parameter
+#   models of section IV A ([notebook 5](05_moment_closure_annihilation)); the 9-parameter
 #   Rössler RBM of eq. (44) is the model of section IV B
-#   ([notebook 5](05_rossler_oscillator)).
+#   ([notebook 6](06_rossler_oscillator)).
 #
 # ## References
 #

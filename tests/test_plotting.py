@@ -167,7 +167,7 @@ def test_every_plot_function_is_exported_and_tested():
     assert not missing, f"no smoke test for {missing}"
 
 
-# ---- closure (notebook 04) ---------------------------------------------------------------
+# ---- closure (notebook 05) ---------------------------------------------------------------
 def test_closure_figures():
     from dbmtools import annihilation1d
 

@@ -11,10 +11,10 @@ The functions are grouped by topic in sub-modules and re-exported here:
 
 * ``style``: ``SPECIES_COLORS``, :func:`species_cmap`, :func:`glue_figure`;
 * ``lattice``: lattice states, kymographs, ensemble means (notebooks 01, 05);
-* ``hermite``: Hermite elements and grids (notebooks 02, 04, 05);
+* ``hermite``: Hermite elements and grids (notebooks 02, 05, 06);
 * ``boltzmann``: samples and fits of Boltzmann machines (notebook 03);
-* ``closure``: the 1D moment-closure experiment (notebook 04);
-* ``rossler``: the Rössler experiment (notebook 05).
+* ``closure``: the 1D moment-closure experiment (notebook 05);
+* ``rossler``: the Rössler experiment (notebook 06).
 """
 
 from .boltzmann import (

@@ -1,4 +1,4 @@
-"""Figures of the 1D closure experiment (section IV A, notebook 04).
+"""Figures of the 1D closure experiment (section IV A, notebook 05).
 
 They draw the results of :mod:`dbmtools.annihilation1d` (a :class:`ClosureRun`,
 its data, :func:`closure_moments` output, a :class:`SmallRun`); integrating a

@@ -1,4 +1,4 @@
-"""Figures of the Rössler experiment (notebook 05, the paper's Figs. 4, 6, 7 and 8).
+"""Figures of the Rössler experiment (notebook 06, the paper's Figs. 4, 6, 7 and 8).
 
 Every function takes arrays the notebook computed (simulated moments, learned
 parameters, sampled lattices) and draws them; none simulates, trains or samples.

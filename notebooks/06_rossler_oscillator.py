@@ -40,8 +40,8 @@
 #    (43), and check the initial parameters by eq. (46);
 # 5. train the nine parameter ODEs by Algorithm 1 and judge the learned model by sampling it.
 #
-# **Prerequisites.** Notebooks 01 (the simulator), 03 (layered Boltzmann machines) and 04
-# (Algorithm 1 and the moment hierarchy).
+# **Prerequisites.** Notebooks 01 (the simulator), 03 (layered Boltzmann machines), 04
+# (Algorithm 1) and 05 (the moment hierarchy).
 #
 # **Time.** About 60 minutes; the notebook runs in about 2.5 minutes on 2 cores.
 
@@ -296,7 +296,7 @@ print(f"relative RMS residual of d mu/dt: {residual[0]:.2f} with 2 nu p, "
 # to about 17%. The structure of (43) is right, but at these large probabilities its rates are
 # not $2\nu p$. Every molecule moves every step, so pairs also form and react *within* a step,
 # which the pairs counted between steps do not see; that raises $\kappa_2$ to $\kappa_4$ above
-# $2\nu p$ (in notebook 04, with $p = 0.01$, $k_r = p/\Delta t$ held to 0.3%). It does not
+# $2\nu p$ (in notebook 05, with $p = 0.01$, $k_r = p/\Delta t$ held to 0.3%). It does not
 # explain $\kappa_1$ of $A + A \to A$, fitted at less than half of $2\nu p_1$; we leave that
 # open. Either way, this is one more reason to *learn* the closure from the simulations rather
 # than write it down.
