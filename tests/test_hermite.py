@@ -416,3 +416,103 @@ def test_upper_corner_inside_far_from_origin():
     corner = g.upper
     assert np.isfinite(g(corner)) and np.all(np.isfinite(g.gradient(corner)))
     assert np.isclose(g(corner), g.coeffs[-1, -1, 0], rtol=1e-9)
+
+
+# ---- roughness penalty: against Gauss quadrature of the interpolant ---------------
+def _gauss_points(g, n=5):
+    """Points and weights of an n-point Gauss-Legendre rule on every cell of ``g``."""
+    nodes, weights = np.polynomial.legendre.leggauss(n)
+    axes_pts, axes_w = [], []
+    for k in range(g.dim):
+        left = g.lower[k] + g.cell_size[k] * np.arange(g.n_cells[k])
+        axes_pts.append((left[:, None] + g.cell_size[k] * (nodes + 1) / 2).ravel())
+        axes_w.append(np.tile(weights * g.cell_size[k] / 2, g.n_cells[k]))
+    pts = np.stack(np.meshgrid(*axes_pts, indexing="ij"), axis=-1).reshape(-1, g.dim)
+    w = np.prod(np.stack(np.meshgrid(*axes_w, indexing="ij"), axis=-1), axis=-1).ravel()
+    return pts, w
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_roughness_order0_and_1_match_quadrature_of_values_and_gradient(dim):
+    g = _grid(dim, seed=3)
+    u = g.coeffs.reshape(-1)
+    pts, w = _gauss_points(g)  # exact: |F|^2 and |grad F|^2 have degree <= 6 per axis
+    l2 = np.sum(w * g(pts) ** 2)
+    dirichlet = np.sum(w * np.sum(g.gradient(pts) ** 2, axis=1))
+    assert np.isclose(u @ (g.roughness_matrix(0) @ u), l2, rtol=1e-11)
+    assert np.isclose(u @ (g.roughness_matrix(1) @ u), dirichlet, rtol=1e-11)
+
+
+@pytest.mark.parametrize("dim", DIMS)
+def test_roughness_order2_matches_exact_polynomial_energy(dim):
+    """Thin-plate energy of an interpolated Q3 polynomial, from its exact derivatives."""
+    c = np.random.default_rng(4).normal(size=(4,) * dim)
+    g = _grid(dim, coeffs=False)
+    g.interpolate(lambda x: _polyval(c, x), _poly_derivatives(c, dim))
+    pts, w = _gauss_points(g)
+    energy = 0.0
+    for a in range(dim):
+        for b in range(dim):  # sum over ordered pairs = sum_|alpha|=2 (2!/alpha!) (d^alpha p)^2
+            energy += np.sum(w * _polyval(_polyder(c, [a, b]), pts) ** 2)
+    u = g.coeffs.reshape(-1)
+    assert np.isclose(u @ (g.roughness_matrix(2) @ u), energy, rtol=1e-10)
+
+
+def test_roughness_matrix_is_symmetric_psd_with_the_right_null_space():
+    g = _grid(2, coeffs=False)
+    r2 = g.roughness_matrix(2).toarray()
+    assert np.allclose(r2, r2.T, atol=1e-12)
+    eig = np.linalg.eigvalsh(r2)
+    assert eig.min() > -1e-10 * eig.max()
+    assert np.sum(eig < 1e-10 * eig.max()) == 3  # null space: 1, x, y
+    g.interpolate(
+        lambda x: 2 - x[:, 0] + 3 * x[:, 1], lambda x: np.tile([-1.0, 3.0, 0.0], (len(x), 1))
+    )
+    u = g.coeffs.reshape(-1)
+    assert abs(u @ r2 @ u) < 1e-10
+
+
+def test_fit_with_heavy_roughness_tends_to_the_affine_least_squares_fit():
+    g = _grid(2, coeffs=False)
+    x = _points(g, 60, seed=5)
+    y = np.random.default_rng(6).normal(size=60)
+    design = np.column_stack([np.ones(60), x])
+    affine = design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    g.fit(x, y, roughness=1e6)  # the deviation from the null-space fit is O(1 / roughness)
+    assert np.allclose(g(x), affine, atol=1e-4)
+    g.fit(x, y, roughness=1e-9)  # a vanishing penalty leaves the least-squares fit
+    plain = HermiteGrid(g.lower, g.upper, g.cell_size).fit(x, y, ridge=1e-9)
+    assert np.linalg.norm(g(x) - y) <= np.linalg.norm(plain(x) - y) + 1e-6
+
+
+def test_fit_integer_weights_equal_repeated_samples():
+    g = _grid(2, coeffs=False)
+    x = _points(g, 80, seed=7)
+    y = np.sin(x[:, 0]) + x[:, 1] ** 2
+    k = np.random.default_rng(8).integers(0, 4, size=80)
+    weighted = g.fit(x, y, weights=k, roughness=1e-3).coeffs.copy()
+    repeated = g.fit(np.repeat(x, k, axis=0), np.repeat(y, k), roughness=1e-3).coeffs
+    assert np.allclose(weighted, repeated, atol=1e-10)
+
+
+def test_bad_roughness_and_weights_raise():
+    g = _grid(1, coeffs=False)
+    x = _points(g, 20)
+    with pytest.raises(ValueError, match="roughness"):
+        g.fit(x, np.ones(20), roughness=-1.0)
+    with pytest.raises(ValueError, match="order"):
+        g.fit(x, np.ones(20), roughness=1.0, order=3)
+    with pytest.raises(ValueError, match="weights"):
+        g.fit(x, np.ones(20), weights=np.ones(19))
+    with pytest.raises(ValueError, match="weights"):
+        g.fit(x, np.ones(20), weights=-np.ones(20))
+    with pytest.raises(ValueError, match="order"):
+        g.roughness_matrix(3)
+    with pytest.raises(ValueError, match="derivative"):
+        hermite_cubics(0.5, derivative=3)
+
+
+def test_hermite_cubics_second_derivative_matches_finite_differences():
+    t = np.linspace(0.1, 0.9, 9)
+    fd = (hermite_cubics(t + 1e-6, derivative=1) - hermite_cubics(t - 1e-6, derivative=1)) / 2e-6
+    assert np.allclose(hermite_cubics(t, derivative=2), fd, atol=1e-7)
