@@ -354,8 +354,8 @@ def test_bad_interpolate_inputs_raise():
         g.interpolate(f, "central", step=1.0)
     with pytest.raises(ValueError, match="`f` returned NaN"):
         g.interpolate(lambda x: np.full(len(x), np.nan), "central")
-    with pytest.raises(ValueError, match="`derivative` must be 0 or 1"):
-        hermite_cubics(0.5, derivative=2)
+    with pytest.raises(ValueError, match="`derivative` must be 0, 1 or 2"):
+        hermite_cubics(0.5, derivative=3)
     with pytest.raises(ValueError, match="`t` must hold finite points in"):
         hermite_cubics(1.5)
 
