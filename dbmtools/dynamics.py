@@ -72,6 +72,7 @@ __all__ = [
     "adjoint_gradient",
     "TrainResult",
     "train",
+    "validation_loss",
     "predict",
 ]
 
@@ -713,6 +714,61 @@ class TrainResult:
     grad_norm_history: np.ndarray
     settings: dict = field(default_factory=dict)
     interrupted: bool = False
+    validation_history: np.ndarray = field(default_factory=lambda: np.empty(0))
+    validation_steps: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    best_step: int | None = None
+    stopped_early: bool = False
+
+
+def validation_loss(ode: ParameterODE, problem: MomentProblem, *,
+                    time_indices: np.ndarray | None = None, seed: SeedLike = None) -> float:
+    """Root-mean-square moment mismatch of ``ode`` on a held-out problem.
+
+    Every trajectory of ``problem`` is integrated from its initial condition
+    over the whole horizon and the model and data moments are compared at
+    ``time_indices`` (every data time by default): the quantity
+    :func:`train` monitors for early stopping.
+
+    Parameters
+    ----------
+    ode : ParameterODE
+    problem : MomentProblem
+        Held-out trajectories (a validation split of the training conditions,
+        never the test set).
+    time_indices : array_like of int, optional
+        Data times compared.
+    seed : None, int, SeedSequence or Generator
+        For sampled moment estimators.
+
+    Returns
+    -------
+    float
+        ``sqrt(mean((mu~ - mu)^2))`` over trajectories, times and parameters.
+
+    Examples
+    --------
+    >>> from dbmtools.estimators import ExactMoments
+    >>> ode = ParameterODE(["a"], [0], [-3.0], [3.0], 1.0, dt=0.1)      # F = 0
+    >>> p = ExactMoments(np.full((2, 4, 1), 30.0), [[0.0], [0.0]],
+    ...                  model_moments=lambda t: 100 / (1 + np.exp(-t)))
+    >>> validation_loss(ode, p)
+    20.0
+    """
+    n_traj, n_params = _check_problem(ode, problem)
+    last = problem.n_times - 1
+    t_idx = (np.arange(last + 1) if time_indices is None
+             else np.asarray(time_indices, dtype=np.int64))
+    if t_idx.ndim != 1 or t_idx.size == 0 or t_idx.min() < 0 or t_idx.max() > last:
+        raise ValueError(f"`time_indices` must be data times in [0, {last}]; got {time_indices!r}.")
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    theta = ode.solve(problem.initial_theta, int(t_idx.max()))
+    sq, count = 0.0, 0
+    for i in range(n_traj):
+        model, data = problem.moments(i, t_idx, theta[i, t_idx], int(rng.integers(2**63)))
+        diff = np.asarray(model) - np.asarray(data)
+        sq += float(np.sum(diff * diff))
+        count += diff.size
+    return float(np.sqrt(sq / count))
 
 
 def train(
@@ -731,6 +787,11 @@ def train(
     tol: float | None = None,
     checkpoint_every: int | None = None,
     checkpoint_path: str | os.PathLike | None = None,
+    roughness: float = 0.0,
+    roughness_order: int = 2,
+    validation: MomentProblem | None = None,
+    validate_every: int = 100,
+    patience: int | None = None,
     seed: SeedLike = None,
     progress: bool = True,
 ) -> TrainResult:
@@ -774,6 +835,24 @@ def train(
         Save ``ode`` to ``checkpoint_path`` every this many steps (and at the end),
         with the step, tau and last loss in its ``meta``.
     checkpoint_path : path, optional
+    roughness : float
+        Weight ``w >= 0`` of a smoothness penalty ``w sum_k u_k^T R u_k`` added
+        to ``S``, with ``R`` the ``H^roughness_order`` seminorm of the Hermite
+        interpolant (:meth:`dbmtools.HermiteGrid.roughness_matrix`): what is
+        learned in visited cells spreads into their neighbours. Applied to every
+        coefficient at every step (also with SGD, whose data gradient is sparse).
+    roughness_order : int
+        Order of the seminorm (1: gradients, 2: second derivatives).
+    validation : MomentProblem, optional
+        Held-out trajectories (e.g. a validation split of the training
+        conditions). Every ``validate_every`` steps (and at the end) their
+        :func:`validation_loss` is recorded; at the end ``ode`` is left with the
+        coefficients of the best evaluation (``best_step``).
+    validate_every : int
+        Steps between validation evaluations.
+    patience : int, optional
+        With ``validation``: stop early after this many evaluations without
+        improvement (``stopped_early``). ``None``: never stop early.
     seed : None, int, SeedSequence or Generator
     progress : bool
         Progress bar with the current moment mismatch and tau.
@@ -836,10 +915,14 @@ def train(
     if tol is not None:
         tol = check_positive("tol", tol)
     checkpoint = _Checkpoint(checkpoint_every, checkpoint_path)
+    penalty = _Roughness(ode, roughness, roughness_order)
+    monitor = _Validation(ode, validation, validate_every, patience)
     settings = {
         "n_iter": n_iter, "lr": lr_arr.tolist(), "optimizer": optimizer,
         "batch_size": batch_size, "window": schedule.window, "shift_every": schedule.shift_every,
-        "truncated": bool(truncated), "l2": l2, "tol": tol,
+        "truncated": bool(truncated), "l2": l2, "tol": tol, "roughness": penalty.weight,
+        "roughness_order": int(roughness_order), "validate_every": monitor.every,
+        "patience": patience,
     }
 
     rng = np.random.default_rng(as_seed_sequence(seed))
@@ -881,12 +964,18 @@ def train(
                 count += diff.size
             loss[step] = np.sqrt(sq / count)
             taus[step] = start
+            if adam is not None:
+                penalty.add_gradient(total, len(batch))
             gnorm[step] = _optimizer_step(ode, total, lr_arr, adam, buf, len(batch))
             _check_finite_gradient(gnorm[step], step, start, loss[: step + 1])
+            if adam is None:
+                penalty.sgd_step(lr_arr)
             n_done = step + 1
             if step % 10 == 0 or step == n_iter - 1:
                 bar.set_postfix(mismatch=f"{loss[step]:.3g}", tau=start)
             checkpoint.maybe_save(ode, step, n_iter, start, loss[step], settings)
+            if monitor.check(step, n_iter, rng):
+                break
     except KeyboardInterrupt:
         warnings.warn(
             f"train was interrupted after {n_done} of {n_iter} steps; the result holds those "
@@ -897,10 +986,84 @@ def train(
     finally:
         bar.close()
     loss, taus, gnorm = loss[:n_done], taus[:n_done], gnorm[:n_done]
-    converged = _converged(loss, tol, n_done == n_iter)
+    monitor.restore_best()
+    converged = _converged(loss, tol, n_done == n_iter or monitor.stopped)
     return TrainResult(params=ode.coeffs.copy(), loss_history=loss, n_iter=n_done,
                        converged=converged, tau_history=taus, grad_norm_history=gnorm,
-                       settings=settings, interrupted=n_done < n_iter)
+                       settings=settings, interrupted=n_done < n_iter and not monitor.stopped,
+                       validation_history=np.array(monitor.history),
+                       validation_steps=np.array(monitor.steps, dtype=np.int64),
+                       best_step=monitor.best_step, stopped_early=monitor.stopped)
+
+
+class _Roughness:
+    """The penalty ``w sum_k u_k^T R u_k`` of :func:`train` (``R`` from the Hermite grid)."""
+
+    def __init__(self, ode, weight, order):
+        self.weight = check_nonnegative("roughness", weight)
+        self.ode = ode
+        self.matrix = None
+        if self.weight > 0:
+            order = check_int("roughness_order", order, 1, 2)
+            grid = ode.grid(0)
+            if not hasattr(grid, "roughness_matrix"):
+                raise NotImplementedError(
+                    "`roughness` needs HermiteGrid.roughness_matrix, which this version of "
+                    "dbmtools.hermite does not have."
+                )
+            import scipy.sparse
+
+            self.matrix = scipy.sparse.csr_matrix(grid.roughness_matrix(order))
+
+    def gradient(self):
+        """``d/dU`` of the penalty, shape (K, n_dofs)."""
+        return 2.0 * self.weight * (self.matrix @ self.ode._coeffs.T).T
+
+    def add_gradient(self, total, n_batch):
+        """Add the penalty's gradient to a batch-summed data gradient (for Adam)."""
+        if self.matrix is not None:
+            total += n_batch * self.gradient()
+
+    def sgd_step(self, lr):
+        """The penalty's SGD step on every coefficient."""
+        if self.matrix is not None:
+            self.ode._coeffs -= lr[:, None] * self.gradient()
+
+
+class _Validation:
+    """Validation loss every ``every`` steps, the best coefficients, and early stopping."""
+
+    def __init__(self, ode, problem, every, patience):
+        self.ode, self.problem = ode, problem
+        self.every = check_int("validate_every", every, 1)
+        self.patience = None if patience is None else check_int("patience", patience, 1)
+        if problem is not None:
+            _check_problem(ode, problem)
+        elif patience is not None:
+            raise ValueError("`patience` needs a `validation` problem.")
+        self.history, self.steps = [], []
+        self.best, self.best_step, self.best_coeffs = np.inf, None, None
+        self.stopped = False
+        self.bad = 0
+
+    def check(self, step, n_iter, rng) -> bool:
+        """Evaluate if due; return True to stop training."""
+        if self.problem is None or not ((step + 1) % self.every == 0 or step == n_iter - 1):
+            return False
+        value = validation_loss(self.ode, self.problem, seed=int(rng.integers(2**63)))
+        self.history.append(value)
+        self.steps.append(step + 1)
+        if value < self.best:
+            self.best, self.best_step, self.bad = value, step + 1, 0
+            self.best_coeffs = self.ode.coeffs.copy()
+        else:
+            self.bad += 1
+        self.stopped = self.patience is not None and self.bad >= self.patience
+        return self.stopped
+
+    def restore_best(self):
+        if self.best_coeffs is not None:
+            self.ode.coeffs = self.best_coeffs
 
 
 class _Schedule:
