@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import plotting
+from .dynamics import ParameterODE, adjoint_gradient, train
+from .estimators import MomentProblem
 from .ising import exact_moments_per_site, sample
 from .lattice import random_state
 from .reactions import annihilation
@@ -32,6 +34,8 @@ __all__ = [
     "simulate_annihilation_decay",
     "annihilation_decay_view",
     "ising_samples_view",
+    "window_gradient_view",
+    "adjoint_training_view",
 ]
 
 
@@ -172,3 +176,100 @@ def ising_samples_view(
     exact = exact_moments_per_site(b, J, K, n_sites=n_sites, boundary=boundary)
     return plotting.plot_ising_samples(v, exact, boundary=boundary, n_show=n_show,
                                        title=f"b={b:.2f}, J={J:.2f}, K={K:.2f}")
+
+
+def window_gradient_view(
+    ode: ParameterODE, problem: MomentProblem, trajectory: int = 0, *, start: int, window: int
+):
+    """The window slider view of notebook 04: full and truncated gradients over one window.
+
+    Solves ``trajectory`` of ``problem`` with ``ode`` (one parameter on a 1D
+    domain), computes the adjoint gradient over the data times ``start ..
+    start + window`` twice with :func:`dbmtools.dynamics.adjoint_gradient`, back
+    to ``t = 0`` and truncated at ``tau = start`` (eq. 41), and draws their value
+    components (:func:`dbmtools.plotting.plot_window_gradient`). Returns the figure.
+
+    Examples
+    --------
+    >>> from dbmtools.estimators import ExactMoments
+    >>> ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    >>> ode.coeffs[0, ::2] = -0.5
+    >>> p = ExactMoments(np.full((1, 6, 1), 30.0), [[1.0]],
+    ...                  model_moments=lambda t: 100 / (1 + np.exp(-t)))
+    >>> len(window_gradient_view(ode, p, start=2, window=3).axes)
+    2
+    """
+    if ode.n_params != 1 or ode.dim != 1:
+        raise ValueError(
+            f"`ode` must have one parameter on a 1D domain; got {ode.n_params} parameter(s) "
+            f"on a {ode.dim}D domain."
+        )
+    stop = start + window
+    grads = {
+        name: adjoint_gradient(
+            ode, problem, trajectory, start=start, stop=stop, truncated=trunc
+        ).grad[0, ::2]
+        for name, trunc in (("full", False), ("truncated", True))
+    }
+    n_steps = problem.n_times - 1
+    result = {
+        "times": np.arange(n_steps + 1) * ode.dt,
+        "theta": ode.solve(problem.initial_theta[trajectory], n_steps)[:, 0],
+        "start": start,
+        "stop": stop,
+        "vertices": ode.grid(0).vertices[:, 0],
+        **grads,
+    }
+    return plotting.plot_window_gradient(result)
+
+
+def adjoint_training_view(
+    problem: MomentProblem,
+    truth: ParameterODE,
+    lr: float = 1.0,
+    n_cells: int = 8,
+    *,
+    n_iter: int = 300,
+    seed: int = 0,
+):
+    """The training slider view of notebook 04: Algorithm 1 (plain SGD), learning rate, cells.
+
+    Builds an ODE like ``truth`` (same parameter, domain, ``dt`` and substeps)
+    with ``F = 0`` on ``n_cells`` cells, trains it on ``problem`` with
+    :func:`dbmtools.dynamics.train` (SGD, the whole training set as one batch,
+    no window) and draws the loss and the learned ``F`` against ``truth``
+    (:func:`dbmtools.plotting.plot_training_1d`). A learning rate too large for
+    the cell size diverges: ``train`` then raises ``ValueError`` (a trajectory
+    left the domain) or ``FloatingPointError``. Returns the figure.
+
+    Examples
+    --------
+    >>> from dbmtools.estimators import ExactMoments
+    >>> truth = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    >>> truth.coeffs[0, ::2] = -0.5                       # F = -1/2 everywhere
+    >>> mu = lambda t: 100 / (1 + np.exp(-t))
+    >>> p = ExactMoments(mu(truth.solve([[1.0], [-1.0]], 5)), [[1.0], [-1.0]],
+    ...                  model_moments=mu)
+    >>> len(adjoint_training_view(p, truth, 0.5, 4, n_iter=5).axes)
+    2
+    """
+    cell_size = (truth.upper[0] - truth.lower[0]) / n_cells
+    ode = ParameterODE(
+        truth.names,
+        truth.args,
+        truth.lower,
+        truth.upper,
+        cell_size,
+        dt=truth.dt,
+        n_substeps=truth.n_substeps,
+    )
+    fit = train(
+        ode,
+        problem,
+        n_iter=n_iter,
+        lr=lr,
+        batch_size=problem.initial_theta.shape[0],
+        seed=seed,
+        progress=False,
+    )
+    return plotting.plot_training_1d(fit.loss_history, ode, truth=truth)

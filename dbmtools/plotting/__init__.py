@@ -13,10 +13,16 @@ The functions are grouped by topic in sub-modules and re-exported here:
 * ``lattice``: lattice states, kymographs, ensemble means (notebooks 01, 05);
 * ``hermite``: Hermite elements and grids (notebooks 02, 05, 06);
 * ``boltzmann``: samples and fits of Boltzmann machines (notebook 03);
+* ``adjoint``: the adjoint method and Algorithm 1 (notebook 04);
 * ``closure``: the 1D moment-closure experiment (notebook 05);
 * ``rossler``: the Rössler experiment (notebook 06).
 """
 
+from .adjoint import (
+    plot_gradient_consistency,
+    plot_training_1d,
+    plot_window_gradient,
+)
 from .boltzmann import (
     plot_hidden_1d,
     plot_ising_samples,
@@ -89,6 +95,10 @@ __all__ = [
     "plot_ising_samples",
     "plot_rbm_fits",
     "plot_short_chain_bias",
+    # adjoint
+    "plot_gradient_consistency",
+    "plot_training_1d",
+    "plot_window_gradient",
     # closure
     "plot_closure_rmse",
     "plot_closure_trajectories",
