@@ -71,6 +71,11 @@ def test_lattice_figures():
     state2d = dbm.random_state((16, 16), densities=[0.3, 0.3], seed=2)
     _labelled(plotting.plot_lattice_image(state2d, 2, species=["A", "B"], title="t = 0"))
     _labelled(plotting.plot_species_excess(state2d, 4, title="A - B"))
+    fig, axes = plt.subplots(1, 2)  # one colour scale for two panels, no bar of their own
+    for a in axes:
+        plotting.plot_species_excess(state2d, 4, ax=a, vmax=7, colorbar=False)
+        assert a.images[0].get_clim() == (-7, 7) and a.get_xlabel()
+    assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="divisible by `block`"):
         plotting.plot_species_excess(state2d, 5)
     state3d = dbm.random_state((4, 4, 4), counts=[5, 5, 5], seed=3)
@@ -92,7 +97,9 @@ def test_band_and_decay_figures():
 # ---- hermite ---------------------------------------------------------------------------
 def test_hermite_figures():
     _labelled(plotting.plot_hermite_cubics())
-    _labelled(plotting.plot_cell_basis(0.5, n=11))
+    fig = _labelled(plotting.plot_cell_basis(0.5, n=11))
+    assert len(fig.axes) == 17  # 16 panels on one scale and its one colour bar
+    assert {a.images[0].get_clim() for a in fig.axes[:16]} == {(-1.0, 1.0)}
     fig, axes = plt.subplots(4, 4)
     assert plotting.plot_cell_basis(0.5, n=11, ax=axes) is fig
     _labelled(plotting.plot_c0_vs_c1(np.sin, np.cos))
@@ -122,9 +129,11 @@ def test_boltzmann_figures():
     fits = {(0.0, 0.0, 0.0): dbm.rbm.fit(model, v[:, :20], n_iter=5, tol=10.0, seed=0,
                                          progress=False)}
     _labelled(plotting.plot_rbm_fits(fits))
-    fig = plt.figure()
-    ax3d = fig.add_subplot(projection="3d")
-    assert plotting.plot_rbm_fits(fits, ax=ax3d) is fig
+    fig, axes = plt.subplots(1, 3)
+    assert plotting.plot_rbm_fits(fits, ax=axes) is fig  # the projections, no mismatch panel
+    assert all(a.get_xlabel() and a.get_ylabel() for a in axes)
+    with pytest.raises(ValueError, match="3 or 4 Axes"):
+        plotting.plot_rbm_fits(fits, ax=axes[:2])
     _labelled(plotting.plot_hidden_1d([-2.0, 4.0, -6.0], v[0, :20], n_show=15))
 
 

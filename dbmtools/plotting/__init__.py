@@ -9,7 +9,8 @@ simulates, fits, trains or samples: the slider views of
 
 The functions are grouped by topic in sub-modules and re-exported here:
 
-* ``style``: ``SPECIES_COLORS``, :func:`species_cmap`, :func:`glue_figure`;
+* ``style``: ``SPECIES_COLORS``, :func:`species_cmap`, :func:`glue_figure`,
+  :func:`glue_value`;
 * ``lattice``: lattice states, kymographs, ensemble means (notebooks 01, 05);
 * ``hermite``: Hermite elements and grids (notebooks 02, 05, 06);
 * ``boltzmann``: samples and fits of Boltzmann machines (notebook 03);
@@ -67,6 +68,7 @@ from .rossler import (
 from .style import (
     SPECIES_COLORS,
     glue_figure,
+    glue_value,
     species_cmap,
 )
 
@@ -74,6 +76,7 @@ __all__ = [
     # style
     "SPECIES_COLORS",
     "glue_figure",
+    "glue_value",
     "species_cmap",
     # lattice
     "plot_annihilation_decay",

@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 
 from ..observables import chain_moments
 from ..rbm import FitResult, hidden_model_1d, hidden_probabilities
-from .style import new_panels, panels, species_cmap
+from .style import SPECIES_COLORS, new_panels, species_cmap
 
 __all__ = [
     "plot_hidden_1d",
@@ -72,13 +72,26 @@ def plot_ising_samples(
     if title:
         ax0.set_title(title, loc="left")
     key = [plt.Rectangle((0, 0), 1, 1, facecolor=cmap(k), edgecolor="0.5") for k in (1, 0)]
-    ax0.legend(key, ["particle ($v_i = 1$)", "empty"], loc="lower right", ncol=2, fontsize=8,
-               bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.1)
+    ax0.legend(
+        key,
+        ["particle ($v_i = 1$)", "empty"],
+        loc="lower right",
+        ncol=2,
+        fontsize=8,
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        borderaxespad=0.1,
+    )
     order = np.arange(1, 5)
     ax1.errorbar(order, mean, yerr=2 * se, fmt="o", label="Gibbs samples (±2 SE)")
     ax1.plot(order, exact, "kx", ms=9, label="transfer matrix")
-    ax1.set(xticks=order, xlabel="chain length k", ylabel="moment per site", ylim=(0, 1),
-            title="$\\langle\\,\\Sigma_i\\, v_i \\cdots v_{i+k-1} \\rangle / L$")
+    ax1.set(
+        xticks=order,
+        xlabel="chain length k",
+        ylabel="moment per site",
+        ylim=(0, 1),
+        title="$\\langle\\,\\Sigma_i\\, v_i \\cdots v_{i+k-1} \\rangle / L$",
+    )
     ax1.legend(fontsize=8)
     if ax is None:
         fig.tight_layout()
@@ -94,10 +107,18 @@ def plot_short_chain_bias(result: dict, *, ax=None) -> Figure:
     fig, axes = new_panels(ax, 4, figsize=(12, 3), sharex=True)
     ks = result["n_sweeps"]
     for order, a in enumerate(axes):
-        for name, style, start in (("random", "o-", "coin flips"),
-                                   ("data", "s--", "model samples")):
-            a.errorbar(ks, result[name][:, order], yerr=2 * result[name + "_se"][:, order],
-                       fmt=style, ms=4, label=f"start: {start}")
+        for name, style, start in (
+            ("random", "o-", "coin flips"),
+            ("data", "s--", "model samples"),
+        ):
+            a.errorbar(
+                ks,
+                result[name][:, order],
+                yerr=2 * result[name + "_se"][:, order],
+                fmt=style,
+                ms=4,
+                label=f"start: {start}",
+            )
         a.axhline(result["exact"][order], color="k", lw=1, label="exact")
         a.set(xscale="log", xlabel="Gibbs sweeps k", title=f"chain moment, order {order + 1}")
     axes[0].set_ylabel("per site (±2 SE)")
@@ -110,72 +131,75 @@ def plot_short_chain_bias(result: dict, *, ax=None) -> Figure:
 def plot_rbm_fits(results: Mapping[object, FitResult], *, ax=None) -> Figure:
     """Plot learned ``(b, W, b')`` of the hidden model for several ``(b, J, K)`` (Fig. 2).
 
-    Left (3D): the path of the iterates from the initial parameters (a cross)
-    as a line, and the fitted parameters ``FitResult.params`` (the averaged
-    last iterates) as a dot, one colour per ``(b, J, K)``. Right: the wake -
-    sleep mismatch per iteration.
+    Three projections of the parameter space, ``(b, W)``, ``(b, b')`` and
+    ``(W, b')``: in each, the path of the iterates from the initial parameters
+    (a cross) as a thin line, and the fitted parameters ``FitResult.params``
+    (the averaged last iterates) as a large dot, one colour per ``(b, J, K)``.
+    A fourth panel shows the wake - sleep mismatch per iteration.
 
     Parameters
     ----------
     results : dict
         Maps a label such as ``(b, J, K)`` to a :class:`dbmtools.FitResult` of
         :func:`dbmtools.hidden_model_1d`.
-    ax : matplotlib 3D Axes, or a 3D Axes and a 2D Axes, optional
-        With one 3D Axes only the left panel is drawn.
+    ax : three or four Axes, optional
+        With three, the mismatch panel is left out; a new figure of four
+        panels when None.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     if ax is None:
-        fig = plt.figure(figsize=(11, 4))
-        ax = fig.add_subplot(1, 2, 1, projection="3d")
-        ax2 = fig.add_subplot(1, 2, 2)
-    elif isinstance(ax, (list, tuple, np.ndarray)):
-        ax, ax2 = panels(ax, 2)
-        fig = ax.figure
+        fig, axes = new_panels(None, 4, figsize=(14, 3.6), layout="constrained")
     else:
-        fig, ax2 = ax.figure, None
-    for label, r in results.items():
+        flat = list(np.ravel(np.asarray(ax, dtype=object)))
+        if len(flat) not in (3, 4):
+            raise ValueError(f"`ax` must be a sequence of 3 or 4 Axes; got {len(flat)}.")
+        fig, axes = flat[0].figure, flat
+    names = ["b", "W", "b'"]
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    for n, (label, r) in enumerate(results.items()):
+        color = f"C{n % 10}"
         path = r.param_history
-        line = ax.plot(path[:, 0], path[:, 1], path[:, 2], lw=0.8)[0]
-        ax.scatter(*path[0], color="k", marker="x", s=20)
-        ax.scatter(*r.params, color=line.get_color(), s=25, label=str(label))
-        if ax2 is not None:
-            ax2.semilogy(r.loss_history, color=line.get_color(), lw=0.8)
-    ax.set(xlabel="b", ylabel="W", zlabel="b'", title="learned (b, W, b')")
-    handles, labels = ax.get_legend_handles_labels()
+        for a, (i, j) in zip(axes[:3], pairs, strict=True):
+            a.plot(path[:, i], path[:, j], color=color, lw=0.7, alpha=0.6)
+            a.plot(path[0, i], path[0, j], "kx", ms=6)
+            a.plot(
+                r.params[i],
+                r.params[j],
+                "o",
+                color=color,
+                ms=8,
+                mec="k",
+                mew=0.6,
+                label=str(label) if i == 0 and j == 1 else None,
+            )
+        if len(axes) == 4:
+            axes[3].semilogy(r.loss_history, color=color, lw=0.8)
+    for a, (i, j) in zip(axes[:3], pairs, strict=True):
+        a.set(xlabel=names[i], ylabel=names[j], title=f"learned ({names[i]}, {names[j]})")
+    handles, labels = axes[0].get_legend_handles_labels()
     handles += [
-        Line2D([], [], color="0.4", lw=0.8),
-        Line2D([], [], color="0.4", marker="o", ls=""),
+        Line2D([], [], color="0.4", lw=0.7),
         Line2D([], [], color="k", marker="x", ls=""),
     ]
-    labels += ["path of the iterates", "fitted (averaged) params", "start"]
-    ax.legend(
-        handles,
-        labels,
-        fontsize=7,
-        title="data (b, J, K)",
-        title_fontsize=7,
-        loc="upper right",
-        bbox_to_anchor=(0.0, 1.0),
-    )
-    if ax2 is not None:
-        ax2.set(
+    labels += ["path of the iterates", "start"]
+    axes[0].legend(handles, labels, fontsize=7, title="data (b, J, K): fitted", title_fontsize=7)
+    if len(axes) == 4:
+        axes[3].set(
             xlabel="iteration", ylabel="moment mismatch per site", title="wake - sleep mismatch"
         )
-    fig.tight_layout()
     return fig
 
 
-def plot_hidden_1d(
-    theta, visible, *, n_show: int = 60, colorbar: bool = True, ax=None
-) -> Figure:
+def plot_hidden_1d(theta, visible, *, n_show: int = 60, colorbar: bool = True, ax=None) -> Figure:
     """What the hidden units of the 1D model (eq. 39) see: Fig. 1(c) of the paper.
 
-    Top row: a visible lattice (blue = particle, the colours of Fig. 1(c)).
-    Below it, at the positions between neighbouring sites, ``p(h_j = 1 | v)``
-    of each hidden unit (white to red, keyed by a colour bar).
+    Top row: a visible lattice (particles filled in the species colour of
+    every lattice figure, :data:`SPECIES_COLORS`). Below it, at the positions
+    between neighbouring sites, ``p(h_j = 1 | v)`` of each hidden unit (white
+    to black, keyed by a colour bar).
 
     Parameters
     ----------
@@ -201,19 +225,18 @@ def plot_hidden_1d(
     else:
         fig = ax.figure
     x = np.arange(n)
-    ax.scatter(
-        x, np.ones(n), s=120, c=np.where(v[:n] == 1, "tab:blue", "white"), edgecolors="tab:blue"
-    )
+    particle = SPECIES_COLORS[1]
+    ax.scatter(x, np.ones(n), s=120, c=np.where(v[:n] == 1, particle, "white"), edgecolors=particle)
     xh = x[:-1] + 0.5
     hid = ax.scatter(
         xh,
         np.zeros(n - 1),
         s=120,
         c=p[: n - 1],
-        cmap="Reds",
+        cmap="Greys",
         vmin=0.0,
         vmax=1.0,
-        edgecolors="tab:red",
+        edgecolors="0.3",
     )
     for j in range(n - 1):
         ax.plot([j, xh[j], j + 1], [1, 0, 1], color="0.8", lw=0.6, zorder=0)

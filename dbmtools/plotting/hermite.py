@@ -41,7 +41,7 @@ def plot_hermite_cubics(*, ax=None) -> Figure:
     for curve, label, style in zip(hermite_cubics(t), labels, ["-", "--", "-", "--"], strict=True):
         ax.plot(t, curve, style, lw=2, label=label)
     ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xlabel("$t = (x - x_i)/h$")
+    ax.set_xlabel("$s = (x - x_i)/h$ (cell-local coordinate)")
     ax.set_ylabel("basis function")
     ax.set_title("Q3 C1 Hermite cubics on one cell")
     ax.legend(fontsize=8, loc="center right")
@@ -55,10 +55,11 @@ def plot_cell_basis(
 
     Panel ``(r, c)`` is the product of 1D function ``r`` along y and ``c``
     along x, in the order ``h00, h h10, h01, h h11`` (slope functions scaled
-    by the cell size, as in the physical-derivative layout). Each panel has its
-    own symmetric colour scale (red positive, blue negative); its title gives
-    the degree of freedom, the vertex in cell-local coordinates and the
-    largest absolute value. ``labels`` names the horizontal and vertical axes
+    by the cell size, as in the physical-derivative layout). Each panel shows
+    its function divided by its largest absolute value (given in its title),
+    so that all 16 share one colour scale, from -1 (blue) to 1 (red), keyed
+    by one colour bar; the title also gives the degree of freedom and its
+    vertex in cell-local coordinates. ``labels`` names the horizontal and vertical axes
     (e.g. ``("$u$", "$v$")``); they label the outer panels. ``ax``: 16 Axes
     (e.g. a 4 x 4 array), row-major; a new figure when None.
     Returns the figure.
@@ -66,20 +67,22 @@ def plot_cell_basis(
     t = np.linspace(0, 1, n)
     one = hermite_cubics(t) * np.array([1, cell_size, 1, cell_size])[:, None]
     where = ["0", "0", "1", "1"]
-    fig, axes = new_panels(ax, 16, nrows=4, figsize=(8, 8.6), sharex=True, sharey=True)
+    fig, axes = new_panels(
+        ax, 16, nrows=4, figsize=(9, 8.6), sharex=True, sharey=True, layout="constrained"
+    )
     axes = np.array(axes, dtype=object).reshape(4, 4)
     for r in range(4):
         for c in range(4):
             img = np.outer(one[r], one[c])  # rows: y, columns: x
             vmax = np.abs(img).max()
             a = axes[r, c]
-            a.imshow(
-                img,
+            image = a.imshow(
+                img / vmax,
                 origin="lower",
                 extent=(0, cell_size, 0, cell_size),
                 cmap="RdBu_r",
-                vmin=-vmax,
-                vmax=vmax,
+                vmin=-1.0,
+                vmax=1.0,
             )
             dx = "x" if c % 2 else ""
             dy = "y" if r % 2 else ""
@@ -92,11 +95,10 @@ def plot_cell_basis(
             if c == 0:
                 a.set_ylabel(labels[1])
     fig.suptitle(
-        "The 16 basis functions of one 2D cell (degree of freedom at vertex (x, y));\n"
-        "red > 0, blue < 0, each panel on its own scale"
+        "The 16 basis functions of one 2D cell (degree of freedom at vertex (x, y)),\n"
+        "each divided by its largest absolute value (max in the panel's title)"
     )
-    if ax is None:
-        fig.tight_layout()
+    fig.colorbar(image, ax=list(axes.ravel()), shrink=0.6, label="basis function / its max")
     return fig
 
 
@@ -169,9 +171,7 @@ def plot_c0_vs_c1(
     return fig
 
 
-def plot_interpolation_1d(
-    f: Callable, result: Interpolation1D, samples=None, *, ax=None
-) -> Figure:
+def plot_interpolation_1d(f: Callable, result: Interpolation1D, samples=None, *, ax=None) -> Figure:
     """Draw :func:`dbmtools.hermite.interpolate_1d`: the interpolant, the fit and their errors.
 
     Parameters
@@ -239,8 +239,7 @@ def plot_hermite_slice(
     if func is not None:
         target = np.asarray(func(pts), dtype=np.float64)
         slices += [("target", target), ("difference $F$ - target", slices[0][1] - target)]
-    fig, axes = new_panels(ax, len(slices), figsize=(4.3 * len(slices), 3.8),
-                           layout="constrained")
+    fig, axes = new_panels(ax, len(slices), figsize=(4.3 * len(slices), 3.8), layout="constrained")
     vmax = max(np.abs(p[1]).max() for p in slices[:2])
     for n, (panel, (title, z)) in enumerate(zip(axes, slices, strict=True)):
         scale = vmax if n < 2 else np.abs(z).max()

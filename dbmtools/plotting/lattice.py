@@ -84,6 +84,8 @@ def plot_lattice_image(
     )
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("site $x$")
+    ax.set_ylabel("site $y$")
     if title:
         ax.set_title(title)
     if species:
@@ -133,8 +135,7 @@ def plot_mean_band(
     else:
         mean, sem = samples[0], np.zeros(samples.shape[1:])
     (line,) = ax.plot(times, mean, label=label, **line_kwargs)
-    ax.fill_between(times, mean - 2 * sem, mean + 2 * sem, color=line.get_color(), alpha=0.25,
-                    lw=0)
+    ax.fill_between(times, mean - 2 * sem, mean + 2 * sem, color=line.get_color(), alpha=0.25, lw=0)
     return fig
 
 
@@ -158,8 +159,7 @@ def plot_annihilation_decay(ens: Ensemble, *, prob: float, hop_rate: float, ax=N
     """
     n_sites = int(np.prod(ens.shape))
     fig, ax = new_axes(ax, figsize=(6, 4))
-    plot_density_band(ens, ax=ax, label=f"simulation, p = {prob:.3g}", skip_first=True,
-                      color="k")
+    plot_density_band(ens, ax=ax, label=f"simulation, p = {prob:.3g}", skip_first=True, color="k")
     t = ens.times[1:]
     ax.plot(t, theory.annihilation_density_exact(t, hop_rate), "--", label="exact, p = 1")
     rho0 = ens.counts()[:, 0, 0].mean() / n_sites
@@ -214,12 +214,38 @@ def plot_lattice_3d(
 
 
 def plot_species_excess(
-    state: np.ndarray, block: int, *, ax=None, title: str | None = None
+    state: np.ndarray,
+    block: int,
+    *,
+    ax=None,
+    title: str | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
 ) -> Figure:
     """Excess of species 1 over species 2 in ``block x block`` tiles of a 2D state.
 
     Coloured from species 2's colour (more of species 2) through white to
-    species 1's colour, symmetric about zero, with a colour bar. Returns the figure.
+    species 1's colour, symmetric about zero.
+
+    Parameters
+    ----------
+    state : ndarray of int, shape (n0, n1)
+        A 2D lattice whose sides are multiples of ``block``.
+    block : int
+        Side of the tiles.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    vmax : float, optional
+        The colour scale runs from ``-vmax`` to ``vmax``; the largest absolute
+        excess of this state when None. Pass one value to several panels to
+        draw them on one scale.
+    colorbar : bool
+        Draw a colour bar (leave it off to add one bar for several panels,
+        from ``ax.images[0]``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     state = np.asarray(state)
     if state.ndim != 2 or state.shape[0] % block or state.shape[1] % block:
@@ -230,14 +256,18 @@ def plot_species_excess(
     n0, n1 = state.shape[0] // block, state.shape[1] // block
     diff = (state == 1).astype(np.int64) - (state == 2)
     excess = diff.reshape(n0, block, n1, block).sum(axis=(1, 3))
-    vmax = max(1, int(np.abs(excess).max()))
+    if vmax is None:
+        vmax = max(1, int(np.abs(excess).max()))
     cmap = LinearSegmentedColormap.from_list(
         "excess", [SPECIES_COLORS[2], "#ffffff", SPECIES_COLORS[1]]
     )
     image = ax.imshow(excess, cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    if colorbar:
+        fig.colorbar(image, ax=ax, shrink=0.8, label="excess of species 1 over 2 per block")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel(f"block $x$ ({block} sites)")
+    ax.set_ylabel(f"block $y$ ({block} sites)")
     if title:
         ax.set_title(title)
     return fig

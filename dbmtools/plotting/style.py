@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-__all__ = ["SPECIES_COLORS", "glue_figure", "species_cmap"]
+__all__ = ["SPECIES_COLORS", "glue_figure", "glue_value", "species_cmap"]
 
 #: Empty site, then species 1, 2, 3, ... (the paper's Fig. 4 uses pink, orange, cyan).
 SPECIES_COLORS = ["#f4f4f4", "#e7298a", "#ff9f1c", "#1fb5c9", "#6a3d9a", "#33a02c", "#1f3b73"]
@@ -41,6 +41,27 @@ def glue_figure(key: str, fig=None) -> None:
     glue(key, plt.gcf() if fig is None else fig, display=False)
 
 
+def glue_value(key: str, value: float) -> float:
+    """Store a number under ``key`` for other pages of the book (MyST-NB ``glue``), silently.
+
+    The book's overview page pastes it with ``{glue:text}``; where MyST-NB is
+    not installed (a plain JupyterLab or Colab session) nothing is stored.
+    ``value`` is converted to a plain Python float, which is also returned.
+
+    Examples
+    --------
+    >>> glue_value("key-example", np.float64(0.25))
+    0.25
+    """
+    value = float(value)
+    try:
+        from myst_nb import glue
+    except ImportError:
+        return value
+    glue(key, value, display=False)
+    return value
+
+
 def new_axes(ax, *, figsize: tuple[float, float], projection: str | None = None):
     """``(figure, ax)``: the figure of ``ax``, or a new figure with one Axes when it is None."""
     if ax is None:
@@ -58,7 +79,6 @@ def panels(ax, n: int, name: str = "ax") -> list:
     if len(flat) != n:
         raise ValueError(f"`{name}` must be a sequence of {n} Axes; got {len(flat)}.")
     return flat
-
 
 
 def new_panels(ax, n: int, *, nrows: int = 1, ncols: int | None = None, **subplots_kw):
