@@ -30,8 +30,9 @@
 #
 # **Learning objectives.** After this notebook you can
 #
-# 1. explain why the adjoint learning rule, eqs. (30)-(31), needs $C^1$ (not merely $C^0$)
-#    elements, and see what goes wrong with $C^0$ ones;
+# 1. explain why a gradient computed backward through Euler steps (the adjoint learning
+#    rule of eqs. (30)-(31)) needs $C^1$ (not merely $C^0$) elements, and see what goes
+#    wrong with $C^0$ ones;
 # 2. derive the four Hermite cubics and say what each degree of freedom controls;
 # 3. build tensor-product elements in 2D and 3D and read the coefficient layout of
 #    `dbm.HermiteGrid` (values and *physical* mixed derivatives at each vertex);
@@ -40,13 +41,16 @@
 # **Prerequisites.** Calculus (Taylor series, partial derivatives), NumPy, a first look at
 # finite elements helps ({cite}`hughes2000`) but is not needed. Notebook 01 is not needed.
 #
-# **Time.** About 45 minutes to work through. Executing the whole notebook takes 30 to 40
-# seconds (measured with `jupyter nbconvert --execute` on a 2-core machine, kernel start
-# included).
+# **Time.** 60 to 90 minutes to work through, the three exercises included (the project is
+# extra): it is about as long as notebook 01, which takes a student 60 to 75 minutes, with
+# more derivation to follow by hand. Executing the whole notebook takes about 10 seconds in
+# the book build on a 2-core machine.
+#
+# Symbols are defined once for the whole book on the [notation page](../notation.md).
 #
 # **Notation.** In this notebook $t$ is *time*, as in the paper; the coordinate inside one
 # finite-element cell is called $s$ (the docstrings of `dbm.hermite` call it `t`), and $h$ is
-# the cell size (notebook 03 uses $h$ for hidden units).
+# the cell size ([notebook 3](03_boltzmann_machines) uses $h$ for hidden units).
 
 # %% tags=["colab-setup", "remove-cell"]
 # Google Colab only: install dbmtools, pinned to the version of this book
@@ -77,50 +81,72 @@ rng = np.random.default_rng(SEED)
 # %% [markdown]
 # ## 1. Why C1 elements?
 #
+# ### 1.1 What the learning rule computes
+#
 # Write the parameterisation of one right-hand side as a sum over basis functions with
 # learned coefficients $u_l$ (eq. 34 of {cite}`ernst2019`):
 #
 # $$F_k(\vtheta; \mathbf{u}_k) = \sum_l u_{k,l}\, f_l(\vtheta).$$
 #
-# The learning rule needs two derivatives of $F$:
+# Two pieces of the learning machinery meet this $F$; [notebook 4](04_adjoint_method)
+# derives them in full, and here we need only their shape.
 #
-# * the **sensitivity** (30), $dS/du_{k,i} = -\int dt\, \partial F_k/\partial u_{k,i}\,\phi_k$,
-#   where $\partial F_k/\partial u_{k,i} = f_i(\vtheta(t))$: just the basis
-#   function values along the trajectory;
-# * the **adjoint** ODE (31),
-#   $d\phi_k/dt = \tilde\mu_k - \mu_k - \sum_l (\partial F_l/\partial\theta_k)\,\phi_l$,
-#   which needs the derivative of $F$ **with respect to its arguments** $\vtheta$.
+# * **Euler steps.** The parameters are integrated forward in time with explicit Euler
+#   steps of size $\Delta t$: $\vtheta_{n+1} = \vtheta_n + \Delta t\,
+#   \vF(\vtheta_n)$. A step uses $F$, and its derivatives, at the point $\vtheta_n$
+#   where it *starts*, for the whole step.
+# * **The adjoint.** The learning rule needs the derivative of an objective with
+#   respect to every coefficient $u_{k,i}$. Instead of perturbing each coefficient, one
+#   runs the chain rule backward in time through the Euler steps: a second set of
+#   variables $\phi_k(t)$, the *adjoint*, carries "how much does the objective change if
+#   $\theta_k$ changes at time $t$" from the end back to the start. In the paper's
+#   continuous form, the adjoint obeys the ODE (31),
+#   $d\phi_k/dt = \tilde\mu_k - \mu_k - \sum_l (\partial F_l/\partial\theta_k)\,\phi_l$
+#   ($\mu$, $\tilde\mu$: the moments of the data and of the model), and the gradient is
+#   the **sensitivity** (30), $dS/du_{k,i} = -\int dt\, (\partial F_k/\partial
+#   u_{k,i})\,\phi_k$, with $\partial F_k/\partial u_{k,i} = f_i(\vtheta(t))$: just the
+#   basis function values along the trajectory.
 #
-# The paper states the requirement in one line: "the learning rule (30) requires $C_1$
-# finite elements" (section II B of {cite}`ernst2019`). The reason is that the learning rule
-# *differentiates* $F$: (30) evaluates $\partial F/\partial u$ along the trajectory, and the
-# adjoint $\phi$ that (30) integrates against comes from (31), which evaluates
-# $\partial F/\partial\vtheta$ along the same trajectory.
+# So the learning rule evaluates $F$ (Euler steps), $\partial F/\partial u$ (30) and
+# $\partial F/\partial\vtheta$ (31) along the trajectory. The paper states the
+# consequence in one line: "the learning rule (30) requires $C_1$ finite elements"
+# (section II B of {cite}`ernst2019`): the adjoint (31) *differentiates* $F$ with respect
+# to its arguments.
+#
+# ### 1.2 What goes wrong with $C^0$ elements
 #
 # With ordinary piecewise-linear ($C^0$) elements, $\partial F/\partial\theta$ is piecewise
 # constant and *jumps* every time the trajectory $\vtheta(t)$ crosses a cell face,
 # so the term $\sum_l (\partial F_l/\partial\theta_k)\,\phi_l$ of (31) is discontinuous in
-# time. An explicit Euler step uses the slope of the cell where the step starts for the whole
-# step; a step that straddles a face therefore makes an $O(\Delta t)$ error proportional to the
-# jump (instead of the $O(\Delta t^2)$ of a step where the coefficient is smooth), and how large that error is depends on where the step falls relative to the face. The
-# computed gradient then changes in jumps whenever a small change of the coefficients (or of
-# the initial condition) moves a step across a face. $C^1$ elements keep the value *and* the
-# first derivatives continuous, so (31) has a continuous coefficient and the computed gradient
-# is a smooth function of the coefficients. Below, both kinds of element interpolate the same
-# function on cells of size $0.5$; look at the right panel.
+# time. An Euler step that straddles a face uses the slope of the cell where it starts for
+# the whole step, so it makes an $O(\Delta t)$ error proportional to the jump (instead of
+# the $O(\Delta t^2)$ of a step where the coefficient is smooth), and how large that error
+# is depends on where the step falls relative to the face. The computed gradient then
+# changes in jumps whenever a small change of the coefficients (or of the initial
+# condition) moves a step across a face. $C^1$ elements keep the value *and* the first
+# derivatives continuous, so (31) has a continuous coefficient and the computed gradient
+# is a smooth function of the coefficients. Below, both kinds of element interpolate the
+# same function on cells of size $0.5$; look at the right panel.
 
 # %%
 fig = dbm.plotting.plot_c0_vs_c1(lambda x: np.sin(2 * x), lambda x: 2 * np.cos(2 * x))
 plt.show()
 
 # %% [markdown]
-# **A small experiment.** Take one parameter with $d\theta/dt = F(\theta)$, where $F$
+# **Figure 2.1.** $F(\theta) = \sin 2\theta$ interpolated on cells of size 0.5 (ticks:
+# vertices) piecewise-linearly (C0) and by Hermite cubics (C1), left, and the derivatives
+# of the two interpolants, right: the C0 derivative jumps at every vertex.
+#
+# ### 1.3 A small experiment
+#
+# **The setting.** Take one parameter with $d\theta/dt = F(\theta)$, where $F$
 # interpolates $1 + \tfrac12\sin 2\theta$ on cells of size $0.5$, either piecewise-linearly
 # ($C^0$) or with Hermite cubics ($C^1$). Take Euler steps $\theta_{n+1} = \theta_n + \Delta t\,
 # F(\theta_n)$ with $\Delta t = 0.05$ up to $T = 1.5$, and ask for the derivative of the end
 # point $\theta_N = \theta(T)$ with respect to one coefficient $u_i$, the value of $F$ at the
 # vertex $\theta = 2$ (the simplest stand-in for $dS/du_{k,i}$). The chain rule, run backward
-# from the end, gives the adjoint recursion
+# from the end through the Euler steps, gives the adjoint recursion (the discrete form of
+# the adjoint of section 1.1)
 #
 # $$\phi_N = 1,\qquad \phi_n = \phi_{n+1}\Big(1 + \Delta t\,\frac{\partial F}{\partial\theta}
 #   (\theta_n)\Big),\qquad \frac{d\theta_N}{du_i} = \sum_{n=0}^{N-1} \Delta t\, f_i(\theta_n)\,
@@ -180,22 +206,31 @@ def euler_adjoint(theta0, F, dF, f_i, T=1.5, dt=0.05, du=0.0):
 # %%
 theta0 = np.linspace(0.5, 1.0, 201)
 eps = 1e-6
-grads, jumps = {}, {}
+grads, jumps, steps_only = {}, {}, {}
+dts = (0.05, 0.025, 0.0125)
 for name, (F, dF, f_i) in models.items():
     grads[name] = euler_adjoint(theta0, F, dF, f_i)[1]
     end_plus = euler_adjoint(theta0, F, dF, f_i, du=eps)[0][-1]
     end_minus = euler_adjoint(theta0, F, dF, f_i, du=-eps)[0][-1]
     assert np.allclose(grads[name], (end_plus - end_minus) / (2 * eps), atol=1e-7)
     grads[name, "fine"] = euler_adjoint(theta0, F, dF, f_i, dt=5e-4)[1]
-    for dt in (0.05, 0.025, 0.0125):  # largest change between neighbouring starting points
-        jumps[name, dt] = np.abs(np.diff(euler_adjoint(theta0, F, dF, f_i, dt=dt)[1])).max()
+    for dt in dts:  # largest change between neighbouring starting points
+        grad = euler_adjoint(theta0, F, dF, f_i, dt=dt)[1]
+        jumps[name, dt] = np.abs(np.diff(grad)).max()
+        # without the smooth part: the change of the (nearly smooth) dt = 5e-4 gradient
+        steps_only[name, dt] = np.abs(np.diff(grad - grads[name, "fine"])).max()
 for name in models:
-    steps = ", ".join(f"{jumps[name, dt]:.4f} (dt = {dt})" for dt in (0.05, 0.025, 0.0125))
+    print(f"{name}, dt = {dts}:")
+    print("    largest change between neighbouring theta(0):     ",
+          ", ".join(f"{jumps[name, dt]:.4f}" for dt in dts))
+    print("    the same, after the smooth part is subtracted:  ",
+          ", ".join(f"{steps_only[name, dt]:.4f}" for dt in dts))
     error = np.abs(grads[name] - grads[name, "fine"]).max()
-    print(f"{name}: largest change between neighbouring theta(0): {steps}")
     print(f"    largest distance from the dt = 5e-4 gradient at dt = 0.05: {error:.4f}")
 assert jumps["C0", 0.05] > 5 * jumps["C1", 0.05]
-assert jumps["C0", 0.0125] < 0.5 * jumps["C0", 0.05]
+halving = [steps_only["C0", big] / steps_only["C0", small] for big, small in zip(dts, dts[1:])]
+print("C0: ratio of the jumps when dt halves:", np.round(halving, 2))
+assert all(1.7 < ratio < 2.3 for ratio in halving)  # jumps proportional to dt
 
 # %%
 paths = euler_adjoint(theta0, *models["C1"])[0]  # shape (steps + 1, 201)
@@ -220,9 +255,21 @@ for ax in (a0, a1):
 plt.show()
 
 # %% [markdown]
+# **Figure 2.2.** Left: three of the 201 Euler paths of the C1 model, from starting points
+# $\theta(0)$ spread over $[0.5, 1]$, against the cell faces (grey) and the vertex of the
+# coefficient $u_i$ (red). Right: the adjoint gradient $d\theta(T)/du_i$ as a function of
+# the starting point, for both elements, at $\Delta t = 0.05$ and near the
+# $\Delta t \to 0$ limit.
+#
 # With $C^0$ elements the gradient is a staircase: it jumps each time a step of some path
-# passes over a face, by an amount that shrinks in proportion to $\Delta t$ (printed above),
-# around a limit it only reaches as $\Delta t \to 0$. Gradient descent on the coefficients
+# passes over a face, around a limit it only reaches as $\Delta t \to 0$. How big are the
+# jumps? The largest change between neighbouring starting points (first printed row)
+# falls more slowly than $\Delta t$, because it also contains the smooth change of the
+# gradient between two starting points $0.0025$ apart, which does not depend on
+# $\Delta t$ (about $0.0013$: the whole of the C1 row). Subtract that smooth part (the
+# change of the $\Delta t = 5\cdot10^{-4}$ gradient) and what is left, the jump itself
+# (second row), halves each time $\Delta t$ halves (ratios printed, asserted between 1.7
+# and 2.3): the jumps shrink in proportion to $\Delta t$, and for C1 nothing is left. Gradient descent on the coefficients
 # would see these jumps as noise. With $C^1$ elements the gradient is smooth and already close
 # to its limit at $\Delta t = 0.05$. Both are still first-order accurate in $\Delta t$ (Euler);
 # the difference is that only the $C^1$ gradient depends smoothly on the coefficients and
@@ -263,8 +310,11 @@ assert np.allclose(from_monomials, dbm.hermite.hermite_cubics(s))
 
 # %%
 fig = dbm.plotting.plot_hermite_cubics()
-fig.axes[0].set_xlabel("$s = (x - x_i)/h$")
 plt.show()
+
+# %% [markdown]
+# **Figure 2.3.** The four Hermite cubics on one cell, as in Fig. 1(d) of the paper: each
+# is 1 in value or slope at one end and 0 in the other three conditions.
 
 # %% [markdown]
 # **Physical units.** The cubics match slopes with respect to $s$. With $ds/dx = 1/h$, the
@@ -311,6 +361,10 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# **Figure 2.4.** Three degrees of freedom of a 1D grid with unit cells, switched on one
+# at a time, and their sum (black, dots: the stored vertex values). Each affects only the
+# two cells that share its vertex.
+#
 # The sum interpolates: at every vertex it takes the stored value and slope.
 
 # %%
@@ -334,6 +388,11 @@ assert np.allclose(grid1.gradient(vertex_points)[:, 0], grid1.coeffs[:, 1])
 # %%
 fig = dbm.plotting.plot_cell_basis(cell_size=1.0)
 plt.show()
+
+# %% [markdown]
+# **Figure 2.5.** The 16 basis functions of a unit cell in 2D, row by row the degree of
+# freedom along $y$, column by column along $x$; each is divided by its largest absolute
+# value (in its title) so that one colour bar serves all 16.
 
 # %% [markdown]
 # Each point lies in one cell, so only the $4^d$ basis functions of that cell are non-zero
@@ -361,7 +420,7 @@ assert np.allclose((w * (idx % 4 == 0)).sum(axis=1), 1.0)
 #   $\sum_i (F(x_i) - y_i)^2 + \lambda \sum_l u_l^2$ over the coefficients. Because $F$ is
 #   linear in $\mathbf u$ (eq. 34), this is a linear least-squares problem whose design
 #   matrix has the basis weights in each row. The paper's learning algorithm (its
-#   Algorithm 1, the subject of the later learning notebooks) instead moves the same
+#   Algorithm 1, the subject of [notebook 4](04_adjoint_method)) instead moves the same
 #   coefficients by gradient descent on (30).
 #
 # Move the slider to change the cell size $h$: smaller cells follow $f$ more closely, and
@@ -400,6 +459,11 @@ slider_view(show_interpolation, **sliders)
 errors = show_interpolation(**defaults(sliders))
 print(errors)
 assert errors["interpolation"] < 0.02 and errors["fit"] < 0.05
+
+# %% [markdown]
+# **Figure 2.6.** Left: $f(x) = \sin 3x + x^2/2$, its Hermite interpolant and a
+# least-squares fit to 80 noisy samples, on cells of size $h = 0.5$. Right: the errors of
+# both on a log scale.
 
 # %% [markdown]
 # ## 6. Measuring the $h^4$ convergence
@@ -459,15 +523,22 @@ dbm.plotting.glue_figure("intro-02", fig)  # the book's intro page shows it too
 plt.show()
 print({dim: round(order, 3) for dim, order in orders.items()})
 assert all(3.7 < order < 4.3 for order in orders.values())
+dbm.plotting.glue_value("key-02-order", orders[3])  # 3D, as the paper's grids
 
 # %% [markdown]
-# All three slopes are close to 4. (The 2D and 3D errors nearly coincide: the largest error
+# **Figure 2.7.** Largest interpolation error at 4000 random points against the cell size
+# $h$, in 1D, 2D and 3D, with the $h^4$ guide and the sharp 1D bound of the remainder
+# formula.
+#
+# All three slopes are close to 4 (in 3D, the dimension of the paper's grids:
+# {glue:text}`key-02-order:.2f`). (The 2D and 3D errors nearly coincide: the largest error
 # comes from the fastest-varying factor, $\sin(2.1 x_1 - 0.4)$, which both contain.)
 
 # %% [markdown]
 # ## 7. A 3D grid like the paper's
 #
-# The 1D annihilation experiment (section IV A of the paper, the first learning notebook)
+# The 1D annihilation experiment (section IV A of the paper,
+# [notebook 5](05_moment_closure_annihilation))
 # learns $F_b, F_J, F_K$ as functions of $(b, J, K)$ on cells of side $0.5$ covering the box
 # of initial conditions $[-1, 1]^3$ (paper Fig. 2). That grid has
 # $5^3 = 125$ vertices with $2^3 = 8$ degrees of freedom each ($F$, three first, three
@@ -501,6 +572,11 @@ assert rmse < 5e-3
 fig = dbm.plotting.plot_hermite_slice(grid3, stand_in, axis=2, value=0.0,
                                       labels=["$b$", "$J$", "$K$"])
 plt.show()
+
+# %% [markdown]
+# **Figure 2.8.** The slice $K = 0$ of a 3D Hermite grid fitted to a stand-in for $F_b$
+# (left), the stand-in (middle, same colour scale, one colour bar for both) and their
+# difference (right, its own colour bar).
 
 # %% [markdown]
 # What the learning loop asks of this grid at each Euler substep, for the current
@@ -542,6 +618,9 @@ print(grid3([1.2, 0.0, 0.0], outside="nan"))
 # %% [markdown]
 # ## 8. Exercises
 #
+# Each exercise comes with a code cell to complete (replace every `...`); the solution
+# follows it.
+#
 # ```{exercise-start}
 # :label: hermite-ex1
 # ```
@@ -557,12 +636,25 @@ print(grid3([1.2, 0.0, 0.0], outside="nan"))
 # ```{exercise-end}
 # ```
 
-# %% [markdown]
+# %% tags=["scaffold"]
+h = 0.5
+g = ...  # a HermiteGrid on [0, 2] with cells of size h, interpolating x**2 (values and slopes)
+cell_local = ...  # the cell-local slopes (dF/ds)_i at the vertices
+
+
+def cell_local_formula(x, values, slopes):
+    """F on each cell from the end values and slopes, with the bare cubics (no h)."""
+    ...
+
+
+x = np.linspace(0, 2, 101)
+
+# %% [markdown] tags=["solution"]
 # ```{solution-start} hermite-ex1
 # :class: dropdown
 # ```
 
-# %%
+# %% tags=["solution"]
 h = 0.5
 g = dbm.HermiteGrid([0.0], [2.0], h).interpolate(lambda x: x[:, 0] ** 2, lambda x: 2 * x)
 xv = g.vertices[:, 0]
@@ -593,7 +685,7 @@ for label, values in mixed_up.items():
     print(f"{label}: max |F - x^2| = {np.abs(values - x**2).max():.4f}")
     assert not np.allclose(values, x**2)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ```{solution-end}
 # ```
 
@@ -610,12 +702,19 @@ for label, values in mixed_up.items():
 # ```{exercise-end}
 # ```
 
-# %% [markdown]
+# %% tags=["scaffold"]
+h = 0.25
+g = ...  # a HermiteGrid on [0, 1] interpolating x**4
+x = np.linspace(0, 1, 401)
+s_local = ...  # the cell-local coordinate s of each x
+error = ...  # x**4 minus the interpolant at x
+
+# %% [markdown] tags=["solution"]
 # ```{solution-start} hermite-ex2
 # :class: dropdown
 # ```
 
-# %%
+# %% tags=["solution"]
 h = 0.25
 g = dbm.HermiteGrid([0.0], [1.0], h).interpolate(lambda x: x[:, 0] ** 4, lambda x: 4 * x**3)
 x = np.linspace(0, 1, 401)
@@ -624,7 +723,7 @@ error = x**4 - g(x[:, None])
 assert np.allclose(error, h**4 * s_local**2 * (1 - s_local) ** 2, atol=1e-15)
 print(f"max error {error.max():.6g} vs h^4/16 = {h**4 / 16:.6g}")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ```{solution-end}
 # ```
 
@@ -642,20 +741,38 @@ print(f"max error {error.max():.6g} vs h^4/16 = {h**4 / 16:.6g}")
 # ```{exercise-end}
 # ```
 
-# %% [markdown]
+# %% tags=["scaffold"]
+g = ...  # a HermiteGrid on [-1, 0]^3 with cells of side 0.1
+n_coefficients = ...  # from g
+n_nonzero = ...  # basis functions that are non-zero at one point inside (g.basis)
+
+# %% [markdown] tags=["solution"]
 # ```{solution-start} hermite-ex3
 # :class: dropdown
 # ```
 
-# %%
+# %% tags=["solution"]
 g = dbm.HermiteGrid([-1.0] * 3, [0.0] * 3, 0.1)
 print(g.n_cells, "cells per axis;", g.n_dofs, "coefficients =", 11**3, "vertices x 8")
 assert g.n_dofs == 11**3 * 8
 assert g.basis([-0.5, -0.5, -0.5])[0].size == 4**3
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ### Project
+#
+# **Does $C^1$ matter for learning, not just for one gradient?** Section 1.3 showed that the
+# $C^0$ gradient jumps. Turn the experiment into learning: with the `euler_adjoint`
+# function of section 1.3, let the values $u_l$ of $F$ at all vertices (and, for $C^1$, the
+# slopes) be unknowns, pick a target end point $\theta^\star(T)$ for each of many starting
+# points (generate them from a known $F^\star$), and minimise $\sum(\theta(T) -
+# \theta^\star(T))^2$ by gradient descent with the adjoint gradient. Compare $C^0$ and $C^1$
+# elements at several $\Delta t$ and learning rates: how fast does the loss fall, how noisy is
+# its descent, and does the learned $F$ approach $F^\star$? Is there a cell size below which
+# $C^0$ elements stop learning at a given $\Delta t$?
 
 # %% [markdown]
 # ## Summary
@@ -674,7 +791,8 @@ assert g.basis([-0.5, -0.5, -0.5])[0].size == 4**3
 # * Interpolation error falls as $h^4$ (measured orders printed above, asserted in
 #   $[3.7, 4.3]$), with the sharp 1D constant $\max|f^{(4)}|/384$.
 #
-# Next: notebook 03 builds the Boltzmann machines whose parameters these functions evolve.
+# Next: [notebook 3](03_boltzmann_machines) builds the Boltzmann machines whose parameters
+# these functions evolve.
 #
 # ## References
 #
