@@ -7,7 +7,7 @@ already runs through their ``.ipynb`` form.
 
 import os
 
-collect_ignore_glob = ["notebooks/*.py", "_build/*"]
+collect_ignore_glob = ["notebooks/*.py", "_build/*", "_student/*"]
 
 # Progress bars are noise in test logs (DESIGN.md section 2: off under CI).
 os.environ.setdefault("TQDM_DISABLE", "1")
