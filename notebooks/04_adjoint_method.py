@@ -49,7 +49,7 @@
 #
 # **Time.** About 2 hours to work through: an hour for the derivations of sections 1-4 with
 # pen and paper, the rest for the code and the three exercises (the project is extra). The
-# notebook runs in about 10 seconds.
+# notebook runs in about 15 seconds on 2 cores.
 #
 # Symbols are defined once for the whole book on the [notation page](../notation.md).
 
@@ -158,8 +158,8 @@ rng = np.random.default_rng(SEED)
 # **The cost.** One forward solve for $\vtheta$, the moments along it, one backward solve for
 # $\boldsymbol\phi$, one integral per coefficient: the price does not grow with the number of
 # coefficients. The alternative, *forward sensitivities* $\partial\vtheta/\partial u_{k,i}$,
-# needs one extra ODE solve per coefficient (thousands of them here, 2.4 million in the
-# Rössler model of notebook 06).
+# needs one extra ODE solve per coefficient (2.4 million of them in the Rössler model of
+# notebook 06).
 #
 # ## 3. The finite-element sensitivity (eqs. 30 with 34) and regularisation (32-33)
 #
@@ -178,8 +178,8 @@ rng = np.random.default_rng(SEED)
 #
 # **Regularisation.** Adding $\lambda_r\int dt\sum_k(\theta_k - \bar\theta_k)^2$ to $S$
 # (eq. 32) changes nothing in steps 1-5 except the pointwise gradient: the source of (31)
-# gains $2\lambda_r(\theta_k - \bar\theta_k)$, which is eq. (33). The paper calls it the
-# next equation after the sensitivity; exercise 2 below implements it.
+# gains $2\lambda_r(\theta_k - \bar\theta_k)$, which is eq. (33); the sensitivity (30) keeps
+# its form. Exercise 2 below implements it.
 #
 # ## 4. Discretise first: the discrete adjoint
 #
@@ -223,11 +223,11 @@ rng = np.random.default_rng(SEED)
 #    gradient descent says; an $O(h)$-inconsistent gradient can point uphill near a minimum.
 # 2. It can be *tested*: against central finite differences it agrees to rounding error
 #    (section 5.3), so any bug, even a small one, shows. A continuous adjoint agrees only
-#    to $O(h)$, which hides bugs of that size. The authors' reference code had such a bug: its
-#    adjoint step used a wrong derivative term in place of $\sum_l \phi_l\,\partial F_l /
-#    \partial\theta_k$ of (31) ({cite}`ernst2019`'s DynamicBoltzmann 3.0/3.1; see the
-#    project's `REFERENCE_NOTES.md`, section 4). A finite-difference check catches that at
-#    once (exercise 3 shows how loudly).
+#    to $O(h)$, which hides bugs of that size. The authors' published reference code had such
+#    a bug: its adjoint step (DynamicBoltzmann 3.0/3.1, the version used for
+#    {cite}`ernst2019`) multiplied by a wrong derivative term instead of $\sum_l \phi_l\,
+#    \partial F_l/\partial\theta_k$ of (31) (REFERENCE_NOTES section 4). A
+#    finite-difference check catches such a slip at once (exercise 3 shows how loudly).
 # 3. It costs the same: one backward sweep, plus storing the forward solution at every
 #    substep ($K$ numbers per substep, negligible here).
 #
@@ -491,7 +491,8 @@ show_training(**dbm.widgets.defaults(sliders_t))
 #
 # Two things set Algorithm 1 apart from both. Its loss is a KL divergence whose gradient
 # needs the moments of a *Boltzmann distribution* at every data time, so each forward pass
-# needs sampling (the asleep phase), and the gradient is stochastic even for a full batch.
+# sampling in general (the asleep phase), and the gradient is then stochastic even for a
+# full batch.
 # And its "network" $\vF$ is a finite-element expansion: each coefficient acts only in the
 # cells around its vertex, so a trajectory's gradient is sparse, and the package's SGD step
 # updates only the coefficients a step touched.
