@@ -130,7 +130,7 @@ def test_notebook_page_launches_its_notebook_on_binder_and_colab(published_site,
 
 
 def test_other_pages_have_repository_buttons_but_nothing_to_launch(published_site):
-    for name in ("intro", "api", "bibliography"):
+    for name in ("intro", "overview", "notation", "api", "bibliography"):
         links = _header_links(published_site / f"{name}.html")
         assert REPO in links, name
         assert not [u for u in links if "mybinder.org" in u or "colab.research" in u], name
