@@ -147,7 +147,7 @@ def plot_training_1d(
     Parameters
     ----------
     loss_history : sequence of float
-        E.g. :attr:`dbmtools.dynamics.TrainResult.loss_history`.
+        E.g. ``loss_history`` of :class:`dbmtools.dynamics.TrainResult`.
     ode : ParameterODE
         The learned ODE; one parameter on a 1D domain.
     truth : ParameterODE, optional
