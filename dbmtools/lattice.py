@@ -10,6 +10,15 @@ Boundaries:
 * ``"reflecting"``: open walls. A hop towards a wall is rejected and the particle
   stays, so the hop rate towards each *existing* neighbour is the same
   everywhere, 1/(2 d dt), as in the bulk.
+
+Wall rules (:data:`WALL_RULES`, the simulator's ``walls=`` option), what a
+particle next to a reflecting wall does when it draws the direction of the wall:
+
+* ``"reject"``: the hop is rejected, the particle stays (the default for uniform
+  selection, as above);
+* ``"redirect"``: the direction is redrawn among the existing neighbours (the
+  authors' code), so a particle at a wall always hops, and more often than the
+  bulk's 1/(2 d dt) towards each neighbour it has.
 """
 
 from __future__ import annotations
@@ -23,15 +32,19 @@ from ._random import SeedLike, as_seed_sequence
 
 __all__ = [
     "BOUNDARIES",
+    "WALL_RULES",
     "bond_table",
     "check_boundary",
     "check_shape",
+    "check_walls",
     "check_state",
     "neighbour_table",
     "random_state",
 ]
 
 BOUNDARIES = ("periodic", "reflecting")
+WALL_RULES = ("reject", "redirect")
+"""What a hop towards a reflecting wall does: rejected, or redrawn among the existing neighbours."""
 
 
 def check_boundary(boundary: str) -> str:
@@ -39,6 +52,19 @@ def check_boundary(boundary: str) -> str:
     if boundary not in BOUNDARIES:
         raise ValueError(f"`boundary` must be 'periodic' or 'reflecting'; got {boundary!r}.")
     return boundary
+
+
+def check_walls(walls: str) -> str:
+    """Return ``walls`` if it is one of :data:`WALL_RULES`, else raise.
+
+    Examples
+    --------
+    >>> check_walls("redirect")
+    'redirect'
+    """
+    if walls not in WALL_RULES:
+        raise ValueError(f"`walls` must be 'reject' or 'redirect'; got {walls!r}.")
+    return walls
 
 
 def check_shape(shape: Sequence[int] | int) -> tuple[int, ...]:

@@ -41,7 +41,7 @@ import numpy as np
 from ._checks import check_choice, check_int, check_positive, check_probability
 from ._config import njit, pjit, show_progress
 from ._random import SeedLike, as_seed_sequence, rng_below, rng_seed, rng_uniform, sample_seeds
-from .lattice import check_boundary, check_shape, check_state, neighbour_table
+from .lattice import check_boundary, check_shape, check_state, check_walls, neighbour_table
 from .observables import _chain_one, _pair_one
 from .reactions import Network, NetworkTables
 from .trajectory import Ensemble, MomentEnsemble, MomentTrajectory, Trajectory
@@ -124,6 +124,7 @@ def simulate(
     selection: str = "uniform",
     record: str | Sequence[str] = "states",
     max_order: int = 4,
+    walls: str | None = None,
 ) -> Trajectory | MomentTrajectory:
     """Simulate one lattice trajectory.
 
@@ -162,8 +163,9 @@ def simulate(
         next to a reflecting wall hops to one of its existing neighbours
         instead of having its hop rejected (so walls are visited less often than
         the bulk, a random walk whose equilibrium is proportional to the number
-        of neighbours). It costs O(particles x sites) per step, like the
-        original.
+        of neighbours; this last rule is ``walls="redirect"``, which ``walls``
+        can switch off or turn on alone). It costs O(particles x sites) per
+        step, like the original.
     record : "states" or sequence of {"counts", "pair_counts", "chain_moments"}
         What is kept every ``record_every`` steps. ``"states"`` (default): the
         whole lattice, ``n_rec * n_sites`` bytes. A sequence of observable
@@ -172,6 +174,14 @@ def simulate(
         lattices for many steps). ``"chain_moments"`` needs a 1D lattice.
     max_order : int
         Highest chain length recorded with ``"chain_moments"``.
+    walls : {"reject", "redirect"}, optional
+        The wall rule of a ``"reflecting"`` boundary, separate from the
+        selection rule (:data:`dbmtools.lattice.WALL_RULES`): a hop towards a
+        wall is rejected, or redrawn among the particle's existing neighbours
+        (the authors' code). By default ``"reject"`` with
+        ``selection="uniform"`` and ``"redirect"`` with ``"authors"``, so
+        ``selection="uniform", walls="redirect"`` isolates the effect of the
+        authors' walls. Ignored with a periodic boundary (there are no walls).
 
     Returns
     -------
@@ -228,8 +238,18 @@ def simulate(
     arr = np.asarray(state)
     dim = _single_dim(arr.shape, dim)
     initial, job = _prepare(
-        arr[None], network, dim, n_steps, dt, boundary, hop_prob, record_every, selection,
-        record, max_order,
+        arr[None],
+        network,
+        dim,
+        n_steps,
+        dt,
+        boundary,
+        hop_prob,
+        record_every,
+        selection,
+        record,
+        max_order,
+        walls,
     )
     _check_memory(job, 1, 1)
     outs = _allocate(job, 1)
@@ -251,6 +271,7 @@ def simulate_ensemble(
     selection: str = "uniform",
     record: str | Sequence[str] = "states",
     max_order: int = 4,
+    walls: str | None = None,
     progress: bool = True,
     executor: Executor | None = None,
     chunk_size: int | None = None,
@@ -273,7 +294,7 @@ def simulate_ensemble(
         Lattice dimension; required, and ``states.ndim`` must be ``dim + 1``
         (a ``(4, 20)`` array is 4 chains of 20 sites with ``dim=1``; one
         ``4 x 20`` lattice is ``simulate(state, ..., dim=2)``).
-    seed, boundary, hop_prob, record_every, selection, record, max_order
+    seed, boundary, hop_prob, record_every, selection, record, max_order, walls
         As in :func:`simulate`.
     progress : bool
         Show a progress bar (always off under CI).
@@ -325,8 +346,18 @@ def simulate_ensemble(
     arr = np.asarray(states)
     dim = _ensemble_dim(arr.shape, dim)
     initial, job = _prepare(
-        arr, network, dim, n_steps, dt, boundary, hop_prob, record_every, selection, record,
+        arr,
+        network,
+        dim,
+        n_steps,
+        dt,
+        boundary,
+        hop_prob,
+        record_every,
+        selection,
+        record,
         max_order,
+        walls,
     )
     n_samples = initial.shape[0]
     if chunk_size is None:
@@ -395,6 +426,7 @@ def _meta(job: dict, network: Network, seed: SeedLike, **extra) -> dict:
         "dt": job["dt"],
         "hop_prob": job["hop_prob"],
         "selection": "authors" if job["authors"] else "uniform",
+        "walls": "redirect" if job["redirect_walls"] else "reject",
         "n_steps": job["n_steps"],
         "record_every": job["record_every"],
         "seed": _seed_record(seed),
@@ -419,8 +451,9 @@ def _result(job: dict, outs: tuple, meta: dict, single: bool = False):
         return Ensemble(times=times, states=states, meta=meta)
     moments = {name: outs[k] for k, name in enumerate(RECORDABLE, 1) if name in job["record"]}
     if single:
-        return MomentTrajectory(times=times, moments={k: v[0] for k, v in moments.items()},
-                                meta=meta)
+        return MomentTrajectory(
+            times=times, moments={k: v[0] for k, v in moments.items()}, meta=meta
+        )
     return MomentEnsemble(times=times, moments=moments, meta=meta)
 
 
@@ -543,7 +576,18 @@ def _check_record(record, dim: int, shape: tuple[int, ...], max_order) -> tuple[
 
 
 def _prepare(
-    arr, network, dim, n_steps, dt, boundary, hop_prob, record_every, selection, record, max_order
+    arr,
+    network,
+    dim,
+    n_steps,
+    dt,
+    boundary,
+    hop_prob,
+    record_every,
+    selection,
+    record,
+    max_order,
+    walls=None,
 ) -> tuple[np.ndarray, dict]:
     """Validate every argument and pack what the kernel needs (picklable)."""
     if not isinstance(network, Network):
@@ -563,6 +607,9 @@ def _prepare(
     dt = check_positive("dt", dt)
     hop_prob = check_probability("hop_prob", hop_prob)
     check_choice("selection", selection, SELECTIONS)
+    if walls is None:
+        walls = "redirect" if selection == "authors" else "reject"
+    check_walls(walls)
     record, max_order = _check_record(record, dim, shape, max_order)
     tables = network.tables()
     n_sites = int(np.prod(shape))
@@ -583,6 +630,7 @@ def _prepare(
         "dt": dt,
         "hop_prob": hop_prob,
         "authors": selection == "authors",
+        "redirect_walls": walls == "redirect",
         "dims": np.array([*shape, 1, 1][:3], dtype=np.int64),
         "record": record,
         "max_order": max_order,
@@ -687,6 +735,7 @@ def _run_chunk(
         job["dt"],
         job["hop_prob"],
         job["authors"],
+        job["redirect_walls"],
         job["dims"],
         job["boundary"] == "periodic",
         seeds,
@@ -718,6 +767,7 @@ def _simulate_samples(
     dt,
     hop_prob,
     authors,
+    redirect_walls,
     dims,
     periodic,
     seeds,
@@ -753,6 +803,7 @@ def _simulate_samples(
             dt,
             hop_prob,
             authors,
+            redirect_walls,
             dims,
             periodic,
             seeds[i],
@@ -1241,6 +1292,7 @@ def _authors_sweep(
     xo,
     yo,
     zo,
+    redirect_walls,
 ):
     """The authors' diffusion sweep: the next mover by the biased scan, until all moved."""
     while True:
@@ -1249,7 +1301,7 @@ def _authors_sweep(
             return
         moved[s] = step
         _hop(
-            True,
+            redirect_walls,
             rng,
             lattice,
             nbr,
@@ -1286,6 +1338,7 @@ def _simulate_one(
     dt,
     hop_prob,
     authors,
+    redirect_walls,
     dims,
     periodic,
     seed,
@@ -1389,6 +1442,7 @@ def _simulate_one(
                 xo,
                 yo,
                 zo,
+                redirect_walls,
             )
         else:
             n = 0  # uniformly random order of all particles ("inside-out" Fisher-Yates)
@@ -1408,7 +1462,10 @@ def _simulate_one(
                     continue
                 t = nbr[s, rng_below(rng, nbr.shape[1])]
                 if t < 0:
-                    continue  # reflecting wall: the hop is rejected
+                    if not redirect_walls:
+                        continue  # reflecting wall: the hop is rejected
+                    while t < 0:  # the authors' walls: only existing neighbours
+                        t = nbr[s, rng_below(rng, nbr.shape[1])]
                 b = lattice[t]
                 if b == 0:
                     lattice[t] = a

@@ -58,7 +58,13 @@ def test_reaction_limited_law_at_small_probability():
     length, n_samples, dt, p = 10_000, 50, 0.01, 0.01
     states = np.stack([dbm.random_state(length, densities=[0.5], seed=s) for s in range(n_samples)])
     ens = dbm.simulate_ensemble(
-        states, dbm.annihilation(p), n_steps=50, dt=dt, dim=1, seed=12, record_every=5,
+        states,
+        dbm.annihilation(p),
+        n_steps=50,
+        dt=dt,
+        dim=1,
+        seed=12,
+        record_every=5,
         progress=False,
     )
     rho = ens.counts()[..., 0] / length
@@ -382,8 +388,9 @@ def test_simulate_state_errors():
             np.zeros((2, 5), dtype=np.int8), net, n_steps=1, dt=0.1, dim=1, chunk_size=0
         )
     with pytest.raises(ValueError, match="'chain_moments', which are defined on 1D lattices"):
-        dbm.simulate(np.zeros((4, 5), dtype=np.int8), net, n_steps=1, dt=0.1, dim=2,
-                     record=["chain_moments"])
+        dbm.simulate(
+            np.zeros((4, 5), dtype=np.int8), net, n_steps=1, dt=0.1, dim=2, record=["chain_moments"]
+        )
 
 
 # --- issue 16, item 1: the lattice dimension is stated, never guessed ---
@@ -443,8 +450,13 @@ def test_memory_estimate_names_the_arguments(monkeypatch):
         )
     # the same run keeping counts only fits
     m = dbm.simulate_ensemble(
-        np.zeros((10, 100, 100), np.int8), dbm.annihilation(0.5), n_steps=100, dt=0.01, dim=2,
-        record=["counts"], progress=False,
+        np.zeros((10, 100, 100), np.int8),
+        dbm.annihilation(0.5),
+        n_steps=100,
+        dt=0.01,
+        dim=2,
+        record=["counts"],
+        progress=False,
     )
     assert m.counts().shape == (10, 101, 1)
 
@@ -452,11 +464,21 @@ def test_memory_estimate_names_the_arguments(monkeypatch):
 @pytest.mark.parametrize(
     ("shape", "network", "boundary", "record", "selection"),
     [
-        ((300,), dbm.annihilation(0.3), "reflecting", ["counts", "pair_counts", "chain_moments"],
-         "uniform"),
+        (
+            (300,),
+            dbm.annihilation(0.3),
+            "reflecting",
+            ["counts", "pair_counts", "chain_moments"],
+            "uniform",
+        ),
         ((300,), dbm.rossler(), "periodic", ["chain_moments", "counts"], "uniform"),
-        ((12, 11), dbm.Network([("A + B -> B + B", 0.4), ("B -> 0", 2.0)]), "periodic",
-         ["pair_counts"], "uniform"),
+        (
+            (12, 11),
+            dbm.Network([("A + B -> B + B", 0.4), ("B -> 0", 2.0)]),
+            "periodic",
+            ["pair_counts"],
+            "uniform",
+        ),
         ((8, 8, 8), dbm.rossler(), "reflecting", ["counts", "pair_counts"], "uniform"),
         ((6, 6, 6), dbm.rossler(), "reflecting", ["counts", "pair_counts"], "authors"),
     ],
@@ -468,11 +490,18 @@ def test_observables_on_the_fly_equal_the_stored_lattice_path(
     stored lattices, computed by dbmtools.observables (tested against brute force)."""
     m = network.n_species
     starts = np.stack(
-        [dbm.random_state(shape, counts=[int(0.15 * np.prod(shape))] * m, seed=k)
-         for k in range(3)]
+        [dbm.random_state(shape, counts=[int(0.15 * np.prod(shape))] * m, seed=k) for k in range(3)]
     )
-    kw = dict(n_steps=20, dt=0.01, dim=len(shape), seed=4, boundary=boundary, record_every=5,
-              selection=selection, progress=False)
+    kw = dict(
+        n_steps=20,
+        dt=0.01,
+        dim=len(shape),
+        seed=4,
+        boundary=boundary,
+        record_every=5,
+        selection=selection,
+        progress=False,
+    )
     full = dbm.simulate_ensemble(starts, network, **kw)
     light = dbm.simulate_ensemble(starts, network, record=record, max_order=5, **kw)
     assert isinstance(light, dbm.MomentEnsemble) and light.recorded == tuple(
@@ -503,8 +532,9 @@ def test_moment_results_say_what_was_not_recorded(tmp_path):
     with pytest.raises(ValueError, match=r"pair_counts were not recorded.*record=\["):
         m.pair_counts()
     with pytest.raises(ValueError, match="boundary 'periodic'"):
-        dbm.simulate(s0, dbm.annihilation(0.5), n_steps=4, dt=0.01, record=["pair_counts"]
-                     ).pair_counts(boundary="reflecting")
+        dbm.simulate(
+            s0, dbm.annihilation(0.5), n_steps=4, dt=0.01, record=["pair_counts"]
+        ).pair_counts(boundary="reflecting")
     m.save(tmp_path / "m.npz")
     back = dbm.MomentTrajectory.load(tmp_path / "m.npz")
     assert np.array_equal(back.counts(), m.counts()) and back.meta == m.meta
@@ -648,8 +678,14 @@ def test_single_samples_and_small_chunks_use_the_serial_path(monkeypatch):
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
         used.clear()
         ens = dbm.simulate_ensemble(
-            np.stack([s0] * 3), dbm.annihilation(0.5), n_steps=20, dt=0.01, dim=1, seed=5,
-            chunk_size=2, progress=False,
+            np.stack([s0] * 3),
+            dbm.annihilation(0.5),
+            n_steps=20,
+            dt=0.01,
+            dim=1,
+            seed=5,
+            chunk_size=2,
+            progress=False,
         )
     finally:
         numba.set_num_threads(threads)
@@ -747,6 +783,33 @@ def test_authors_walls_redirect_the_hop():
     assert np.all(after == [0, 1, 0, 0])
 
 
+@pytest.mark.parametrize("selection", ["uniform", "authors"])
+def test_wall_rule_is_its_own_option(selection):
+    """Issue 13: ``walls`` sets the wall rule whatever the selection rule. With
+    ``"redirect"`` a particle at a reflecting end always hops inwards; with
+    ``"reject"`` it stays with probability 1/2 (one of its 2 directions is the wall)."""
+    net = dbm.Network([], species=["A"])
+    kw = dict(n=4000, boundary="reflecting", selection=selection)
+    after = _one_step([1, 0, 0, 0], net, walls="redirect", **kw)
+    assert np.all(after == [0, 1, 0, 0])
+    after = _one_step([1, 0, 0, 0], net, walls="reject", **kw)
+    stayed = (after[:, 0] == 1).mean()
+    assert _z(stayed, 0.5, np.sqrt(0.25 / 4000)) < Z
+    assert np.all(after.sum(axis=1) == 1)
+
+
+def test_wall_rule_defaults_follow_the_selection_and_are_recorded():
+    s0 = dbm.random_state((4, 4), counts=[5], seed=0)
+    net = dbm.annihilation(0.5)
+    kw = dict(n_steps=3, dt=0.1, dim=2, boundary="reflecting", seed=3)
+    for selection, default in (("uniform", "reject"), ("authors", "redirect")):
+        same = dbm.simulate(s0, net, selection=selection, walls=default, **kw)
+        traj = dbm.simulate(s0, net, selection=selection, **kw)
+        assert traj.meta["walls"] == default and np.array_equal(traj.states, same.states)
+    with pytest.raises(ValueError, match="`walls` must be 'reject' or 'redirect'; got 'bounce'"):
+        dbm.simulate(s0, net, walls="bounce", **kw)
+
+
 def test_results_are_bit_identical_to_earlier_versions():
     """Issue 16 changed the simulator's code paths (dimension, recording, serial runs,
     dropped births) but not one draw: these SHA-1 digests of the int8 states were
@@ -758,16 +821,18 @@ def test_results_are_bit_identical_to_earlier_versions():
 
     s3 = np.stack([dbm.random_state((10, 10, 10), counts=[200] * 3, seed=s) for s in range(12)])
     kw = dict(dt=0.01, dim=3, progress=False)
-    ross = dbm.simulate_ensemble(s3, dbm.rossler(), n_steps=500, seed=[1, 2],
-                                 boundary="reflecting", **kw)
+    ross = dbm.simulate_ensemble(
+        s3, dbm.rossler(), n_steps=500, seed=[1, 2], boundary="reflecting", **kw
+    )
     assert digest(ross) == "445dec8fb6c1"
     crowd = np.stack([dbm.random_state((6, 6, 6), counts=[200], seed=s) for s in range(8)])
     net = dbm.Network([("A -> A + A", 40.0), ("A -> 0", 1.0)])
     kw["dt"] = 0.05
     assert digest(dbm.simulate_ensemble(crowd, net, n_steps=30, seed=11, **kw)) == "94758d7a63e2"
-    assert digest(
-        dbm.simulate_ensemble(crowd, net, n_steps=30, seed=12, selection="authors", **kw)
-    ) == "230ba070f9c6"
+    assert (
+        digest(dbm.simulate_ensemble(crowd, net, n_steps=30, seed=12, selection="authors", **kw))
+        == "230ba070f9c6"
+    )
 
 
 @pytest.mark.parametrize(
