@@ -244,8 +244,8 @@ rng = np.random.default_rng(SEED)
 
 # %%
 L_SITES = 100.0
-LO, HI, H, DT, NS, N_STEPS = -2.0, 2.0, 0.5, 0.1, 2, 10  # domain, cell, data step, substeps
-N_CELLS = round((HI - LO) / H)
+LO, HI, CELL, DT, NS, N_STEPS = -2.0, 2.0, 0.5, 0.1, 2, 10  # domain, cell, data step, substeps
+N_CELLS = round((HI - LO) / CELL)
 
 
 def mu_model(theta):
@@ -257,7 +257,7 @@ def lnz(theta):
     return L_SITES * np.logaddexp(0, theta)
 
 
-truth = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], H, dt=DT, n_substeps=NS)
+truth = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], CELL, dt=DT, n_substeps=NS)
 grid = truth.grid(0)
 grid.interpolate(lambda x: -x[:, 0], lambda x: -np.ones((len(x), 1)))  # F* = -theta
 truth.set_grid(0, grid)
@@ -279,12 +279,12 @@ print(f"{truth.n_dofs} coefficients u (value and slope at {truth.n_dofs // 2} ve
 # %%
 def basis(x):
     """Indices into u, values and slopes of the four basis functions f_l that are non-zero at x."""
-    c = min(int((x - LO) // H), N_CELLS - 1)  # the cell of x
-    t = (x - LO) / H - c  # position in the cell, 0..1
-    w = np.array([1 - 3 * t**2 + 2 * t**3, H * (t - 2 * t**2 + t**3), 3 * t**2 - 2 * t**3,
-                  H * (t**3 - t**2)])
-    dw = np.array([6 * t**2 - 6 * t, H * (1 - 4 * t + 3 * t**2), 6 * t - 6 * t**2,
-                   H * (3 * t**2 - 2 * t)]) / H
+    c = min(int((x - LO) // CELL), N_CELLS - 1)  # the cell of x
+    t = (x - LO) / CELL - c  # position in the cell, 0..1
+    w = np.array([1 - 3 * t**2 + 2 * t**3, CELL * (t - 2 * t**2 + t**3), 3 * t**2 - 2 * t**3,
+                  CELL * (t**3 - t**2)])
+    dw = np.array([6 * t**2 - 6 * t, CELL * (1 - 4 * t + 3 * t**2), 6 * t - 6 * t**2,
+                   CELL * (3 * t**2 - 2 * t)]) / CELL
     return 2 * c + np.arange(4), w, dw  # u holds (F, F') at vertex c, then at c + 1
 
 
@@ -363,7 +363,7 @@ def rounding_level(S, n, eps=1e-6):
 
 
 U = truth.coeffs[0] + 0.3 * rng.standard_normal(truth.n_dofs)  # an arbitrary F
-ode = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], H, dt=DT, n_substeps=NS)
+ode = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], CELL, dt=DT, n_substeps=NS)
 ode.coeffs = U[None]
 S0, grad_numpy, _ = objective_and_gradient(U, 3)
 grad_package = dbm.dynamics.adjoint_gradient(ode, toy, 3).grad[0]
@@ -388,7 +388,7 @@ _ = dbm.plotting.glue_value("key-04-adjoint-fd", rel_fd)  # for the overview pag
 
 # %%
 u_numpy, loss_numpy = algorithm1(300, 1.0)
-ode_fit = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], H, dt=DT, n_substeps=NS)
+ode_fit = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], CELL, dt=DT, n_substeps=NS)
 fit = dbm.dynamics.train(ode_fit, toy, n_iter=300, lr=1.0, batch_size=4, seed=SEED,
                          progress=False)
 x = np.linspace(-1.2, 1.2, 49)  # where the trajectories spend their time
@@ -604,7 +604,7 @@ truncated = dbm.dynamics.adjoint_gradient(ode, toy, 3, start=4, stop=8, truncate
 truncated = truncated.grad.ravel()
 full = dbm.dynamics.adjoint_gradient(ode, toy, 3, start=4, stop=8).grad.ravel()
 theta_tau = ode.solve(theta0[3], 4)[-1]  # theta(tau), held fixed
-ode_w = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], H, dt=DT, n_substeps=NS)
+ode_w = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], CELL, dt=DT, n_substeps=NS)
 
 
 def S_window(coeffs):
@@ -742,7 +742,7 @@ wrong = gradient_without_jacobian(U, 3)[1]
 print(f"(a) wrong adjoint vs finite differences: {relative_difference(wrong, fd):.2f} "
       f"(the right one: {rel_fd:.0e})")
 u_wrong, loss_wrong = algorithm1(300, 1.0, gradient=gradient_without_jacobian)
-ode_wrong = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], H, dt=DT, n_substeps=NS)
+ode_wrong = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], CELL, dt=DT, n_substeps=NS)
 ode_wrong.coeffs = u_wrong[None]
 print(f"(b) mismatch {loss_wrong[0]:.2f} -> {loss_wrong[-1]:.3f} (right gradient: "
       f"{loss_numpy[-1]:.3f}); max |F - F*| on [-1.2, 1.2]: "
