@@ -43,9 +43,14 @@
 # **Prerequisites.** Probability (conditional distributions, Markov chains), a little linear
 # algebra (eigenvalues), NumPy. Notebook 01 (the lattice simulator) helps for context.
 #
-# **Time.** About 60 minutes to work through; the notebook runs in about 45 seconds on a 2-core
-# machine with a warm numba cache, most of it in the learning cells of section 6 (longer
-# when other jobs share the cores: 2 to 3 minutes in our measurements).
+# **Time.** Two to three hours to work through: there are eight sections of derivations and
+# checks, and the two exercises take a while (the project is extra). Running it takes about
+# 25 seconds in the book build on an otherwise idle 2-core machine with a warm numba cache,
+# almost all of it in the learning cells of section 6; when other jobs share the cores it
+# takes several times longer (81 seconds in one book build, and 5 to 6 minutes when we ran
+# it beside four other busy jobs on 2 cores).
+#
+# Symbols are defined once for the whole book on the [notation page](../notation.md).
 
 # %% tags=["colab-setup", "remove-cell"]
 # Google Colab only: install dbmtools, pinned to the version of this book
@@ -192,8 +197,8 @@ assert np.allclose(dbm.ising.exact_moments_per_site(-1.0, 0, 0), rho ** np.arang
 # neighbours), but the one-site-at-a-time sweep is exact regardless. What runs in parallel
 # is many independent chains, one random stream each.
 #
-# Move the sliders. Left: sampled lattices, one per row (particles in pink, as in notebook
-# 01). Right: the sampled moments per site (dots, $\pm2$ standard errors over independent
+# Move the sliders. Left: sampled lattices, one per row (particles in pink, the colour of
+# species $A$ in every lattice figure of the book). Right: the sampled moments per site (dots, $\pm2$ standard errors over independent
 # chains), which must sit on the exact ones (crosses).
 
 
@@ -217,6 +222,12 @@ slider_view(show_gas, **gas_sliders)
 
 # %%
 show_gas(**defaults(gas_sliders))
+
+# %% [markdown]
+# **Figure 3.1.** Gibbs samples of the 1D gas (eq. 37) at $(b, J, K) = (-0.5, 1, 0.5)$ on a
+# ring of 100 sites. Left: 30 of the 400 sampled lattices, one per row (particles pink).
+# Right: their chain moments per site of orders 1 to 4 ($\pm 2$ SE over the chains) and
+# the exact values of the transfer matrix.
 
 # %% [markdown]
 # We assert the agreement for a few couplings, including strong ones, on a ring of
@@ -269,8 +280,12 @@ plt.show()
 print("effective (b, J):", np.round(dbm.rbm.effective_ising(theta_h), 3))
 
 # %% [markdown]
-# The visible lattice (blue = particle, the colours of Fig. 1(c)) is a sample of the model;
-# the hidden units (colour bar) light up on the bonds inside runs of particles and stay dim
+# **Figure 3.2.** The hidden model of eq. (39) at $(b, W, b') = (-2, 4, -6)$, as in Fig. 1(c)
+# of the paper: a sampled visible lattice (top row, particles filled pink) and, on each bond
+# between two sites, the probability $p(h_j = 1\mid\mathbf v)$ that its hidden unit is on
+# (bottom row, white 0 to black 1, colour bar).
+#
+# The hidden units light up on the bonds inside runs of particles and stay dim
 # elsewhere.
 #
 # **What the visible layer sees.** Summing $h_j$ out multiplies $p(\mathbf v)$ by
@@ -286,7 +301,20 @@ print("effective (b, J):", np.round(dbm.rbm.effective_ising(theta_h), 3))
 #   \;\ge 0, \qquad K_\text{eff} = 0$$
 #
 # in the bulk ($J_\text{eff} \ge 0$ because $f$ is convex; `dbm.rbm.effective_ising`; the two
-# end sites see one hidden unit each).
+# end sites see one hidden unit each). A scan of $(W, b')$ over $[-5, 5]^2$ (the bias $b$
+# does not enter $J_\text{eff}$) confirms it: the smallest effective coupling is zero,
+# reached where $W = 0$, never below.
+
+# %%
+scan = np.linspace(-5, 5, 81)
+j_eff = np.array([[dbm.rbm.effective_ising([0.0, w, bp])[1] for bp in scan] for w in scan])
+i_min = np.unravel_index(j_eff.argmin(), j_eff.shape)
+print(f"smallest J_eff over W, b' in [-5, 5]: {j_eff.min():.3g} at W = {scan[i_min[0]]:g}, "
+      f"b' = {scan[i_min[1]]:g}; largest {j_eff.max():.2f}")
+assert j_eff.min() >= -1e-12  # f(x) = ln(1 + e^x) is convex
+dbm.plotting.glue_value("key-03-jeff-min", max(j_eff.min(), 0.0))  # rounding: -1e-16 is 0
+
+# %% [markdown]
 #
 # **Statically, the hidden model is *less* expressive than eq. (37).** Its three parameters
 # reach only the Ising chains with $K = 0$ and $J \ge 0$, a two-parameter subset of what
@@ -365,6 +393,10 @@ assert np.abs(z_random[0]).max() > 10 and np.abs(z_random[3:]).max() < 4  # k >=
 assert np.abs(z_data).max() < 4.5
 
 # %% [markdown]
+# **Figure 3.3.** Chain moments per site of the clustered gas $(b, J, K) = (-4, 4, 0)$ after
+# $k$ Gibbs sweeps started from coin flips (circles) or from model samples (squares),
+# $\pm 2$ SE over 1000 chains, against the exact values (lines).
+#
 # Read the numbers. From coin flips, one sweep leaves the pairs 19 standard errors (SE) low,
 # the triples 33 and the quadruples 44; after two sweeps they are still 8, 15 and 21 SE low;
 # after five only the longest runs lag (quadruples 3.5 SE low); from $k = 10$ on every
@@ -405,16 +437,18 @@ for i, bjk in enumerate(conditions):
     fits[bjk] = dbm.rbm.fit_two_stage(model, data[bjk], seed=SEED + i, **fit_options)
     print(bjk, "->", dict(zip(model.param_names, fits[bjk].params.round(3).tolist(), strict=True)))
 fig = dbm.plotting.plot_rbm_fits(fits)
-fig.axes[1].axvline(600, color="0.5", ls=":", lw=1)  # travel | settle
+fig.axes[3].axvline(600, color="0.5", ls=":", lw=1)  # travel | settle
 dbm.plotting.glue_figure("intro-03", fig)  # the book's intro page shows it too
 plt.show()
 
 # %% [markdown]
-# The left panel shows the path of each fit from the start $(0, 0, 0)$ (cross) to its
-# fitted, averaged parameters (dot); the right panel the wake-sleep mismatch per iteration
-# (dotted line: the small steps start).
+# **Figure 3.4.** Static learning of the hidden model for four $(b, J, K)$ initial
+# conditions (Fig. 2 of the paper, bottom left). The first three panels are the three
+# projections of the parameter space $(b, W, b')$: each fit's path from the start
+# $(0, 0, 0)$ (cross) as a thin line, its fitted, averaged parameters as a large dot. The
+# last panel is the wake-sleep mismatch per iteration (dotted line: the small steps start).
 #
-# **Is the fit right?** The mismatch of the right panel cannot tell. With large steps the
+# **Is the fit right?** The mismatch of the last panel cannot tell. With large steps the
 # persistent chains lag behind the parameters and it jumps about; with small steps it is
 # mostly the noise of the gradient. Its mean over the averaging window (printed below) is
 # under the default tolerance of `fit` (0.02, which `FitResult.converged` reports) for every
@@ -575,6 +609,9 @@ assert m_w[3] > 8 * m_w[0] * m_w[6] / 1000
 # %% [markdown]
 # ## 8. Exercises
 #
+# Each exercise comes with a code cell to complete (replace every `...`); the solution
+# follows it.
+#
 # ```{exercise-start}
 # :label: bm-ex1
 # ```
@@ -587,7 +624,13 @@ assert m_w[3] > 8 * m_w[0] * m_w[6] / 1000
 # ```{exercise-end}
 # ```
 
-# %% [markdown]
+# %% tags=["scaffold"]
+for J in (-2.0, 0.5, 3.0):
+    rho = ...  # exact density per site at b = -J, K = 0 (dbm.ising.exact_moments_per_site)
+    v = ...  # 500 sampled rings of 100 sites at the same (b, J, K) (dbm.ising.sample)
+    print(f"J = {J:+.1f}: exact density {rho}")
+
+# %% [markdown] tags=["solution"]
 # ```{solution-start} bm-ex1
 # :class: dropdown
 # ```
@@ -597,7 +640,7 @@ assert m_w[3] > 8 * m_w[0] * m_w[6] / 1000
 # on a ring. Up to a constant the exponent is $(-b-2J)\sum u_i + J\sum u_iu_{i+1}$. At
 # $b = -J$ the map sends $(b, J)$ to itself, so $\langle v\rangle = \langle 1 - v\rangle = 1/2$.
 
-# %%
+# %% tags=["solution"]
 for J in (-2.0, 0.5, 3.0):
     rho = dbm.ising.exact_moments_per_site(-J, J, 0.0)[0]
     v = dbm.ising.sample(-J, J, 0.0, n_sites=100, n_chains=500, n_sweeps=300, seed=SEED)
@@ -605,7 +648,7 @@ for J in (-2.0, 0.5, 3.0):
     print(f"J = {J:+.1f}: exact density {rho:.6f}, sampled {v.mean():.4f} +- {se:.4f}")
     assert abs(rho - 0.5) < 1e-12 and abs(v.mean() - 0.5) < 4 * se
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ```{solution-end}
 # ```
 
@@ -614,26 +657,30 @@ for J in (-2.0, 0.5, 3.0):
 # :label: bm-ex2
 # ```
 #
-# **What the hidden model cannot do.** Using `dbm.rbm.effective_ising`, scan $W$ and $b'$ over
-# $[-5, 5]^2$ and find the smallest effective coupling $J_\text{eff}$. Then verify the effective
-# model by exact enumeration: for $L = 6$, compare `dbm.rbm.enumerate_visible` with the Ising
-# weights $\exp(b_\text{eff}\sum v_i + J_\text{eff}\sum v_iv_{i+1})$ (mind the end sites, which
-# have one hidden neighbour).
+# **The visible marginal, exactly.** Section 4 derived that the hidden model's visible
+# marginal is an Ising chain with $(b_\text{eff}, J_\text{eff})$ from
+# `dbm.rbm.effective_ising`. Verify it by exact enumeration: for $L = 6$ and
+# $(b, W, b') = (0.3, -1.2, 0.8)$, compare the probabilities of `dbm.rbm.enumerate_visible`
+# with the normalised Ising weights $\exp(\sum_i b_i v_i + J_\text{eff}\sum v_iv_{i+1})$.
+# Mind the end sites: they have one hidden neighbour, so their bias $b_i$ is not
+# $b_\text{eff}$ (by how much does it differ?).
 #
 # ```{exercise-end}
 # ```
 
-# %% [markdown]
+# %% tags=["scaffold"]
+theta_x = np.array([0.3, -1.2, 0.8])
+b_eff, J_eff = dbm.rbm.effective_ising(theta_x)
+states, prob = dbm.rbm.enumerate_visible(dbm.hidden_model_1d(6), theta_x)
+bias_sites = ...  # the bias b_i of each of the 6 sites
+logw = ...  # the log Ising weight of each row of `states`
+
+# %% [markdown] tags=["solution"]
 # ```{solution-start} bm-ex2
 # :class: dropdown
 # ```
 
-# %%
-grid = np.linspace(-5, 5, 41)
-j_eff = np.array([[dbm.rbm.effective_ising([0.0, w, bp])[1] for bp in grid] for w in grid])
-print("smallest J_eff on the grid:", j_eff.min())
-assert j_eff.min() >= -1e-12  # f(x) = ln(1 + e^x) is convex
-
+# %% tags=["solution"]
 theta_x = np.array([0.3, -1.2, 0.8])
 b_eff, J_eff = dbm.rbm.effective_ising(theta_x)
 states, prob = dbm.rbm.enumerate_visible(dbm.hidden_model_1d(6), theta_x)
@@ -642,14 +689,31 @@ bias_sites = np.full(6, b_eff)
 bias_sites[[0, -1]] -= edge
 logw = states @ bias_sites + J_eff * (states[:, 1:] * states[:, :-1]).sum(1)
 assert np.allclose(prob, np.exp(logw) / np.exp(logw).sum())
+print(f"bias of the end sites {bias_sites[0]:.3f}, of the bulk b_eff = {b_eff:.3f}; "
+      f"largest |difference| of the 64 probabilities: "
+      f"{np.abs(prob - np.exp(logw) / np.exp(logw).sum()).max():.1e}")
 
-# %% [markdown]
-# Whatever the sign of $W$, $J_\text{eff} \ge 0$: a binary hidden unit between two sites can
-# only make them attract. Anticorrelation needs a different hidden layer (e.g. more hidden
-# species, or a visible $J$).
+# %% [markdown] tags=["solution"]
+# The enumerated marginal of the hidden model is exactly this Ising chain. Since
+# $J_\text{eff} \ge 0$ whatever the sign of $W$ (section 4), a binary hidden unit between
+# two sites can only make them attract. Anticorrelation needs a different hidden layer (e.g.
+# more hidden species, or a visible $J$).
 #
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ### Project
+#
+# **A hidden layer that can repel.** The bond model of eq. (39) cannot make particles
+# avoid each other ($J_\text{eff} \ge 0$), and it has no triple term. Design a hidden layer
+# that can: for example a hidden unit with three states $\{0, 1, 2\}$ per bond, a unit
+# wired to three sites, or a negative coupling to a *pair* of hidden units. Derive its
+# visible marginal as in section 4 (which $(b, J, K)$ can it reach?), check the derivation by
+# enumeration on a small chain, and fit it to lattices of the gas at $(0, -0.5, 0.5)$ and
+# $(-0.5, 0.5, 0.5)$ to see whether its predicted triples and quadruples now match the data
+# (section 6's last table). What does the richer hidden layer cost in parameters and in
+# sampling time?
 
 # %% [markdown]
 # ## 9. Summary
@@ -662,8 +726,8 @@ assert np.allclose(prob, np.exp(logw) / np.exp(logw).sum())
 # * A hidden unit per bond (eq. 39) detects neighbour pairs when $-2W < b' < -W$. Its visible
 #   marginal is an Ising chain with $J_\text{eff} \ge 0$ and no triple term, so statically it
 #   is *less* expressive than eq. (37): it misses triples and quadruples where $K > 0$. The
-#   paper's advantage for it (Fig. 3(c)) has to come from its learned dynamics, which a later
-#   notebook will test.
+#   paper's advantage for it (Fig. 3(c)) has to come from its learned dynamics, which
+#   [notebook 5](05_moment_closure_annihilation) tests.
 # * The learning gradient is awake minus asleep moments. Short chains from random states are
 #   biased for a few sweeps; in learning, CD-3 from random states converges, by its own
 #   measure, to a wrong model, while PCD-3 and CD-3 from data match the data.
