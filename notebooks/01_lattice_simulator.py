@@ -152,7 +152,7 @@ print("particles at start and end:", traj.counts()[[0, -1], 0])
 
 fig, ax = plt.subplots(figsize=(8, 4))
 dbm.plotting.plot_kymograph(traj, ax=ax, max_sites=250)
-ax.set_title("A + A → ∅, p = 1: the first 250 sites (particles in pink)")
+ax.set_title("A + A → ∅, p = 1: the first 250 sites", loc="left")
 plt.show()
 
 # %% [markdown]
@@ -491,6 +491,11 @@ dbm.widgets.slider_view(show_decay, **sliders)
 show_decay(**dbm.widgets.defaults(sliders))
 
 # %% [markdown]
+# **Figure 1.6.** The view above at its default values: $p = 0.01$, `hop_prob` = 1,
+# $L = 1000$, 20 lattices (band: mean $\pm 2$ SE), with the exact $p = 1$ density and the
+# reaction-limited law.
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise comes with a code cell to complete (replace every `...`); the solution
@@ -583,7 +588,7 @@ plt.show()
 assert abs(lost[-1] / predicted[-1] - 1) < 0.02
 
 # %% [markdown] tags=["solution"]
-# **Figure 1.6.** Particles lost by time $t$ (mean over the 50 initial conditions) and the
+# **Figure 1.7.** Particles lost by time $t$ (mean over the 50 initial conditions) and the
 # integrated right-hand side of the first line of eq. (36).
 #
 # The two agree to within about a percent: the count is driven by the pair

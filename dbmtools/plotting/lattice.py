@@ -25,7 +25,7 @@ __all__ = [
 
 
 def plot_kymograph(traj: Trajectory, *, ax=None, max_sites: int | None = None) -> Figure:
-    """Space-time picture of a 1D trajectory: site across, time down.
+    """Space-time picture of a 1D trajectory: site across, time down, with a colour key.
 
     Parameters
     ----------
@@ -56,6 +56,20 @@ def plot_kymograph(traj: Trajectory, *, ax=None, max_sites: int | None = None) -
     )
     ax.set_xlabel("site $i$")
     ax.set_ylabel("time $t$")
+    cmap = species_cmap(m)
+    key = [
+        plt.Rectangle((0, 0), 1, 1, facecolor=cmap(code), edgecolor="0.5") for code in range(m + 1)
+    ]
+    ax.legend(
+        key,
+        ["empty", *traj.network.species],
+        loc="lower right",
+        ncol=m + 1,
+        fontsize="small",
+        bbox_to_anchor=(1.0, 1.0),
+        frameon=False,
+        borderaxespad=0.1,
+    )
     return fig
 
 
