@@ -20,8 +20,9 @@
 #
 # ## Overview
 #
-# Algorithm 1 of {cite}`ernst2019` needs, at every timepoint, two sets of moments: those of
-# the data (the **awake** phase) and those of the model (the **asleep** phase). This notebook
+# Algorithm 1 of {cite}`ernst2019` (the subject of [notebook 4](04_adjoint_method)) needs, at
+# every timepoint, two sets of moments: those of the data (the **awake** phase) and those of
+# the model (the **asleep** phase). This notebook
 # builds the lattice models whose moments those are, samples them, and checks every sampler
 # against an exact answer. It then does ordinary (static) Boltzmann-machine learning, which the
 # paper uses to find the initial conditions of its dynamic models.
