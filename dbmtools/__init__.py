@@ -22,6 +22,7 @@ from importlib import import_module
 
 from . import (
     annihilation1d,
+    closures,
     dynamics,
     estimators,
     hermite,
@@ -69,6 +70,7 @@ __all__ = [
     "annihilation",
     "annihilation1d",
     "bond_table",
+    "closures",
     "chain_moments",
     "counts",
     "diffusion_constant",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,17 @@ from ._config import show_progress
 from ._io import json_ready, load_npz, save_npz
 from ._optim import OPTIMIZERS, Adam
 from ._random import SeedLike, as_seed_sequence, draw_seeds
+from .closures import (
+    JumpClosure,
+    fit_flow,
+    fit_jump,
+    flow_samples,
+    integrate_rhs,
+    interpolate_flow,
+    maxent_closure_rhs,
+    maxent_theta,
+    maxent_trajectories,
+)
 from .dynamics import ParameterODE, TrainResult, train, visited_cells
 from .estimators import HiddenMoments, IsingMoments, _hidden_cd_moments
 from .ising import exact_chain_moments
@@ -39,9 +51,14 @@ from .simulate import simulate_ensemble
 __all__ = [
     "AnnihilationData",
     "ClosureRun",
+    "DataClosureRun",
     "SmallRun",
     "annihilation_data",
+    "closure_initial_theta",
     "closure_moments",
+    "data_closure_moments",
+    "learn_data_closure",
+    "maxent_closure_moments",
     "fit_hidden_initial",
     "hierarchy_moments",
     "learn_closures",
@@ -114,6 +131,7 @@ def annihilation_data(
     prob: float = 0.01,
     theta_range: float = 1.0,
     n_sweeps: int = 50,
+    hop_prob: float = 1.0,
     seed: SeedLike = None,
     progress: bool = True,
 ) -> AnnihilationData:
@@ -123,7 +141,8 @@ def annihilation_data(
     from eq. (37) (open chain) by ``n_sweeps`` Gibbs sweeps
     (:func:`dbmtools.ising.sample`) and simulated for ``n_steps`` steps of
     ``dt`` with ``A + A -> 0`` at probability ``prob`` per collision and
-    reflecting boundaries (:func:`dbmtools.simulate_ensemble`). The paper's
+    reflecting boundaries (:func:`dbmtools.simulate_ensemble`), each particle
+    attempting a hop with probability ``hop_prob`` per step. The paper's
     settings are the defaults (REFERENCE_NOTES section 2).
 
     Examples
@@ -142,10 +161,12 @@ def annihilation_data(
         for i, c in enumerate(s_init.spawn(int(n_conditions)))
     ])
     ens = simulate_ensemble(init.reshape(-1, n_sites), annihilation(prob), n_steps=n_steps,
-                            dt=dt, dim=1, boundary="reflecting", seed=s_sim, progress=progress)
+                            dt=dt, dim=1, boundary="reflecting", hop_prob=hop_prob, seed=s_sim,
+                            progress=progress)
     states = ens.states.reshape(int(n_conditions), n_lattices, n_steps + 1, n_sites)
     meta = {"dt": float(dt), "prob": float(prob), "boundary": "reflecting",
             "n_sweeps": int(n_sweeps), "theta_range": float(theta_range),
+            "hop_prob": float(hop_prob),
             "seed": int(ss.entropy) if isinstance(ss.entropy, int) else None}
     return AnnihilationData(th0, states, meta)
 
@@ -505,3 +526,233 @@ def small_closure_run(
                     time.perf_counter() - t0)
 
 
+
+
+# --------------------------------------------------------------------------------------
+# Closures without the adjoint: MaxEnt trajectories, a data-driven flow, the MaxEnt closure
+
+
+@dataclass
+class DataClosureRun:
+    """Result of :func:`learn_data_closure`.
+
+    Attributes
+    ----------
+    closure : JumpClosure
+        The learned first-step map (or none) and flow.
+    n_params : int
+        3 for ``(b, J, K)``, 2 for ``(b, J)`` with ``K = 0``.
+    n_sites : int
+    roughness : float
+        The roughness weight chosen on the validation split.
+    validation : dict
+        Validation error (mean over orders 1-4 of the time-mean RMSE of the
+        chain moments) for every roughness weight tried (``inf``: the
+        trajectories left the domain).
+    maxent_residual : float
+        Largest moment residual of the MaxEnt fits (raw counts).
+    refine : TrainResult or None
+        Algorithm 1 from the fitted flow, when asked for.
+    seconds : float
+    """
+
+    closure: JumpClosure
+    n_params: int
+    n_sites: int
+    roughness: float
+    validation: dict
+    maxent_residual: float
+    refine: TrainResult | None = None
+    seconds: float = 0.0
+
+
+def closure_initial_theta(data: AnnihilationData, n_params: int = 3) -> np.ndarray:
+    """Where a closure of ``data`` starts: ``(b, J, K)`` of eq. (37), or the MaxEnt ``(b, J)``.
+
+    With three parameters the lattices' generating parameters
+    (``data.initial_theta``, as in the paper); with two, the ``(b, J)``
+    (``K = 0``) whose exact moments match the lattices at t = 0
+    (:func:`dbmtools.closures.maxent_theta`).
+    """
+    if n_params == 3:
+        return data.initial_theta.copy()
+    m0 = chain_moments(data.states[:, :, 0], max_order=2, boundary="reflecting").mean(1)
+    return maxent_theta(m0, data.states.shape[-1], tol=1e-6).params
+
+
+def _pad(theta, n_params):
+    return theta if n_params == 3 else np.concatenate(
+        [theta, np.zeros((*theta.shape[:-1], 1))], axis=-1)
+
+
+def learn_data_closure(
+    data: AnnihilationData,
+    *,
+    n_params: int = 3,
+    jump: bool = True,
+    roughness: Sequence[float] = (1e-3, 1e-2, 1e-1),
+    validation_fraction: float = 0.2,
+    cell_size: float = 0.5,
+    jump_cell_size: float = 0.5,
+    ridge: float = 1e-6,
+    time_indices: np.ndarray | None = None,
+    prior: Callable[[np.ndarray], np.ndarray] | None = None,
+    refine_iter: int = 0,
+    refine_lr: float = 1e-3,
+    seed: SeedLike = None,
+) -> DataClosureRun:
+    """The data-driven closure: MaxEnt fits of every ensemble, then ``F`` by least squares.
+
+    1. Every training ensemble at every time of ``time_indices`` (default:
+       every step up to 20, then every 5th) is mapped to its exact MaxEnt
+       parameters (:func:`dbmtools.closures.maxent_trajectories`).
+    2. With ``jump``, the first data step is a map ``theta_1 = theta_0 + G(theta_0)``
+       (:func:`dbmtools.closures.fit_jump`, on ``[-r, r]^3`` of the initial
+       conditions), and the flow is fitted from the first step on: the
+       simulator's first sweep moves every particle at once, a jump no smooth
+       flow from fresh lattices describes.
+    3. ``F`` is fitted to the Euler differences by penalised least squares on
+       Hermite cells of ``cell_size`` over the box of whole cells around the
+       fitted parameters (:func:`dbmtools.closures.fit_flow`), optionally as a
+       correction to a ``prior`` right-hand side.
+    4. The roughness weight is chosen on a validation split of the **training**
+       conditions (``validation_fraction`` of them, by the moment error of the
+       integrated closure), then everything is refitted on all of them.
+    5. ``refine_iter > 0``: Algorithm 1 (Adam, whole horizon, exact moments)
+       from the fitted flow, early-stopped on the validation split.
+
+    Parameters
+    ----------
+    data : AnnihilationData
+    n_params : {3, 2}
+        ``(b, J, K)`` or ``(b, J)`` with ``K = 0``.
+    Other parameters as described above.
+
+    Returns
+    -------
+    DataClosureRun
+
+    Examples
+    --------
+    >>> d = annihilation_data(6, n_lattices=4, n_sites=200, n_steps=30, seed=0, progress=False)
+    >>> r = learn_data_closure(d, roughness=(1e-2,), seed=0)
+    >>> r.closure.solve(d.initial_theta[:2], 30).shape
+    (2, 31, 3)
+    """
+    from .dynamics import validation_loss
+    from .estimators import ExactMoments
+
+    t_start = time.perf_counter()
+    if n_params not in (2, 3):
+        raise ValueError(f"`n_params` must be 2 or 3; got {n_params!r}.")
+    L = data.states.shape[-1]
+    n_steps = data.n_times - 1
+    dt = float(data.meta.get("dt", 0.01))
+    tidx = (np.r_[np.arange(min(20, n_steps)), np.arange(min(20, n_steps), n_steps + 1, 5)]
+            if time_indices is None else np.asarray(time_indices, dtype=np.int64))
+    if tidx[-1] != n_steps:
+        tidx = np.r_[tidx, n_steps]
+    mom = chain_moments(data.states[:, :, tidx], max_order=4, boundary="reflecting").mean(1)
+    th0 = closure_initial_theta(data, n_params)
+    fit = maxent_trajectories(mom[..., :n_params], L, th0, tol=1e-4)
+    theta = fit.params.copy()
+    theta[:, 0] = th0  # the closure starts where the lattices were drawn from
+    names = ("b", "J", "K")[:n_params]
+    lo, hi = _domain(theta.reshape(-1, n_params), np.full(n_params, cell_size), 1.0)
+    r0 = float(data.meta.get("theta_range", 1.0))
+    jlo, jhi = _domain(th0, np.full(n_params, jump_cell_size), 0.0)
+    jlo, jhi = np.minimum(jlo, -r0), np.maximum(jhi, r0)
+    skip = 1 if jump else 0
+
+    def build(cond, weight):
+        ode = ParameterODE(names, list(range(n_params)), lo, hi, cell_size, dt=dt)
+        if prior is not None:
+            interpolate_flow(ode, prior)
+        x, y, _ = flow_samples(theta[cond, skip:], tidx[skip:], dt)
+        fit_flow(ode, x, y, ridge=ridge, roughness=weight)
+        G = (fit_jump(th0[cond], theta[cond, 1], jlo, jhi, jump_cell_size, ridge=ridge,
+                      roughness=weight) if jump else None)
+        return JumpClosure(ode, G)
+
+    def score(closure, cond):
+        try:
+            th = closure.solve(th0[cond], n_steps)[:, tidx]
+        except ValueError:
+            return np.inf
+        model = exact_chain_moments(_pad(th, n_params), L, 4)
+        return float(np.sqrt(((model - mom[cond]) ** 2).mean(0)).mean())
+
+    n_cond = len(th0)
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    order = rng.permutation(n_cond)
+    n_val = max(1, int(round(validation_fraction * n_cond)))
+    val, trn = np.sort(order[:n_val]), np.sort(order[n_val:])
+    weights = [float(w) for w in roughness]
+    table = {w: score(build(trn, w), val) for w in weights} if len(weights) > 1 else {
+        weights[0]: np.nan}
+    best = min(table, key=lambda w: (np.inf if np.isnan(table[w]) else table[w]))
+    closure = build(np.arange(n_cond), best)
+    result = None
+    if refine_iter > 0:
+        every = chain_moments(data.states, max_order=n_params, boundary="reflecting").mean(1)
+
+        def model_moments(th):
+            return exact_chain_moments(_pad(th, n_params), L, 3)[..., :n_params]
+
+        start = closure.solve(th0, 1)[:, -1] if jump else th0
+        ode = closure.ode
+        problem = ExactMoments(every[trn, skip:], start[trn], model_moments=model_moments)
+        check = ExactMoments(every[val, skip:], start[val], model_moments=model_moments)
+        before, kept = validation_loss(ode, check), ode.coeffs.copy()
+        result = train(ode, problem, n_iter=int(refine_iter), lr=refine_lr, optimizer="adam",
+                       batch_size=min(10, len(trn)), validation=check,
+                       validate_every=max(1, int(refine_iter) // 20), seed=rng,
+                       progress=False)
+        if result.validation_history.size and result.validation_history.min() > before:
+            ode.coeffs = kept  # Algorithm 1 did not improve on the fit: keep the fit
+    return DataClosureRun(closure, n_params, L, best, table, float(fit.residual.max()), result,
+                          time.perf_counter() - t_start)
+
+
+def data_closure_moments(run: DataClosureRun, test: AnnihilationData, *,
+                         every: int = 10) -> dict:
+    """Exact chain moments (orders 1-4) of a :class:`DataClosureRun` and the simulations.
+
+    Returns
+    -------
+    dict
+        ``times`` (n_eval,), ``simulation`` and ``model`` (n_conditions, n_eval, 4),
+        ``theta`` (n_conditions, n_eval, n_params).
+    """
+    n_steps = test.n_times - 1
+    idx = np.arange(0, n_steps + 1, every)
+    th = run.closure.solve(closure_initial_theta(test, run.n_params), n_steps)[:, idx]
+    sim = chain_moments(test.states[:, :, idx], max_order=4, boundary="reflecting").mean(1)
+    return {"times": idx * run.closure.ode.dt, "simulation": sim, "theta": th,
+            "model": exact_chain_moments(_pad(th, run.n_params), run.n_sites, 4)}
+
+
+def maxent_closure_moments(test: AnnihilationData, *, every: int = 10,
+                           n_substeps: int = 4) -> dict:
+    """The equation-based MaxEnt closure integrated on a test set, and its exact moments.
+
+    ``dtheta/dt = Cov_theta^-1 dmu/dt`` (:func:`dbmtools.closures.maxent_closure_rhs`)
+    with ``k_r = hop_prob prob / dt`` and ``D = hop_prob / (2 dt)``, from the
+    test conditions' ``(b, J, K)``.
+
+    Returns
+    -------
+    dict
+        ``times``, ``simulation``, ``model`` (as :func:`data_closure_moments`), ``theta``.
+    """
+    dt = float(test.meta.get("dt", 0.01))
+    hop = float(test.meta.get("hop_prob", 1.0))
+    k_r, D = hop * float(test.meta.get("prob", 0.01)) / dt, hop / (2 * dt)
+    L = test.states.shape[-1]
+    n_steps = test.n_times - 1
+    idx = np.arange(0, n_steps + 1, every)
+    th = integrate_rhs(lambda t: maxent_closure_rhs(t, L, k_r=k_r, D=D), test.initial_theta,
+                       n_steps, dt, n_substeps=n_substeps)[:, idx]
+    sim = chain_moments(test.states[:, :, idx], max_order=4, boundary="reflecting").mean(1)
+    return {"times": idx * dt, "simulation": sim, "theta": th,
+            "model": exact_chain_moments(th, L, 4)}

@@ -36,6 +36,7 @@ from .observables import chain_moments
 
 __all__ = [
     "exact_chain_moments",
+    "exact_chain_covariance",
     "sample",
     "exact_moments_per_site",
     "transfer_matrix",
@@ -390,15 +391,63 @@ def exact_chain_moments(theta: np.ndarray, n_sites: int, max_order: int = 4) -> 
     return out.reshape((*th.shape[:-1], max_order))
 
 
+def exact_chain_covariance(theta: np.ndarray, n_sites: int, max_order: int = 3) -> np.ndarray:
+    """Exact covariances of the chain moments with the statistics of (37), open chain.
+
+    For the exponential family (37), ``d <phi_k> / d theta_j = Cov(phi_k, phi_j)``
+    with ``phi_1, phi_2, phi_3`` the raw sums of chains of 1, 2, 3 ones
+    (the statistics of ``b, J, K``). The derivative of the exact transfer-matrix
+    moments (:func:`exact_chain_moments`) is taken by the complex step,
+    ``Im mu(theta + i h e_j) / h`` with ``h = 1e-30``: exact to rounding,
+    with no difference quotient.
+
+    Parameters
+    ----------
+    theta : array_like, shape (..., 3)
+        ``(b, J, K)``.
+    n_sites : int
+        ``L``.
+    max_order : int
+        Chain orders ``k = 1 .. max_order`` of the rows.
+
+    Returns
+    -------
+    ndarray, shape (..., max_order, 3)
+        ``Cov(phi_k, phi_j)``; the leading 3 x 3 block is the (symmetric,
+        positive definite) Fisher matrix of (37).
+
+    Examples
+    --------
+    >>> c = exact_chain_covariance([0.0, 0.0, 0.0], 10)   # fair independent coins
+    >>> float(c[0, 0])   # Var(sum v_i) = L / 4
+    2.5
+    >>> bool(np.allclose(c, c.T))
+    True
+    """
+    th = check_finite_array("theta", theta)
+    if th.ndim == 0 or th.shape[-1] != 3:
+        raise ValueError(f"`theta` must have shape (..., 3) = (b, J, K); got {th.shape}.")
+    max_order = check_int("max_order", max_order, 1, 10)
+    n_sites = check_int("n_sites", n_sites, max(3, max_order))
+    flat = th.reshape(-1, 3)
+    step = 1e-30
+    pert = np.repeat(flat[:, None, :].astype(np.complex128), 3, axis=1)
+    pert[:, [0, 1, 2], [0, 1, 2]] += 1j * step
+    out = np.empty((flat.shape[0] * 3, max_order), dtype=np.complex128)
+    _open_chain_kernel(np.ascontiguousarray(pert.reshape(-1, 3)), n_sites, max_order, out)
+    cov = out.imag.reshape(flat.shape[0], 3, max_order).transpose(0, 2, 1) / step
+    return cov.reshape((*th.shape[:-1], max_order, 3))
+
+
 @njit
 def _open_chain_kernel(theta, L, max_order, out):
     """Pair states ``s_i = (v_i, v_{i+1})`` (index 2 a + c), i = 0..L-2; ``out`` (n, max_order)."""
     n = L - 1
-    alpha = np.empty((n, 4))
-    beta = np.empty((n, 4))
-    lb = np.empty(n)
-    zpos = np.empty(n)
-    T = np.zeros((4, 4))
+    alpha = np.empty((n, 4), dtype=theta.dtype)
+    beta = np.empty((n, 4), dtype=theta.dtype)
+    lb = np.empty(n, dtype=theta.dtype)
+    zpos = np.empty(n, dtype=theta.dtype)
+    T = np.zeros((4, 4), dtype=theta.dtype)
     for p in range(theta.shape[0]):
         b, J, K = theta[p, 0], theta[p, 1], theta[p, 2]
         for a in range(2):
