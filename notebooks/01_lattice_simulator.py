@@ -336,14 +336,15 @@ plt.show()
 # by expressing a high moment through lower ones is a *moment closure*
 # {cite}`kuehn2016`, the problem the paper attacks.
 #
-# Some pair curves first **rise** for a few tenths of a time unit. Those are initial
-# conditions with $J < 0$ (or $K < 0$): their lattices hold fewer neighbouring pairs than
-# a random arrangement of the same particles would, $\langle\sum v_i v_{i+1}\rangle <
+# Some pair curves first **rise**, over the first few steps, before they fall. Those are
+# initial conditions with mostly negative $J$ or $K$: their lattices hold fewer
+# neighbouring pairs than a random arrangement of the same particles would, $\langle\sum v_i v_{i+1}\rangle <
 # \langle \sum v_i\rangle^2/L$. Each particle hops once per step, so within a few steps
 # diffusion scrambles these anticorrelated arrangements and the pair count climbs
 # towards its uncorrelated value; reactions, with $p = 0.01$, remove pairs much more
 # slowly, and only later does the decay take over. The next cell checks this reading:
-# every initial condition whose pair moment rises starts below the uncorrelated value.
+# every initial condition whose pair moment rises within $t < 0.4$ starts below the
+# uncorrelated value (a few that start just below it do not rise: reactions win there).
 
 # A check on the ensemble: at $t = 0$ the mean moments of each initial
 # condition must agree, within their standard errors, with the exact moments
