@@ -10,14 +10,18 @@ what is particular to the experiment:
 * :func:`maxent_biases`: the weight-free MaxEnt biases of eq. (46);
 * :func:`sample_rossler`: Fig. 8's sampling of the learned RBM, with ``p(H | V)``;
 * :func:`relative_rms_error`: the error measure of the model means against the
-  simulation means.
+  simulation means;
+* :func:`maxent_path` and :func:`fit_rhs_to_path`: a data-driven starting ``F``
+  whose trajectory follows the MaxEnt biases of the ensemble means (issue 13);
+* :func:`solve_pair_closure`: eq. (43) closed by given pair moments (e.g. the
+  learned model's own).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_int, check_nonnegative, check_positive
 from ._random import SeedLike, as_seed_sequence, draw_seeds
 from .estimators import _sample_kernel, check_rossler_theta, neighbour_cubes
 from .lattice import check_shape
@@ -25,10 +29,13 @@ from .observables import counts, pair_counts
 
 __all__ = [
     "MOMENT_NAMES",
+    "fit_rhs_to_path",
     "lattice_moments",
     "maxent_biases",
+    "maxent_path",
     "relative_rms_error",
     "sample_rossler",
+    "solve_pair_closure",
 ]
 
 
@@ -177,3 +184,184 @@ def relative_rms_error(model_means: np.ndarray, data_means: np.ndarray) -> np.nd
             f"got {model.shape} and {data.shape}."
         )
     return np.sqrt(((model - data) ** 2).mean(0)) / np.abs(data).mean(0)
+
+
+def maxent_path(
+    mean_counts: np.ndarray, initial_theta: np.ndarray | None = None, n_sites: int = 1000
+) -> np.ndarray:
+    """The parameter path of the weight-free MaxEnt model (eq. 46) through given mean counts.
+
+    Row ``t`` is ``initial_theta`` with the biases replaced by
+    :func:`maxent_biases` of ``mean_counts[t]`` and the weights set to 0, so the
+    model's mean counts are exactly ``mean_counts[t]`` (its pairs are those of
+    random mixing). A starting point for :func:`fit_rhs_to_path`.
+
+    Parameters
+    ----------
+    mean_counts : array_like, shape (n_times, 3)
+        Mean counts of A, B, C over time (e.g. of a simulated ensemble).
+    initial_theta : array_like, shape (9,), optional
+        Supplies the hidden biases; :func:`dbmtools.rbm.rossler_initial_params` by default.
+    n_sites : int
+
+    Returns
+    -------
+    ndarray, shape (n_times, 9)
+
+    Examples
+    --------
+    >>> path = maxent_path([[200.0, 200.0, 200.0], [100.0, 300.0, 100.0]])
+    >>> path.round(3).tolist()[1]
+    [-1.609, -0.511, -1.609, 0.0, 0.0, 0.0, -1.946, -1.946, -1.946]
+    """
+    from .rbm import rossler_initial_params
+
+    theta0 = rossler_initial_params() if initial_theta is None else initial_theta
+    th = check_rossler_theta(theta0)
+    if th.shape[0] != 1:
+        raise ValueError(f"`initial_theta` must be one parameter set of 9; got {th.shape}.")
+    b = maxent_biases(np.atleast_2d(mean_counts), n_sites)
+    path = np.repeat(th, b.shape[0], axis=0)
+    path[:, :3] = b
+    path[:, 3:6] = 0.0
+    return path
+
+
+def fit_rhs_to_path(
+    ode,
+    path: np.ndarray,
+    *,
+    width: float = 0.03,
+    relaxation_time: float = 0.1,
+    n_copies: int = 20,
+    ridge: float = 1e-6,
+    seed: SeedLike = None,
+) -> None:
+    """Fit every ``F_k`` of a :class:`~dbmtools.ParameterODE` so its trajectory follows ``path``.
+
+    Along the path, ``F`` is the finite-difference velocity ``d path / dt``
+    (``numpy.gradient`` with the ODE's ``dt``). A fit on the path alone leaves
+    the path unstable (a small error is never corrected), so the samples are
+    ``n_copies`` points per time scattered around the path in the argument
+    space (normal, standard deviation ``width``), where the target velocity is
+    corrected back towards the path: ``F(x) = d path/dt - (x - path[args]) /
+    relaxation_time`` in the argument components. Each ``F_k`` is then the
+    least-squares Hermite fit (:meth:`dbmtools.HermiteGrid.fit` with ``ridge``)
+    of those samples; ``ode`` is changed in place.
+
+    Parameters
+    ----------
+    ode : ParameterODE
+        Its domain must contain the path and the scattered points.
+    path : array_like, shape (n_times, K)
+        Parameters at data times ``0, dt, 2 dt, ...`` (e.g. :func:`maxent_path`).
+    width : float
+        Spread of the scattered points (0: the path alone).
+    relaxation_time : float
+        Time over which a deviation from the path decays (> 0).
+    n_copies : int
+        Scattered points per time.
+    ridge : float
+        Tikhonov weight of the fit (the cells the points never reach get ``F = 0``).
+    seed : None, int, SeedSequence or Generator
+
+    Examples
+    --------
+    A quarter circle; a start 0.05 off the path returns to it only with the
+    scattered points (``width > 0``):
+
+    >>> from dbmtools import ParameterODE, predict
+    >>> t = np.arange(201) * 0.01
+    >>> path = np.stack([np.cos(t), np.sin(t)], axis=1)
+    >>> for width in (0.0, 0.03):
+    ...     ode = ParameterODE(["x", "y"], ["x", "y"], [-1.5, -1.5], [1.5, 1.5], 0.25, dt=0.01)
+    ...     fit_rhs_to_path(ode, path, width=width, seed=0)
+    ...     end = predict(ode, path[0] + [0.05, 0.0], 200)[-1]
+    ...     print(width, round(float(np.abs(end - path[-1]).max()), 2))
+    0.0 0.31
+    0.03 0.0
+    """
+    arr = np.asarray(path, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != ode.n_params or arr.shape[0] < 3:
+        raise ValueError(f"`path` must have shape (n_times >= 3, {ode.n_params}); got {arr.shape}.")
+    width = check_nonnegative("width", width)
+    relaxation_time = check_positive("relaxation_time", relaxation_time)
+    n_copies = check_int("n_copies", n_copies, 1)
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    velocity = np.gradient(arr, ode.dt, axis=0)
+    x = np.repeat(arr[:, ode.args], n_copies, axis=0)
+    y = np.repeat(velocity, n_copies, axis=0)
+    if width > 0:
+        shift = rng.normal(0.0, width, x.shape)
+        x += shift
+        y[:, ode.args] -= shift / relaxation_time
+    for k in range(ode.n_params):
+        grid = ode.grid(k)
+        grid.fit(x, y[:, k], ridge=ridge)
+        ode.set_grid(k, grid)
+
+
+def solve_pair_closure(
+    network,
+    counts0: np.ndarray,
+    pairs: np.ndarray,
+    *,
+    dt: float,
+    dim: int = 3,
+    n_substeps: int = 10,
+    kappa_scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """Integrate eq. (43) with given pair moments over time: the closure they define.
+
+    ``d mu / dt`` is :func:`dbmtools.theory.moment_rhs` with the pair counts
+    ``pairs(t)`` (e.g. sampled from a learned model at every data time, linearly
+    interpolated between them) and the counts ``mu`` integrated by explicit
+    Euler with ``n_substeps`` substeps per ``dt``.
+
+    Parameters
+    ----------
+    network : Network
+    counts0 : array_like, shape (n_species,)
+    pairs : array_like, shape (n_times, n_species, n_species)
+        Mean pair counts at times ``0, dt, ...`` as :func:`dbmtools.pair_counts` gives them.
+    dt : float
+        The simulator's timestep, also the spacing of ``pairs``.
+    dim : int
+    n_substeps : int
+    kappa_scale : array_like, shape (n_species, n_species), optional
+        Factors on the pair counts (e.g. fitted over theoretical ``kappa``,
+        :func:`dbmtools.theory.fit_pair_rates`); ones by default.
+
+    Returns
+    -------
+    ndarray, shape (n_times, n_species)
+
+    Examples
+    --------
+    >>> from dbmtools import annihilation
+    >>> pairs = np.full((11, 1, 1), 120.0)                 # 120 A-A bonds throughout
+    >>> mu = solve_pair_closure(annihilation(0.01), [500.0], pairs, dt=0.01, dim=1)
+    >>> round(float(mu[-1, 0]), 6)                        # 500 - 240 x 0.1
+    476.0
+    """
+    from .theory import moment_rhs
+
+    pr = np.asarray(pairs, dtype=np.float64)
+    mu = np.asarray(counts0, dtype=np.float64).copy()
+    if pr.ndim != 3 or pr.shape[1:] != (mu.size, mu.size) or pr.shape[0] < 1:
+        raise ValueError(
+            f"`pairs` must have shape (n_times, {mu.size}, {mu.size}); got {pr.shape}."
+        )
+    if kappa_scale is not None:
+        pr = pr * np.asarray(kappa_scale, dtype=np.float64)
+    n_substeps = check_int("n_substeps", n_substeps, 1)
+    h = check_positive("dt", dt) / n_substeps
+    out = np.empty((pr.shape[0], mu.size))
+    out[0] = mu
+    for t in range(1, pr.shape[0]):
+        for j in range(n_substeps):
+            w = j / n_substeps
+            p = (1 - w) * pr[t - 1] + w * pr[t]
+            mu = mu + h * moment_rhs(network, mu, p, dt=dt, dim=dim)
+        out[t] = mu
+    return out
