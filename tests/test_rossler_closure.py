@@ -67,3 +67,33 @@ def test_solve_pair_closure_against_exact_solutions():
         ann, [500.0], np.full((11, 1, 1), 120.0), dt=0.01, dim=1, kappa_scale=[[0.5]]
     )
     assert np.allclose(500 - scaled[:, 0], 0.5 * (500 - mu[:, 0]))
+
+
+def test_window_loss_and_reference_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    loss = np.concatenate([np.linspace(10, 5, 20), np.linspace(8, 4, 20)])
+    taus = np.repeat([0, 1], 20)
+    fig = dbm.plotting.plot_window_loss(loss, taus, dt=0.01, floor=[4.0, 3.0])
+    ax = fig.axes[0]
+    first, last = ax.lines[0].get_ydata(), ax.lines[1].get_ydata()
+    assert np.allclose(first, [(10 + 9.7368421) / 2, (8 + 7.7894737) / 2])
+    assert np.all(last < first) and ax.get_xlabel()
+    with pytest.raises(ValueError, match="one length"):
+        dbm.plotting.plot_window_loss(loss, taus[:-1], dt=0.01)
+    times = np.arange(11) * 0.1
+    moments = np.random.default_rng(0).uniform(50, 150, (4, 11, 6))
+    fig = dbm.plotting.plot_rossler_moments(
+        times,
+        moments,
+        times[::5],
+        moments[:, ::5].transpose(1, 0, 2),
+        names="ABCDEF",
+        horizon_time=0.5,
+        reference=np.full((11, 6), 100.0),
+    )
+    assert any(line.get_label() == "mean field" for line in fig.axes[0].lines)
+    plt.close("all")

@@ -31,10 +31,12 @@ from .boltzmann import (
     plot_short_chain_bias,
 )
 from .closure import (
+    plot_closure_density,
     plot_closure_rmse,
     plot_closure_trajectories,
     plot_hidden_correlation,
     plot_initial_nn_moment,
+    plot_maxent_trajectories,
     plot_small_closure_run,
 )
 from .hermite import (
@@ -64,6 +66,7 @@ from .rossler import (
     plot_rossler_simulation,
     plot_rossler_snapshot,
     plot_rossler_trajectory,
+    plot_window_loss,
 )
 from .style import (
     SPECIES_COLORS,
@@ -103,10 +106,12 @@ __all__ = [
     "plot_training_1d",
     "plot_window_gradient",
     # closure
+    "plot_closure_density",
     "plot_closure_rmse",
     "plot_closure_trajectories",
     "plot_hidden_correlation",
     "plot_initial_nn_moment",
+    "plot_maxent_trajectories",
     "plot_small_closure_run",
     # rossler
     "plot_attractor",
@@ -118,4 +123,5 @@ __all__ = [
     "plot_rossler_simulation",
     "plot_rossler_snapshot",
     "plot_rossler_trajectory",
+    "plot_window_loss",
 ]

@@ -28,14 +28,16 @@ __all__ = [
     "plot_rossler_simulation",
     "plot_rossler_snapshot",
     "plot_rossler_trajectory",
+    "plot_window_loss",
 ]
 
 _SPECIES = ("A", "B", "C")
 _COLORS = SPECIES_COLORS[1:4]
 
 
-def plot_attractor(counts: np.ndarray, *, ax=None, label: str | None = None,
-                   **line_kwargs) -> Figure:
+def plot_attractor(
+    counts: np.ndarray, *, ax=None, label: str | None = None, **line_kwargs
+) -> Figure:
     """A trajectory of three numbers as a curve in 3D, its start marked with a dot.
 
     ``counts`` has shape (n_times, 3) (counts of A, B, C, or three parameters);
@@ -58,8 +60,10 @@ def _figure_3d(ax, n: int, layout: list, figsize) -> list:
     if ax is not None:
         return panels(ax, n)
     fig = plt.figure(figsize=figsize, layout="constrained")
-    return [fig.add_subplot(r, c, i, projection="3d" if three_d else None)
-            for r, c, i, three_d in layout]
+    return [
+        fig.add_subplot(r, c, i, projection="3d" if three_d else None)
+        for r, c, i, three_d in layout
+    ]
 
 
 def plot_rossler_simulation(
@@ -69,9 +73,13 @@ def plot_rossler_simulation(
     mean_field: np.ndarray,
     *,
     steps: Sequence[int] = (0, 20, 60, 200),
+    plane: int | None = None,
     ax=None,
 ) -> Figure:
     """Fig. 4: snapshots of one simulation, its attractor and pairs, the ensemble means.
+
+    The snapshots (a) show one plane ``z = plane`` of the lattice as an image
+    (a 3D scatter of 600 particles hides most of them behind each other).
 
     Parameters
     ----------
@@ -85,21 +93,28 @@ def plot_rossler_simulation(
         The mean-field ODE, drawn dashed.
     steps : four ints
         Time indices of the snapshots (a).
+    plane : int, optional
+        The ``z`` index of the plane shown in (a); the middle one by default.
     ax : seven Axes, optional
-        Four 3D snapshots, two 3D attractors and one 2D panel.
+        Four 2D snapshots, two 3D attractors and one 2D panel.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    layout = [(2, 4, k + 1, True) for k in range(len(steps))]
+    layout = [(2, 4, k + 1, False) for k in range(len(steps))]
     layout += [(2, 3, 4, True), (2, 3, 5, True), (2, 3, 6, False)]
     axes = _figure_3d(ax, len(steps) + 3, layout, (12, 7.5))
     fig = axes[0].figure
+    z = states.shape[-1] // 2 if plane is None else int(plane)
     for col, step in enumerate(steps):
-        plot_lattice_3d(states[step], 3, ax=axes[col], size=5,
-                        title=f"(a) t = {times[step]:.1f}",
-                        species=list(_SPECIES) if col == 0 else None)
+        plot_lattice_image(
+            states[step][:, :, z],
+            3,
+            ax=axes[col],
+            title=f"(a) t = {times[step]:.1f}, plane z = {z}",
+            species=list(_SPECIES) if col == 0 else None,
+        )
     a = axes[len(steps)]
     plot_attractor(moments[0, :, :3], ax=a, color="k")
     a.set_title("(b) one simulation")
@@ -111,10 +126,14 @@ def plot_rossler_simulation(
         plot_mean_band(times, moments[:, :, k], ax=a, label=name, color=_COLORS[k])
         a.plot(times, mean_field[:, k], "--", color=_COLORS[k], lw=0.8)
     a.plot([], [], "--", color="0.4", lw=0.8, label="mean field")
-    a.set(xlabel="t", ylabel="mean count", ylim=(0, 1000),
-          title=f"(d) means of {moments.shape[0]} simulations")
+    a.set(
+        xlabel="t",
+        ylabel="mean count",
+        ylim=(0, 1000),
+        title=f"(d) means of {moments.shape[0]} simulations",
+    )
     a.legend(fontsize="small")
-    for a in axes[:-1]:
+    for a in axes[len(steps) : -1]:
         a.set_box_aspect(None, zoom=0.85)  # room for the axis labels
     return fig
 
@@ -134,8 +153,9 @@ def plot_rossler_snapshot(
     else:
         a3, a2 = panels(ax, 2)
         fig = a3.figure
-    plot_lattice_3d(states[step], 3, ax=a3, size=6, species=list(_SPECIES),
-                    title=f"t = {times[step]:.2f}")
+    plot_lattice_3d(
+        states[step], 3, ax=a3, size=6, species=list(_SPECIES), title=f"t = {times[step]:.2f}"
+    )
     for k, name in enumerate(_SPECIES):
         a2.plot(times, counts[:, k], color=_COLORS[k], label=name)
         a2.plot(times[step], counts[step, k], "o", color=_COLORS[k])
@@ -157,8 +177,12 @@ def plot_rossler_ensemble(
         plot_mean_band(times, counts[:, :, k], ax=a0, label=name, color=_COLORS[k])
         a0.plot(times, mean_field[:, k], "--", color=_COLORS[k], lw=0.8)
         a1.plot(times, counts[0, :, k], color=_COLORS[k])
-    a0.set(xlabel="t", ylabel="count", ylim=(0, 1000),
-           title=f"{counts.shape[0]} simulations; mean field --")
+    a0.set(
+        xlabel="t",
+        ylabel="count",
+        ylim=(0, 1000),
+        title=f"{counts.shape[0]} simulations; mean field --",
+    )
     a1.set(xlabel="t", ylim=(0, 1000), title="one simulation")
     a0.legend()
     return fig
@@ -254,8 +278,7 @@ def plot_rossler_rhs_slice(
     ``trajectory`` (n, >= 2) the learned ``(b_A, b_B, ...)``; ``label`` the
     TeX name of the parameter. Returns the figure.
     """
-    fig = plot_hermite_slice(grid, axis=2, value=value, labels=["$b_A$", "$b_B$", "$b_C$"],
-                             ax=ax)
+    fig = plot_hermite_slice(grid, axis=2, value=value, labels=["$b_A$", "$b_B$", "$b_C$"], ax=ax)
     fig.axes[0].plot(*np.asarray(trajectory)[:, :2].T, color="k", lw=0.8)
     fig.suptitle(f"$F_{{{label}}}$ (learned trajectory projected in black)")
     return fig
@@ -269,6 +292,8 @@ def plot_rossler_moments(
     *,
     names: Sequence[str],
     horizon_time: float,
+    reference: np.ndarray | None = None,
+    reference_label: str = "mean field",
     ax=None,
 ) -> Figure:
     """Fig. 8: means (±2 SE) of the simulations and of samples of the learned model.
@@ -285,6 +310,10 @@ def plot_rossler_moments(
         Panel titles.
     horizon_time : float
         End of the trained horizon (shaded).
+    reference : ndarray, shape (n_times, 6), optional
+        A deterministic prediction at ``times`` (e.g. the mean-field ODE with
+        random-mixing pairs), drawn dashed; panels keep the simulations' scale.
+    reference_label : str
     ax : six Axes, optional
 
     Returns
@@ -295,8 +324,13 @@ def plot_rossler_moments(
     axes = np.array(axes, dtype=object).reshape(2, 3)
     for k, a in enumerate(axes.ravel()):
         plot_mean_band(times, moments[:, :, k], ax=a, label="simulations", color="k")
-        plot_mean_band(model_times, model_moments[:, :, k].T, ax=a, label="learned model",
-                       color="tab:red")
+        plot_mean_band(
+            model_times, model_moments[:, :, k].T, ax=a, label="learned model", color="tab:red"
+        )
+        if reference is not None:
+            top = 1.3 * max(moments[:, :, k].mean(0).max(), model_moments[:, :, k].mean(1).max())
+            a.plot(times, reference[:, k], "--", color="tab:blue", lw=1, label=reference_label)
+            a.set_ylim(0, top)
         a.axvspan(0, horizon_time, color="0.92", zorder=-1)
         a.set(title=names[k], xlabel="t" if k >= 3 else None)
     axes[0, 0].set_ylabel("mean count")
@@ -305,9 +339,7 @@ def plot_rossler_moments(
     return fig
 
 
-def plot_rossler_coarse_graining(
-    visible: np.ndarray, hidden: np.ndarray, *, ax=None
-) -> Figure:
+def plot_rossler_coarse_graining(visible: np.ndarray, hidden: np.ndarray, *, ax=None) -> Figure:
     """Fig. 8(b): a plane of a sampled lattice and the hidden probabilities above it.
 
     ``visible`` (nx, ny): the plane ``z = 0`` of a sample; ``hidden`` (nx, ny,
@@ -317,12 +349,75 @@ def plot_rossler_coarse_graining(
     """
     fig, axes = new_panels(ax, 4, figsize=(12, 3.2), layout="constrained")
     n0, n1 = np.shape(visible)
-    plot_lattice_image(visible, 3, ax=axes[0],
-                       title="sampled V, z = 0 (A pink, B orange, C cyan)")
+    plot_lattice_image(visible, 3, ax=axes[0], title="sampled V, z = 0 (A pink, B orange, C cyan)")
     for s, a in enumerate(axes[1:]):
-        im = a.imshow(hidden[:, :, s + 1], vmin=0, vmax=1, cmap="viridis",
-                      extent=(0, n1, n0, 0))  # unit (x, y) at the centre of sites x..x+1, y..y+1
-        a.set(xlim=(-0.5, n1), ylim=(n0, -0.5), xticks=[], yticks=[],
-              title=f"p(h = {'XYZ'[s]} | V)")
+        im = a.imshow(
+            hidden[:, :, s + 1], vmin=0, vmax=1, cmap="viridis", extent=(0, n1, n0, 0)
+        )  # unit (x, y) at the centre of sites x..x+1, y..y+1
+        a.set(
+            xlim=(-0.5, n1), ylim=(n0, -0.5), xticks=[], yticks=[], title=f"p(h = {'XYZ'[s]} | V)"
+        )
     fig.colorbar(im, ax=list(axes[1:]), shrink=0.8)
+    return fig
+
+
+def plot_window_loss(
+    loss_history: np.ndarray,
+    tau_history: np.ndarray,
+    *,
+    dt: float,
+    floor: np.ndarray | None = None,
+    ax=None,
+) -> Figure:
+    """Algorithm 1's moment mismatch per window: its first and last tenth of steps, and a floor.
+
+    For each window start ``tau`` (eq. 41) the mean loss over the first and
+    the last tenth of the steps spent at that window: where the second lies
+    below the first, the steps at that window reduced the mismatch. The level
+    itself is set by sampling noise (one simulation against one chain at batch
+    1), so ``floor`` (e.g. the mismatch of a model whose means are right, per
+    window) shows what no training can go below.
+
+    Parameters
+    ----------
+    loss_history, tau_history : ndarray, shape (n_iter,)
+        From :class:`dbmtools.dynamics.TrainResult`.
+    dt : float
+        Data timestep (the x axis is the window's start time ``tau * dt``).
+    floor : ndarray, shape (n_windows,), optional
+        One value per distinct ``tau``, in increasing order of ``tau``.
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    loss = np.asarray(loss_history, dtype=np.float64)
+    taus = np.asarray(tau_history)
+    if loss.shape != taus.shape or loss.ndim != 1:
+        raise ValueError(
+            f"`loss_history` and `tau_history` must be 1D of one length; got {loss.shape} "
+            f"and {taus.shape}."
+        )
+    fig, ax = new_axes(ax, figsize=(7, 3.4))
+    starts = np.unique(taus)
+    first = np.empty(starts.size)
+    last = np.empty(starts.size)
+    for k, tau in enumerate(starts):
+        at = loss[taus == tau]
+        n = max(1, at.size // 10)
+        first[k], last[k] = at[:n].mean(), at[-n:].mean()
+    ax.plot(starts * dt, first, color="0.6", lw=1, label="first tenth of the window's steps")
+    ax.plot(starts * dt, last, color="k", lw=1, label="last tenth")
+    if floor is not None:
+        ax.plot(
+            starts * dt,
+            np.asarray(floor),
+            "--",
+            color="tab:blue",
+            lw=1,
+            label="floor: model with the right means",
+        )
+    ax.set(xlabel="window start τ Δt", ylabel="RMS moment mismatch", yscale="log")
+    ax.legend(fontsize="small")
     return fig
