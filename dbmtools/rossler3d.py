@@ -33,6 +33,7 @@ __all__ = [
     "lattice_moments",
     "maxent_biases",
     "maxent_path",
+    "path_mismatch",
     "relative_rms_error",
     "sample_rossler",
     "solve_pair_closure",
@@ -364,4 +365,70 @@ def solve_pair_closure(
             p = (1 - w) * pr[t - 1] + w * pr[t]
             mu = mu + h * moment_rhs(network, mu, p, dt=dt, dim=dim)
         out[t] = mu
+    return out
+
+
+def path_mismatch(
+    problem,
+    path: np.ndarray,
+    starts: np.ndarray,
+    window: int,
+    *,
+    n_repeats: int = 5,
+    seed: SeedLike = None,
+) -> np.ndarray:
+    """The moment mismatch Algorithm 1 would report for a given parameter path, per window.
+
+    For each window start ``tau`` the RMS of ``model - data`` moments from
+    ``problem.moments`` at data times ``tau .. tau + window`` with the
+    parameters ``path[tau .. tau + window]``, over ``n_repeats`` independent
+    calls: what :func:`dbmtools.train` prints as its loss, for a model that
+    follows ``path`` exactly. For :func:`maxent_path`, whose means are right, it
+    is the noise floor of the training loss.
+
+    Parameters
+    ----------
+    problem : MomentProblem
+        With one trajectory (e.g. :class:`dbmtools.RosslerMoments`).
+    path : array_like, shape (n_times, n_params)
+    starts : array_like of int
+        Window starts ``tau``.
+    window : int
+    n_repeats : int
+    seed : None, int, SeedSequence or Generator
+
+    Returns
+    -------
+    ndarray, shape (len(starts),)
+
+    Examples
+    --------
+    >>> import dbmtools as dbm
+    >>> s0 = dbm.random_state((4, 4, 4), counts=[12, 12, 12], seed=0)
+    >>> ens = dbm.simulate_ensemble(np.stack([s0] * 3), dbm.rossler(), n_steps=4, dt=0.01,
+    ...                             dim=3, seed=1, progress=False)
+    >>> problem = dbm.RosslerMoments(ens.states, n_chains=2, cd_k=3)
+    >>> mu = lattice_moments(ens.states).mean(0)[:, :3]
+    >>> path_mismatch(problem, maxent_path(mu, n_sites=64), [0, 1], 3, seed=2).shape
+    (2,)
+    """
+    th = np.asarray(path, dtype=np.float64)
+    window = check_int("window", window, 1)
+    n_repeats = check_int("n_repeats", n_repeats, 1)
+    taus = np.asarray(starts, dtype=np.int64).reshape(-1)
+    if th.ndim != 2 or taus.size == 0 or taus.min() < 0 or taus.max() + window >= th.shape[0]:
+        raise ValueError(
+            f"`path` must have shape (n_times, n_params) and every window "
+            f"`starts + window` inside it; got {th.shape}, starts up to "
+            f"{taus.max() if taus.size else None} and window {window}."
+        )
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    out = np.empty(taus.size)
+    for k, tau in enumerate(taus):
+        idx = np.arange(tau, tau + window + 1)
+        sq = 0.0
+        for _ in range(n_repeats):
+            model, data = problem.moments(0, idx, th[idx], seed=rng)
+            sq += float(np.mean((model - data) ** 2))
+        out[k] = np.sqrt(sq / n_repeats)
     return out
