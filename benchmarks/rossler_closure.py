@@ -18,9 +18,9 @@ moments come from 100 samples of 25 Gibbs sweeps from random starts at every
   of the simulation means) fitted over t <= 1.1 or the whole run;
 * ``maxent + alg. 1``: that F refined by Algorithm 1 over the whole run (SGD at
   the paper's rates, batch 1, window 10 shifted every 20 steps, 9,800 steps);
-* ``eq. 43 + model pairs``: eq. (43) integrated with the pair counts of the
-  ``maxent, all`` model, with kappa = 2 nu p and with the kappa fitted to the
-  simulations (:func:`dbmtools.theory.fit_pair_rates`);
+* ``eq. 43 + model's g``: eq. (43) closed by the pair correlations ``g`` of the
+  ``maxent, all`` model (:func:`dbmtools.rossler3d.solve_pair_closure`, kappa =
+  2 nu p); ``g = 1`` would be the mean field;
 * ``periodic: maxent, all``: the same start on periodic simulations (the RBM's
   own geometry), errors against those simulations with pairs counted periodically.
 
@@ -52,6 +52,7 @@ SEED, SHAPE, DT, N_STEPS, N_SIMS, HORIZON = 2019, (10, 10, 10), 0.01, 500, 300, 
 NAMES = ["b_A", "b_B", "b_C", "W_AX", "W_BY", "W_CZ", "b_X", "b_Y", "b_Z"]
 PAPER_LR = [0.8] * 3 + [0.05] * 3 + [0.8] * 3
 EVERY = np.arange(0, N_STEPS + 1, 5)
+N_BONDS = 2700  # inside the 10 x 10 x 10 box with walls
 SPANS = {"t<=1.1": EVERY <= HORIZON, "t>1.1": EVERY > HORIZON, "all": EVERY >= 0}
 
 
@@ -84,10 +85,22 @@ def maxent_ode(mean_counts: np.ndarray, n_fit: int) -> dbm.ParameterODE:
 
 
 def sampled(theta: np.ndarray, boundary: str) -> tuple[np.ndarray, np.ndarray]:
-    """Mean moments (6) and mean 3 x 3 pair counts of the model at EVERY."""
+    """Mean moments (6) of the model at EVERY, and its pair correlations g (3 x 3)."""
     visible = dbm.sample_rossler(theta[EVERY], n_chains=100, n_sweeps=25, seed=[SEED, 6])[0]
     pairs = dbm.pair_counts(visible, dim=3, n_species=3, boundary=boundary).mean(1)
-    return lattice_moments(visible, boundary=boundary).mean(1), pairs
+    counts = dbm.counts(visible, dim=3, n_species=3)
+    n_bonds = 3000 if boundary == "periodic" else N_BONDS
+    mixed = dbm.theory.random_mixing_pairs(counts, n_sites=1000, n_bonds=n_bonds).mean(1)
+    return lattice_moments(visible, boundary=boundary).mean(1), pairs / mixed
+
+
+def model_ratios(g: np.ndarray, ratios_at: np.ndarray) -> np.ndarray:
+    """The correlations g at EVERY, linearly interpolated to every data time."""
+    t = ratios_at[EVERY]
+    return np.stack(
+        [np.stack([np.interp(ratios_at, t, g[:, a, b]) for b in range(3)], -1) for a in range(3)],
+        -2,
+    )
 
 
 def row(label: str, model: np.ndarray, data: np.ndarray) -> None:
@@ -145,7 +158,7 @@ def main() -> None:
     ode = maxent_ode(mu, N_STEPS + 1)
     label = f"maxent, all ({time.perf_counter() - t0:.1f} s)"
     theta = dbm.predict(ode, theta0, N_STEPS)
-    learned, pairs = sampled(theta, "reflecting")
+    learned, pairs = sampled(theta, "reflecting")  # pairs: the model's correlations g
     row(label, learned, data)
 
     if not args.no_training:
@@ -164,21 +177,15 @@ def main() -> None:
         label = f"maxent + alg. 1 ({time.perf_counter() - t0:.0f} s)"
         row(label, sampled(dbm.predict(ode, theta0, N_STEPS), "reflecting")[0], data)
 
-    pairs_all = np.stack(
-        [
-            np.stack([np.interp(times, times[EVERY], pairs[:, a, b]) for b in range(3)], -1)
-            for a in range(3)
-        ],
-        -2,
-    )
-    full_pairs = dbm.pair_counts(states, dim=3, n_species=3, boundary="reflecting").mean(0)
-    kappa_fit, kappa_theory, _ = dbm.theory.fit_pair_rates(net, mu[:, :3], full_pairs, dt=DT, dim=3)
-    scale = np.ones((3, 3))  # the four pair reactions: AA, AB, AC, CC
-    for r, (a, b) in enumerate(((0, 0), (0, 1), (0, 2), (2, 2))):
-        scale[a, b] = scale[b, a] = kappa_fit[r] / kappa_theory[r]
-    for label, ks in (("eq. 43 + model pairs", None), ("eq. 43 + model pairs, fit k", scale)):
-        closed = solve_pair_closure(net, [200.0] * 3, pairs_all, dt=DT, kappa_scale=ks)[EVERY]
-        row(label, np.column_stack([closed, np.full((EVERY.size, 3), np.nan)]), data)
+    closed = solve_pair_closure(
+        net,
+        [200.0] * 3,
+        model_ratios(pairs, ratios_at=times),
+        dt=DT,
+        n_sites=1000,
+        n_bonds=N_BONDS,
+    )[EVERY]
+    row("eq. 43 + model's g", np.column_stack([closed, np.full((EVERY.size, 3), np.nan)]), data)
 
     periodic = simulate("periodic")
     pm = lattice_moments(periodic, boundary="periodic")

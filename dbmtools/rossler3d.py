@@ -13,7 +13,7 @@ what is particular to the experiment:
   simulation means;
 * :func:`maxent_path` and :func:`fit_rhs_to_path`: a data-driven starting ``F``
   whose trajectory follows the MaxEnt biases of the ensemble means (issue 13);
-* :func:`solve_pair_closure`: eq. (43) closed by given pair moments (e.g. the
+* :func:`solve_pair_closure`: eq. (43) closed by given pair correlations (e.g. the
   learned model's own).
 """
 
@@ -305,33 +305,37 @@ def fit_rhs_to_path(
 def solve_pair_closure(
     network,
     counts0: np.ndarray,
-    pairs: np.ndarray,
+    ratios: np.ndarray,
     *,
     dt: float,
+    n_sites: int,
+    n_bonds: int,
     dim: int = 3,
     n_substeps: int = 10,
-    kappa_scale: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Integrate eq. (43) with given pair moments over time: the closure they define.
+    """Integrate eq. (43) closed by given pair correlations ``g(t)``: the closure of a model.
 
-    ``d mu / dt`` is :func:`dbmtools.theory.moment_rhs` with the pair counts
-    ``pairs(t)`` (e.g. sampled from a learned model at every data time, linearly
-    interpolated between them) and the counts ``mu`` integrated by explicit
-    Euler with ``n_substeps`` substeps per ``dt``.
+    The pairs are ``Delta_ab = g_ab(t) * Delta^mixed_ab(mu)``: random mixing of the
+    current counts (:func:`dbmtools.theory.random_mixing_pairs`) times the ratio
+    ``g`` of a model's pair counts to the random mixing of its own counts
+    (e.g. sampled from a learned Boltzmann machine at every data time; linearly
+    interpolated between them). ``g = 1`` is the mean-field (Willamowski-Rössler)
+    ODE. The counts ``mu`` are integrated by explicit Euler with ``n_substeps``
+    substeps per ``dt``, and ``d mu / dt`` is :func:`dbmtools.theory.moment_rhs`.
+    (Feeding a model's pair *counts* in directly, instead of its correlations,
+    leaves eq. 43 open: the unimolecular growth of A then runs away.)
 
     Parameters
     ----------
     network : Network
     counts0 : array_like, shape (n_species,)
-    pairs : array_like, shape (n_times, n_species, n_species)
-        Mean pair counts at times ``0, dt, ...`` as :func:`dbmtools.pair_counts` gives them.
+    ratios : array_like, shape (n_times, n_species, n_species)
+        ``g(t)`` at times ``0, dt, ...``, laid out as :func:`dbmtools.pair_counts`.
     dt : float
-        The simulator's timestep, also the spacing of ``pairs``.
-    dim : int
-    n_substeps : int
-    kappa_scale : array_like, shape (n_species, n_species), optional
-        Factors on the pair counts (e.g. fitted over theoretical ``kappa``,
-        :func:`dbmtools.theory.fit_pair_rates`); ones by default.
+        The simulator's timestep, also the spacing of ``ratios``.
+    n_sites, n_bonds : int
+        Of the lattice (the bonds inside the box with walls).
+    dim, n_substeps : int
 
     Returns
     -------
@@ -340,30 +344,31 @@ def solve_pair_closure(
     Examples
     --------
     >>> from dbmtools import annihilation
-    >>> pairs = np.full((11, 1, 1), 120.0)                 # 120 A-A bonds throughout
-    >>> mu = solve_pair_closure(annihilation(0.01), [500.0], pairs, dt=0.01, dim=1)
-    >>> round(float(mu[-1, 0]), 6)                        # 500 - 240 x 0.1
-    476.0
+    >>> mu = solve_pair_closure(annihilation(0.01), [500.0], np.ones((101, 1, 1)), dt=0.01,
+    ...                         n_sites=1000, n_bonds=1000, dim=1)
+    >>> nu = 1 / (2 * 0.01)  # g = 1: the reaction-limited law rho0 / (1 + 4 nu p rho0 t)
+    >>> round(float(mu[-1, 0])), round(500 / (1 + 4 * nu * 0.01 * 0.5 * 1.0))
+    (250, 250)
     """
-    from .theory import moment_rhs
+    from .theory import moment_rhs, random_mixing_pairs
 
-    pr = np.asarray(pairs, dtype=np.float64)
+    g = np.asarray(ratios, dtype=np.float64)
     mu = np.asarray(counts0, dtype=np.float64).copy()
-    if pr.ndim != 3 or pr.shape[1:] != (mu.size, mu.size) or pr.shape[0] < 1:
+    if g.ndim != 3 or g.shape[1:] != (mu.size, mu.size) or g.shape[0] < 1:
         raise ValueError(
-            f"`pairs` must have shape (n_times, {mu.size}, {mu.size}); got {pr.shape}."
+            f"`ratios` must have shape (n_times, {mu.size}, {mu.size}); got {g.shape}."
         )
-    if kappa_scale is not None:
-        pr = pr * np.asarray(kappa_scale, dtype=np.float64)
     n_substeps = check_int("n_substeps", n_substeps, 1)
     h = check_positive("dt", dt) / n_substeps
-    out = np.empty((pr.shape[0], mu.size))
+    out = np.empty((g.shape[0], mu.size))
     out[0] = mu
-    for t in range(1, pr.shape[0]):
+    for t in range(1, g.shape[0]):
         for j in range(n_substeps):
             w = j / n_substeps
-            p = (1 - w) * pr[t - 1] + w * pr[t]
-            mu = mu + h * moment_rhs(network, mu, p, dt=dt, dim=dim)
+            mixed = random_mixing_pairs(mu, n_sites=n_sites, n_bonds=n_bonds)
+            mu = mu + h * moment_rhs(
+                network, mu, ((1 - w) * g[t - 1] + w * g[t]) * mixed, dt=dt, dim=dim
+            )
         out[t] = mu
     return out
 

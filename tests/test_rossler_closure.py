@@ -50,23 +50,30 @@ def test_fit_rhs_to_path_checks_its_arguments():
 
 def test_solve_pair_closure_against_exact_solutions():
     """Only unimolecular reactions (the pairs do not enter): B -> 0 at k2 gives
-    mu_B = mu_B(0) e^{-k2 t}, to Euler's O(h) error. Only a bimolecular reaction
-    with fixed pairs: a straight line of slope -kappa Delta."""
+    mu_B = mu_B(0) e^{-k2 t}, to Euler's O(h) error. With g = 1 the closure is the
+    mean-field ODE, which dbm.theory.solve_mean_field integrates with SciPy; with
+    g = 1/2 on A-A bonds only, A + A -> 0 runs at half the rate."""
     net = dbm.Network([("B -> 0", 10.0)], species=["A", "B", "C"])
     times = np.arange(51) * 0.01
-    pairs = np.zeros((51, 3, 3))
-    mu = solve_pair_closure(net, [1.0, 100.0, 2.0], pairs, dt=0.01, n_substeps=200)
+    kw = dict(dt=0.01, n_sites=1000, n_bonds=2700)
+    mu = solve_pair_closure(net, [1.0, 100.0, 2.0], np.ones((51, 3, 3)), n_substeps=200, **kw)
     assert np.allclose(mu[:, 1], 100 * np.exp(-10 * times), rtol=2e-3)
     assert np.all(mu[:, [0, 2]] == [1.0, 2.0])
-    ann = dbm.annihilation(0.01)
-    kappa = 2 * 0.01 / (2 * 0.01)  # kappa = 2 nu p with nu = 1 / (2 d dt), d = 1
-    # A + A -> 0 removes two particles per event
-    mu = solve_pair_closure(ann, [500.0], np.full((11, 1, 1), 120.0), dt=0.01, dim=1)
-    assert np.allclose(mu[:, 0], 500 - 2 * kappa * 120 * np.arange(11) * 0.01)
-    scaled = solve_pair_closure(
-        ann, [500.0], np.full((11, 1, 1), 120.0), dt=0.01, dim=1, kappa_scale=[[0.5]]
+    ross = dbm.rossler()
+    mu = solve_pair_closure(ross, [200.0] * 3, np.ones((51, 3, 3)), n_substeps=200, **kw)
+    mf = dbm.theory.solve_mean_field(
+        ross, [200, 200, 200], times, dt=0.01, shape=(10, 10, 10), boundary="reflecting"
     )
-    assert np.allclose(500 - scaled[:, 0], 0.5 * (500 - mu[:, 0]))
+    assert np.allclose(mu, mf, rtol=5e-3)
+    ann = dbm.annihilation(0.01)
+    kw = dict(dt=0.01, n_sites=1000, n_bonds=1000, dim=1)
+    half = solve_pair_closure(ann, [500.0], np.full((101, 1, 1), 0.5), n_substeps=50, **kw)
+    nu = 1 / (2 * 0.01)  # reaction-limited law at half the rate: rho0 / (1 + 2 nu p rho0 t)
+    assert np.allclose(
+        half[:, 0], 500 / (1 + 2 * nu * 0.01 * 0.5 * np.arange(101) * 0.01), rtol=1e-3
+    )
+    with pytest.raises(ValueError, match="`ratios` must have shape"):
+        solve_pair_closure(ann, [500.0], np.ones((5, 2, 2)), **kw)
 
 
 def test_window_loss_and_reference_figures():
