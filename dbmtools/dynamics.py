@@ -964,12 +964,13 @@ def train(
                 count += diff.size
             loss[step] = np.sqrt(sq / count)
             taus[step] = start
-            if adam is not None:
-                penalty.add_gradient(total, len(batch))
+            pen = penalty.gradient()  # at the coefficients before this step
+            if adam is not None and pen is not None:
+                total += len(batch) * pen
             gnorm[step] = _optimizer_step(ode, total, lr_arr, adam, buf, len(batch))
             _check_finite_gradient(gnorm[step], step, start, loss[: step + 1])
-            if adam is None:
-                penalty.sgd_step(lr_arr)
+            if adam is None and pen is not None:
+                ode._coeffs -= lr_arr[:, None] * pen  # SGD: the penalty acts on every coefficient
             n_done = step + 1
             if step % 10 == 0 or step == n_iter - 1:
                 bar.set_postfix(mismatch=f"{loss[step]:.3g}", tau=start)
@@ -1016,18 +1017,10 @@ class _Roughness:
             self.matrix = scipy.sparse.csr_matrix(grid.roughness_matrix(order))
 
     def gradient(self):
-        """``d/dU`` of the penalty, shape (K, n_dofs)."""
+        """``d/dU`` of the penalty, shape (K, n_dofs), or None without a penalty."""
+        if self.matrix is None:
+            return None
         return 2.0 * self.weight * (self.matrix @ self.ode._coeffs.T).T
-
-    def add_gradient(self, total, n_batch):
-        """Add the penalty's gradient to a batch-summed data gradient (for Adam)."""
-        if self.matrix is not None:
-            total += n_batch * self.gradient()
-
-    def sgd_step(self, lr):
-        """The penalty's SGD step on every coefficient."""
-        if self.matrix is not None:
-            self.ode._coeffs -= lr[:, None] * self.gradient()
 
 
 class _Validation:

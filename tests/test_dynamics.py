@@ -286,6 +286,31 @@ def test_validation_loss_early_stopping_and_best_coefficients():
         train(ode, p_train, n_iter=3, progress=False, patience=2)
 
 
+def test_roughness_penalty_step_is_the_gradient_of_the_quadratic_form():
+    true = _true_ode()
+    th0 = np.random.default_rng(13).uniform(-1, 1, size=(6, 2))
+    p = ExactMoments(_mu_sites(true.solve(th0, 8)), th0, model_moments=_mu_sites)
+
+    def fresh():
+        return _random_ode(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, 0.1, 2,
+                           0.05, seed=5)
+
+    ode, ref = fresh(), fresh()
+    lr, w = 0.3, 0.02
+    train(ode, p, n_iter=1, lr=lr, batch_size=6, roughness=w, seed=0, progress=False)
+    data = np.mean([adjoint_gradient(ref, p, i).grad for i in range(6)], axis=0)
+    R = ref.grid(0).roughness_matrix(2).toarray()
+    # d/du (w u^T R u) = 2 w R u, by the definition of the quadratic form; check it too by
+    # central differences of the penalty itself
+    u = ref.coeffs[0]
+    e = np.zeros_like(u)
+    e[7] = 1e-6
+    fd = (w * (u + e) @ R @ (u + e) - w * (u - e) @ R @ (u - e)) / 2e-6
+    assert np.isclose(fd, 2 * w * (R @ u)[7], rtol=1e-6)
+    want = ref.coeffs - lr * data - lr * 2 * w * (R @ ref.coeffs.T).T
+    np.testing.assert_allclose(ode.coeffs, want, rtol=1e-10, atol=1e-13)
+
+
 def _full_mismatch(ode, p):
     d = [adjoint_gradient(ode, p, i) for i in range(p.initial_theta.shape[0])]
     return np.sqrt(np.mean([np.mean((r.model_moments - r.data_moments) ** 2) for r in d]))
