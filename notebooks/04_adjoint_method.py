@@ -25,10 +25,11 @@
 # gradient of an objective that depends on $\mathbf u$ only *through the whole solution*
 # $\vtheta(t)$: change one coefficient of $\vF$ and every later $\vtheta$ moves. The
 # **adjoint method** gets that gradient, for all coefficients at once, from one forward and
-# one backward solve. This notebook derives it (sections II B and III A of
-# {cite}`ernst2019`, eqs. 26-33 and 41), writes Algorithm 1 out as plain NumPy on a small
-# model whose moments are exact, and checks it against the package's trainer and against
-# finite differences. Notebooks 05 and 06 then run the same algorithm at the paper's scale.
+# one backward solve. This notebook derives it (sections III A and IV A of
+# {cite}`ernst2019`, eqs. 26-33 and 41; section II B is the same derivation for fields in
+# continuous space), writes Algorithm 1 out as plain NumPy on a small model whose moments
+# are exact, and checks it against the package's trainer and against finite differences.
+# Notebooks 05 and 06 then run the same algorithm at the paper's scale.
 #
 # **Learning objectives.** After this notebook you can
 #
@@ -36,7 +37,7 @@
 #    with respect to the parameters is "model minus data moments";
 # 2. derive the adjoint system (30)-(31) from the Lagrangian (29), step by step;
 # 3. write the sensitivity for a finite-element right-hand side (eq. 34 in 30) and say why
-#    the elements must be $C^1$; add a regularisation term (eqs. 32-33);
+#    the paper asks for $C^1$ elements; add a regularisation term (eqs. 32-33);
 # 4. derive the *discrete* adjoint of the Euler scheme, explain why it (and not a discretised
 #    continuous adjoint) gives the exact gradient, and verify it by finite differences;
 # 5. implement Algorithm 1 in about 40 lines of NumPy and match the package's trainer;
@@ -49,7 +50,7 @@
 #
 # **Time.** About 2 hours to work through: an hour for the derivations of sections 1-4 with
 # pen and paper, the rest for the code and the three exercises (the project is extra). The
-# notebook runs in about 15 seconds on 2 cores.
+# notebook runs in about 20 seconds on 2 cores.
 #
 # Symbols are defined once for the whole book on the [notation page](../notation.md).
 
@@ -132,7 +133,8 @@ rng = np.random.default_rng(SEED)
 #   - \sum_{k,i}\phi_k\,\frac{\partial F_k}{\partial u_{k,i}}\,\delta u_{k,i}\Big].$$
 #
 # The unknown $\delta\vtheta(t)$ appears in three terms; the middle one has its time
-# derivative.
+# derivative. (A change of $\boldsymbol\phi$ itself would multiply the bracket of (29),
+# which vanishes, so it contributes nothing.)
 #
 # **Step 3: integrate by parts** to move the derivative onto $\boldsymbol\phi$:
 #
@@ -156,10 +158,10 @@ rng = np.random.default_rng(SEED)
 #   \big(\vtheta(t)\big)\,\phi_k(t). \tag{30}$$
 #
 # **The cost.** One forward solve for $\vtheta$, the moments along it, one backward solve for
-# $\boldsymbol\phi$, one integral per coefficient: the price does not grow with the number of
-# coefficients. The alternative, *forward sensitivities* $\partial\vtheta/\partial u_{k,i}$,
-# needs one extra ODE solve per coefficient (2.4 million of them in the Rössler model of
-# notebook 06).
+# $\boldsymbol\phi$, one integral per coefficient: the number of ODE solves does not grow
+# with the number of coefficients. The alternative, *forward sensitivities*
+# $\partial\vtheta/\partial u_{k,i}$, needs one extra ODE solve per coefficient (2.4 million
+# of them in the Rössler model of notebook 06).
 #
 # ## 3. The finite-element sensitivity (eqs. 30 with 34) and regularisation (32-33)
 #
@@ -174,7 +176,8 @@ rng = np.random.default_rng(SEED)
 # the adjoint system (31) needs $\partial F_l/\partial\theta_k = \sum_m u_{l,m}\,\partial
 # f_m/\partial\theta_k$ along the trajectory; with merely continuous ($C^0$) elements that
 # derivative jumps at every cell face, with $C^1$ elements it is continuous. This is why the
-# paper uses $Q_3$ $C^1$ elements.
+# paper uses $Q_3$ $C^1$ elements ("the learning rule (30) requires $C_1$ finite elements");
+# notebook 02, section 1, showed what the jumps do to a computed gradient.
 #
 # **Regularisation.** Adding $\lambda_r\int dt\sum_k(\theta_k - \bar\theta_k)^2$ to $S$
 # (eq. 32) changes nothing in steps 1-5 except the pointwise gradient: the source of (31)
@@ -210,8 +213,11 @@ rng = np.random.default_rng(SEED)
 #   \frac{dS_h}{du_{k,l}} = \sum_{n=0}^{N-1} h\, f_l(\vtheta_n)\,\lambda_{n+1,k}.$$
 #
 # This is the **exact** gradient of $S_h$: every step is the chain rule, nothing is
-# approximated. As $h \to 0$, $\boldsymbol\lambda_n \to -\boldsymbol\phi(t_n)$ and these
-# lines become (31) and (30); the jumps $\mathbf g_m$ at the data times are the discrete form
+# approximated. As $h \to 0$ (and $\Delta t \to 0$, so that the sum over data times becomes
+# the integral of (28)), $\boldsymbol\lambda_n \to -\boldsymbol\phi(t_n)$ and these
+# lines become (31) and (30) (the minus sign because the step's constraint,
+# $\vtheta_n + h\vF - \vtheta_{n+1} \approx -h\,(\dot\vtheta - \vF)$, has the opposite sign
+# to the bracket of (29)); the jumps $\mathbf g_m$ at the data times are the discrete form
 # of the source $\tilde{\boldsymbol\mu} - \boldsymbol\mu$. Note where the Jacobian and the
 # basis are evaluated: at $\vtheta_n$, the point the forward step started from. A continuous
 # adjoint discretised "naturally", e.g. (31) stepped backwards by explicit Euler from
@@ -406,8 +412,13 @@ plt.show()
 # **Figure 4.1.** Algorithm 1 on the small model. Left: the RMS mismatch of model and data
 # moments at every step (the NumPy loop and the package give the same curve). Right: the
 # learned $F$ against $F^* = -\theta$. The trajectories start at $\pm 0.5$, $\pm 1.5$ and
-# decay towards 0 for $t \le 1$, so they cover about $[-1.5, 1.5]$; beyond it the data say
-# nothing and $F$ keeps its initial value 0 (the locality of section 3).
+# decay towards 0 for $t \le 1$, so they cover $[-1.5, 1.5]$ except $|\theta| < 0.18$. No
+# trajectory reaches the vertices $\pm 2$: their coefficients keep their initial value 0, and
+# between $\pm 1.5$ and $\pm 2$ the learned $F$ bends back to 0 (the locality of section 3).
+# Between the vertices $F$ wiggles around $F^*$: the slope coefficients enter through basis
+# functions that are small (at most $0.074$ on cells of $0.5$), so the data constrain them
+# weakly and gradient descent learns them slowly; the mismatch is still falling, slowly, at
+# step 300.
 #
 # ### 5.4 Continuous against discrete adjoint, measured
 #
@@ -442,13 +453,15 @@ plt.show()
 #
 # ### 5.5 Explore: learning rate and cell size
 #
-# Gradient descent with a fixed learning rate $\eta$ converges only when $\eta$ is small
-# against the curvature of $S$; coarser cells change how many trajectories inform each
-# coefficient. Move the learning rate and the number of cells on $[-2, 2]$ (the view trains
-# with `dbm.dynamics.train`, 300 steps, in a fraction of a second). At $\eta = 2$, 8 cells
-# still converge, while 2 or 4 cells do not (the mismatch stalls or grows); at $\eta$ of 3
-# to 5 training diverges: a trajectory is thrown out of the domain and `train` stops with an
-# error that says so (try it by editing the slider's range).
+# Gradient descent with a fixed learning rate $\eta$ converges only when $\eta$ is below
+# $2/\kappa$, with $\kappa$ the largest curvature of $S$; coarser cells change how many
+# trajectories inform each coefficient, and with it the curvature. Move the learning rate and
+# the number of cells on $[-2, 2]$ (the view trains with `dbm.dynamics.train`, 300 steps, in
+# a fraction of a second). At $\eta = 2$, 8 cells still converge, while 2 or 4 cells do not
+# (the mismatch climbs back up; 2 cells already fail at $\eta = 1$). Beyond the slider's
+# range training diverges: at $\eta = 4$ or 5 with 8 cells (at $\eta = 2.5$ with 2 or 4) a
+# trajectory is thrown out of the domain and `train` stops with an error that says so (try
+# it by editing the slider's range).
 
 # %% tags=["nbval-ignore-output"]
 def show_training(lr=1.0, n_cells=8):
@@ -474,7 +487,7 @@ show_training(**dbm.widgets.defaults(sliders_t))
 # unrolled solve is a *recurrent* network run for $N$ steps. The discrete adjoint of
 # section 4 is then nothing but reverse-mode differentiation of that network:
 # **backpropagation through time** {cite}`werbos1990`. $\boldsymbol\lambda_n =
-# \partial S_h/\partial\vtheta_n$ is the error signal backpropagated to step $n$; the
+# dS_h/d\vtheta_n$ (through all later steps) is the error signal backpropagated to step $n$; the
 # mismatch $\Delta t\,(\tilde{\boldsymbol\mu} - \boldsymbol\mu)$ is injected at every data
 # time, like the loss of a sequence model at every output; $\mathbf u$, shared by all steps,
 # collects its gradient from every step, as shared weights do. The general method, of which
@@ -491,8 +504,8 @@ show_training(**dbm.widgets.defaults(sliders_t))
 #
 # Two things set Algorithm 1 apart from both. Its loss is a KL divergence whose gradient
 # needs the moments of a *Boltzmann distribution* at every data time, so each forward pass
-# sampling in general (the asleep phase), and the gradient is then stochastic even for a
-# full batch.
+# needs sampling in general (the asleep phase), and the gradient is then stochastic even for
+# a full batch.
 # And its "network" $\vF$ is a finite-element expansion: each coefficient acts only in the
 # cells around its vertex, so a trajectory's gradient is sparse, and the package's SGD step
 # updates only the coefficients a step touched.
@@ -507,17 +520,18 @@ show_training(**dbm.widgets.defaults(sliders_t))
 # $$\frac{dS}{du_{k,i}} \approx -\int_\tau^{\tau + \Delta\tau} dt\,
 #   \frac{\partial F_k}{\partial u_{k,i}}\,\phi_k(t).$$
 #
-# (As printed, eq. 41 lacks the minus sign of (30); with $\boldsymbol\phi$ defined by (31)
-# the sign must be the same as in (30), and the package's gradient is checked against finite
-# differences, whatever the sign convention.) What does it compute? The adjoint stops at
+# (As printed, eq. 41 lacks the minus sign of (30). With $\boldsymbol\phi$ defined by (31)
+# the sign must be that of (30); the package's gradient is checked against finite
+# differences, which settles such questions.) What does it compute? The adjoint stops at
 # $\tau$, so the dependence of $\vtheta(\tau)$ on $\mathbf u$, through the dynamics before
 # $\tau$, is dropped: (41) is the **exact gradient of the window's objective with
-# $\vtheta(\tau)$ held fixed** (exercise 1 proves it by finite differences). In the language
+# $\vtheta(\tau)$ held fixed** (exercise 1 checks it by finite differences). In the language
 # of section 6 it is *truncated* backpropagation through time {cite}`williams1990`. It is
 # cheaper (the backward sweep is $\Delta\tau$ long, however long the trajectory), its size
-# does not grow with $\tau$ (so one learning rate serves the whole run), and it avoids the
-# spurious minima that a time integral over a periodic trajectory can have; the price is a
-# biased gradient, which ignores how a change of $F$ early on moves the start of the window.
+# does not grow with $\tau$ (so one learning rate serves the whole run), and, the paper
+# argues, it avoids the spurious minima that a time integral over a periodic trajectory can
+# have; the price is a biased gradient, which ignores how a change of $F$ early on moves the
+# start of the window.
 #
 # Where does the difference show? Below, for the arbitrary $F$ of section 5.3 and
 # trajectory 3, the value coefficients of the full gradient over a window (adjoint back to
@@ -557,10 +571,10 @@ assert min(cosines) < 0.9  # later windows: a different direction, not only a sh
 
 # %% [markdown]
 # At $\tau = 0$ the two are the same (nothing lies before the window). Later windows give a
-# truncated gradient that is shorter *and* points elsewhere (cosines well below 1): the
-# paper's online scheme (and the package's `train`
-# with `window=` and `truncated=True`, its default) follows a biased gradient, whose effect
-# on what is learned notebook 05 measures at the paper's scale.
+# truncated gradient that is shorter *and* points elsewhere (cosines from 0.95 down to
+# 0.35): the paper's online scheme (and the package's `train` with `window=` and
+# `truncated=True`, its default) follows a biased gradient, whose consequences notebook 05
+# meets at the paper's scale.
 #
 # ## 8. Exercises
 #
@@ -589,6 +603,8 @@ theta_tau = ...  # theta of trajectory 3 at data time 4 (ode.solve), held fixed 
 
 def S_window(coeffs):
     """The objective over data times 4..8, solved from theta_tau with coefficients coeffs."""
+    # solve with a ParameterODE of your own (built like `ode` in section 5.3), so that `ode`
+    # keeps the coefficients U for what follows
     ...
 
 
@@ -623,8 +639,9 @@ assert np.linalg.norm(truncated - fd_window) < 10 * rounding_level(S_window(U), 
 
 # %% [markdown] tags=["solution"]
 # The truncated gradient matches the finite differences of the window objective with
-# $\theta(\tau)$ frozen to rounding error; the full gradient differs from it by the printed
-# relative amount, the part that flows through $\theta(\tau)$.
+# $\theta(\tau)$ frozen, to rounding error. The full gradient differs from it by the part
+# that flows through $\theta(\tau)$, here 2.7 times as large as the truncated gradient
+# itself (the printed relative difference).
 #
 # ```{solution-end}
 # ```
@@ -740,7 +757,8 @@ def gradient_without_jacobian(u, i):
 
 wrong = gradient_without_jacobian(U, 3)[1]
 print(f"(a) wrong adjoint vs finite differences: {relative_difference(wrong, fd):.2f} "
-      f"(the right one: {rel_fd:.0e})")
+      f"(the right one: {rel_fd:.0e}); |difference| "
+      f"{np.linalg.norm(wrong - fd) / rounding:.0f} times the FD rounding level")
 u_wrong, loss_wrong = algorithm1(300, 1.0, gradient=gradient_without_jacobian)
 ode_wrong = dbm.dynamics.ParameterODE(["θ"], ["θ"], [LO], [HI], CELL, dt=DT, n_substeps=NS)
 ode_wrong.coeffs = u_wrong[None]
@@ -751,12 +769,13 @@ dbm.plotting.plot_training_1d(loss_wrong, ode_wrong, truth=truth)
 plt.show()
 
 # %% [markdown] tags=["solution"]
-# (a) Without the Jacobian term the gradient is off by about 10% (printed above), over
-# $10^5$ times the finite differences' rounding error: the check fails loudly. (b) Yet training with
-# it goes just as well: the mismatch falls to the same level and $F$ is as close to $F^*$.
-# The reason: these data can be matched exactly, and where the mismatch $\tilde\mu - \mu$
-# vanishes, the right and the wrong gradient both vanish, so both descents stop at the same
-# $F$. "The loss went down" is therefore no test of a gradient. When the data cannot be
+# (a) Without the Jacobian term the gradient is off by about 10% (printed above), some
+# $6 \times 10^4$ times the finite differences' rounding level: the check fails loudly.
+# (b) Yet training with it goes just as well: the mismatch falls to the same level and $F$ is
+# as close to $F^*$. The reason: these data can be matched exactly, and where the mismatch
+# $\tilde\mu - \mu$ vanishes, the right and the wrong gradient both vanish; the wrong one,
+# only 10% off, still points downhill, so both descents head for an $F$ that reproduces the
+# data. "The loss went down" is therefore no test of a gradient. When the data cannot be
 # matched exactly (sampled moments, a model that cannot represent the data, as in notebooks
 # 05 and 06), the point where a wrong gradient vanishes is in general not a minimum of $S$,
 # and nothing in the loss curve says so; only the finite-difference check does.
