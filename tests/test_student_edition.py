@@ -189,6 +189,13 @@ def test_the_command_refuses_to_leak(tmp_path, capsys):
     assert not (out / "notebooks").exists()
 
 
+def test_a_chapter_without_its_notebook_stops_the_command(tmp_path, capsys):
+    root = _book(tmp_path / "book", _good())
+    (root / "notebooks" / "01_x.ipynb").rename(root / "notebooks" / "01_x.py")
+    assert student_edition.main(["--root", str(root), "--out", str(tmp_path / "s")]) == 1
+    assert "no notebook (run `jupytext --sync`): notebooks/01_x" in capsys.readouterr().err
+
+
 def test_strict_stops_at_format_slips(tmp_path):
     nb = _good()
     del nb.cells[3]

@@ -358,6 +358,18 @@ def write_student_edition(
         message lists every problem.
     """
     notebooks = book_notebooks(root)
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    unsynced = [
+        e["file"]
+        for part in _toc_parts(toc)
+        for e in part
+        if (root / f"{e['file']}.py").exists() and not (root / f"{e['file']}.ipynb").exists()
+    ]
+    if unsynced:
+        raise ValueError(
+            "chapters with a jupytext twin but no notebook (run `jupytext --sync`): "
+            + ", ".join(unsynced)
+        )
     reports, fulls = {}, {}
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
