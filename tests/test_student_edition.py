@@ -140,6 +140,17 @@ def test_format_slips_are_reported_by_exercise():
     ]
 
 
+def test_a_later_cell_that_needs_a_solution_is_reported():
+    nb = _good()
+    nb.cells.insert(14, _code("print(total_exa + n)"))  # total_exa: only exa's solution
+    assert student_edition.check_exercises(nb).format == [
+        "cell 14 reads `total_exa`, which only a solution defines: the student edition "
+        "cannot run it"
+    ]
+    nb.cells[14].source = "total_exa = 55\nprint(total_exa + n)"  # defined here: fine
+    assert student_edition.check_exercises(nb).ok
+
+
 def test_a_scaffold_needs_a_blank_and_must_parse():
     nb = _good()
     nb.cells[3].source = "total = 55"

@@ -219,6 +219,7 @@ def check_exercises(nb) -> Report:
             report.format.append(
                 f"{name}: the cell after its scaffold (cell {i + 2}) does not open its solution"
             )
+    report.format += _uses_of_solution_names(cells)
     if report.n_exercises and not any(
         _PROJECT.search(c.source)
         for c in cells
@@ -226,6 +227,54 @@ def check_exercises(nb) -> Report:
     ):
         report.format.append("no open-ended project (a markdown heading with 'Project')")
     return report
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """``(defined, used)``: names a cell binds and names it reads (empty if it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    defined, used = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    return defined, used
+
+
+def _uses_of_solution_names(cells) -> list[str]:
+    """Cells that read a name only a solution has defined: they fail in the student edition.
+
+    A static check (the student book build, which executes the notebooks, is the proof):
+    a name bound in a solution cell and not in any cell before it that the student edition
+    keeps, then read by a later kept cell, is reported with the cell that reads it.
+    """
+    kept_defined: set[str] = set()
+    solution_only: set[str] = set()
+    problems = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        defined, used = _names(cell.source)
+        if SOLUTION_TAG in _tags(cell):
+            solution_only |= defined - kept_defined
+            continue
+        needed = sorted((used & solution_only) - defined)
+        if needed:
+            names = ", ".join(f"`{n}`" for n in needed)
+            problems.append(
+                f"cell {i} reads {names}, which only a solution defines: "
+                "the student edition cannot run it"
+            )
+        kept_defined |= defined
+        solution_only -= defined
+    return problems
 
 
 def _exercise_label(cells, end: int) -> str:
