@@ -65,3 +65,16 @@ def test_overview_and_notation_are_in_the_table_of_contents():
 def test_notebook_links_the_notation_page(path):
     lines = {line.removeprefix("#").strip() for line in path.read_text().splitlines()}
     assert NOTATION_LINK in lines, f"{path.name} lacks the line: {NOTATION_LINK}"
+
+
+def _title(twin: Path) -> str:
+    return next(line[4:] for line in twin.read_text().splitlines() if line.startswith("# # "))
+
+
+def test_intro_names_every_chapter_by_its_title_in_order():
+    """``### 5. [Learning moment closure ...](notebooks/05_...)``: number and title as in 05."""
+    intro = (ROOT / "intro.md").read_text()
+    entries = re.findall(r"^### (\d+\. )\[(.+?)\]\((notebooks/\w+)\)", intro, re.M)
+    assert [(number + name, f"{doc}.py") for number, name, doc in entries] == [
+        (_title(p), f"notebooks/{p.name}") for p in NOTEBOOKS
+    ]
