@@ -597,6 +597,8 @@ def learn_data_closure(
     ridge: float = 1e-6,
     time_indices: np.ndarray | None = None,
     prior: Callable[[np.ndarray], np.ndarray] | None = None,
+    maxent: np.ndarray | None = None,
+    margin: float = 1.0,
     refine_iter: int = 0,
     refine_lr: float = 1e-3,
     seed: SeedLike = None,
@@ -620,6 +622,10 @@ def learn_data_closure(
        integrated closure), then everything is refitted on all of them.
     5. ``refine_iter > 0``: Algorithm 1 (Adam, whole horizon, exact moments)
        from the fitted flow, early-stopped on the validation split.
+
+    ``maxent`` (n_conditions, len(time_indices), n_params) passes MaxEnt fits
+    already made (step 1 is then skipped); ``margin`` widens the flow's domain
+    around them.
 
     Parameters
     ----------
@@ -654,11 +660,19 @@ def learn_data_closure(
         tidx = np.r_[tidx, n_steps]
     mom = chain_moments(data.states[:, :, tidx], max_order=4, boundary="reflecting").mean(1)
     th0 = closure_initial_theta(data, n_params)
-    fit = maxent_trajectories(mom[..., :n_params], L, th0, tol=1e-4)
-    theta = fit.params.copy()
+    if maxent is None:
+        fit = maxent_trajectories(mom[..., :n_params], L, th0, tol=1e-4)
+        theta, residual = fit.params.copy(), float(fit.residual.max())
+    else:
+        theta = check_finite_array("maxent", maxent, ndim=3).copy()
+        if theta.shape != (len(th0), len(tidx), n_params):
+            raise ValueError(f"`maxent` must have shape {(len(th0), len(tidx), n_params)}; got "
+                             f"{theta.shape}.")
+        residual = float(np.abs(exact_chain_moments(_pad(theta, n_params), L, 3)[..., :n_params]
+                                - mom[..., :n_params]).max())
     theta[:, 0] = th0  # the closure starts where the lattices were drawn from
     names = ("b", "J", "K")[:n_params]
-    lo, hi = _domain(theta.reshape(-1, n_params), np.full(n_params, cell_size), 1.0)
+    lo, hi = _domain(theta.reshape(-1, n_params), np.full(n_params, cell_size), margin)
     r0 = float(data.meta.get("theta_range", 1.0))
     jlo, jhi = _domain(th0, np.full(n_params, jump_cell_size), 0.0)
     jlo, jhi = np.minimum(jlo, -r0), np.maximum(jhi, r0)
@@ -710,7 +724,7 @@ def learn_data_closure(
                        progress=False)
         if result.validation_history.size and result.validation_history.min() > before:
             ode.coeffs = kept  # Algorithm 1 did not improve on the fit: keep the fit
-    return DataClosureRun(closure, n_params, L, best, table, float(fit.residual.max()), result,
+    return DataClosureRun(closure, n_params, L, best, table, residual, result,
                           time.perf_counter() - t_start)
 
 

@@ -49,7 +49,8 @@ def test_maxent_theta_inverts_exact_moments(n_params):
     assert fit.converged
     np.testing.assert_allclose(fit.params, th[:, :n_params], atol=1e-7)
     traj = closures.maxent_trajectories(mu.reshape(8, 5, n_params), 500,
-                                        np.zeros((8, n_params)), tol=1e-6)
+                                        np.zeros((8, n_params)), tol=1e-6,
+                                        jacobian_sites=None)  # unrelated points: exact Newton
     np.testing.assert_allclose(traj.params, th[:, :n_params].reshape(8, 5, n_params), atol=1e-7)
     with pytest.raises(ValueError, match="positive"):
         closures.maxent_theta([10.0, 0.0, 0.0], 500)
@@ -151,3 +152,20 @@ def test_jump_closure_starts_with_the_map():
     th = closures.JumpClosure(ode, G).solve(th0[:3], 3)
     np.testing.assert_allclose(th[:, 1], 0.5 * th0[:3], atol=1e-8)
     np.testing.assert_allclose(th[:, 3], th[:, 1])  # F = 0 after the jump
+
+
+def test_closure_figures_of_this_module():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dbmtools import plotting
+
+    t = np.arange(5) * 0.1
+    fig = plotting.plot_maxent_trajectories(t, np.random.default_rng(0).normal(size=(3, 5, 3)))
+    assert len(fig.axes) == 3 and fig.axes[1].get_ylabel() == "$J$"
+    fig2 = plotting.plot_closure_density(t, {"mean field": 0.5 / (1 + t)}, simulation=0.5 - t,
+                                         exact=0.5 / (1 + t))
+    assert fig2.axes[0].get_xscale() == "log" and len(fig2.axes[0].lines) == 3
+    plt.close("all")

@@ -21,10 +21,12 @@ from ..theory import closure_rmse
 from .style import panels as _panels
 
 __all__ = [
+    "plot_closure_density",
     "plot_closure_rmse",
     "plot_closure_trajectories",
     "plot_hidden_correlation",
     "plot_initial_nn_moment",
+    "plot_maxent_trajectories",
     "plot_small_closure_run",
 ]
 
@@ -185,4 +187,56 @@ def plot_small_closure_run(r: SmallRun, *, ax=None) -> Figure:
     axes[2].set(xlabel="step", ylabel="moment mismatch (mean over a sweep)",
                 title=f"cell {r.ode.cell_size[0]:g}: time-mean RMSE of the sums "
                       f"{err[0]:.1f}, {err[1]:.1f}")
+    return fig
+
+
+def plot_maxent_trajectories(
+    times: np.ndarray, theta: np.ndarray, *, names=("b", "J", "K"), n_show: int = 12, ax=None
+) -> Figure:
+    """The MaxEnt parameters of simulated ensembles over time, one panel per parameter.
+
+    ``theta`` (n_conditions, n_times, K) from
+    :func:`dbmtools.closures.maxent_trajectories`; the first ``n_show``
+    conditions are drawn, with the first data step marked (a jump in the
+    paper's regime, where every particle hops in the first sweep).
+    """
+    th = np.asarray(theta)
+    k = th.shape[-1]
+    if ax is None:
+        fig, axes = plt.subplots(1, k, figsize=(4.2 * k, 3.3), layout="constrained")
+    else:
+        axes = _panels(ax, k)
+        fig = axes[0].figure
+    for j, a in enumerate(np.atleast_1d(axes)):
+        for c in range(min(n_show, th.shape[0])):
+            a.plot(times, th[c, :, j], lw=0.9)
+        a.axvline(times[1], color="k", lw=0.6, ls=":")
+        a.set(xscale="symlog", xlabel="t", ylabel=f"${names[j]}$",
+              title=f"MaxEnt ${names[j]}$ of the ensembles")
+        a.set_xscale("symlog", linthresh=times[1])
+    return fig
+
+
+def plot_closure_density(
+    times: np.ndarray, models: dict, *, simulation=None, exact=None, ax=None
+) -> Figure:
+    """Density over time of closures (``models``: name -> density), simulation and truth.
+
+    Log-log axes; ``simulation`` is drawn as dots, ``exact`` as a thick grey
+    line. Returns the figure.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    else:
+        fig = ax.figure
+    t = np.asarray(times)
+    keep = t > 0
+    if exact is not None:
+        ax.plot(t[keep], np.asarray(exact)[keep], color="0.6", lw=4, alpha=0.6, label="exact")
+    if simulation is not None:
+        ax.plot(t[keep], np.asarray(simulation)[keep], "k.", label="simulation")
+    for name, rho in models.items():
+        ax.plot(t[keep], np.asarray(rho)[keep], label=name)
+    ax.set(xscale="log", yscale="log", xlabel="t", ylabel=r"density $\rho$")
+    ax.legend(fontsize=8)
     return fig
