@@ -104,7 +104,7 @@ def plot_rossler_simulation(
     """
     layout = [(2, 4, k + 1, False) for k in range(len(steps))]
     layout += [(2, 3, 4, True), (2, 3, 5, True), (2, 3, 6, False)]
-    axes = _figure_3d(ax, len(steps) + 3, layout, (12, 7.5))
+    axes = _figure_3d(ax, len(steps) + 3, layout, (12, 8.2))
     fig = axes[0].figure
     z = states.shape[-1] // 2 if plane is None else int(plane)
     for col, step in enumerate(steps):
