@@ -301,7 +301,9 @@ def fit_flow(
     """Fit the right-hand sides of ``ode`` to rate samples by penalised least squares.
 
     For every ``F_k``, minimises ``sum_i w_i (F_k(x_i) - y_ik)^2 + ridge |u_k|^2
-    + roughness u_k^T R u_k`` (:meth:`dbmtools.HermiteGrid.fit`), where ``u_k``
+    + roughness u_k^T R u_k`` (as :meth:`dbmtools.HermiteGrid.fit` does, with
+    ``R`` from :meth:`~dbmtools.HermiteGrid.roughness_matrix`, but with one
+    sparse factorisation for all ``K`` right-hand sides), where ``u_k``
     is the **change** from the coefficients ``ode`` holds on entry: a prior
     ``F`` (e.g. :func:`maxent_closure_rhs` interpolated by
     :func:`interpolate_flow`) is corrected where the samples say so and kept
@@ -336,14 +338,36 @@ def fit_flow(
     if pts.shape[1] != ode.n_params or rates.shape != pts.shape:
         raise ValueError(f"`x` and `y` must both have shape (n, {ode.n_params}); got "
                          f"{pts.shape} and {rates.shape}.")
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    ridge = check_nonnegative("ridge", ridge)
+    roughness = check_nonnegative("roughness", roughness)
+    wts = np.ones(len(pts)) if weights is None else check_finite_array("weights", weights, ndim=1)
+    if wts.shape != (len(pts),) or np.any(wts < 0):
+        raise ValueError(f"`weights` must be {len(pts)} non-negative numbers.")
     base = ode.rhs(pts)
-    coeffs = ode.coeffs.copy()
-    for k in range(ode.n_params):
-        g = ode.grid(k)
-        g.coeffs = np.zeros_like(g.coeffs)
-        g.fit(pts[:, ode.args], rates[:, k] - base[:, k], ridge=ridge, roughness=roughness,
-              order=order, weights=weights)
-        coeffs[k] += g.coeffs.reshape(-1)
+    grid = ode.grid(0)  # every F_k lives on the same grid: one factorisation for all of them
+    idx, w = grid.basis(pts[:, ode.args])
+    n, nb = w.shape
+    a = scipy.sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, n * nb + 1, nb)),
+                                shape=(n, ode.n_dofs))
+    normal = a.T @ scipy.sparse.diags(wts) @ a + ridge * scipy.sparse.identity(ode.n_dofs)
+    if roughness > 0:
+        normal = normal + roughness * grid.roughness_matrix(order)
+    diag = normal.diagonal()
+    if np.any(diag <= 0):
+        raise ValueError(f"{int(np.sum(diag <= 0))} degrees of freedom see no sample and no "
+                         "penalty: pass `ridge` > 0 or `roughness` > 0.")
+    scale = 1.0 / np.sqrt(diag)
+    scaled = (scipy.sparse.diags(scale) @ normal @ scipy.sparse.diags(scale)).tocsc()
+    lu = scipy.sparse.linalg.splu(scaled)
+    rhs = a.T @ (wts[:, None] * (rates - base))
+    change = scale[:, None] * lu.solve(scale[:, None] * rhs)
+    change += scale[:, None] * lu.solve(scale[:, None] * (rhs - normal @ change))  # refine
+    if not np.all(np.isfinite(change)):
+        raise ValueError("The least-squares system is singular; raise `ridge` or `roughness`.")
+    coeffs = ode.coeffs + change.T
     ode.coeffs = coeffs
     return ode
 

@@ -121,6 +121,7 @@ def test_fit_flow_recovers_a_known_rhs_and_keeps_a_prior():
     rng = np.random.default_rng(0)
     ode = ParameterODE(["a", "b"], [0, 1], [-1, -1], [1, 1], 0.5, dt=0.1)
     x = rng.uniform(-1, 1, (400, 2))
+    fresh = ParameterODE(["a", "b"], [0, 1], [-1, -1], [1, 1], 0.5, dt=0.1)
 
     def true(t):
         return np.stack([-t[:, 0] + 0.3 * t[:, 1] ** 2, 0.5 * t[:, 0] * t[:, 1]], axis=1)
@@ -128,6 +129,15 @@ def test_fit_flow_recovers_a_known_rhs_and_keeps_a_prior():
     closures.fit_flow(ode, x, true(x), ridge=1e-10)
     pts = rng.uniform(-0.9, 0.9, (50, 2))
     np.testing.assert_allclose(ode.rhs(pts), true(pts), atol=1e-6)  # cubic: exact
+    # with a penalty: the same as HermiteGrid.fit component by component
+    y = true(x) + 0.1 * rng.standard_normal(x.shape)
+    closures.fit_flow(fresh, x, y, ridge=1e-6, roughness=1e-2)
+    ode = fresh
+    for k in range(2):
+        g = ode.grid(k)
+        g.coeffs = np.zeros_like(g.coeffs)
+        g.fit(x, y[:, k], ridge=1e-6, roughness=1e-2)
+        np.testing.assert_allclose(ode.coeffs[k], g.coeffs.ravel(), rtol=1e-7, atol=1e-9)
     # a prior that already explains the samples is kept: the fitted correction is 0
     prior = ParameterODE(["a", "b"], [0, 1], [-1, -1], [1, 1], 0.5, dt=0.1)
     closures.interpolate_flow(prior, true)
