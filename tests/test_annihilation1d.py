@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
-from dbmtools import ising, rbm
+from dbmtools import annihilation1d, ising, rbm
 from dbmtools.annihilation1d import (
     annihilation_data,
     closure_moments,
@@ -166,3 +166,28 @@ def test_small_closure_run_learns_and_respects_settings():
     r2 = small_closure_run(0.75, 0.01, n_conditions=2, n_lattices=3, n_sites=40, n_steps=10,
                            n_epochs=2, seed=0)
     assert np.allclose((r2.ode.upper - r2.ode.lower) / 0.75 % 1, 0)
+
+
+def test_data_closure_on_a_small_set_reuses_maxent_fits_and_checks_them():
+    d = annihilation1d.annihilation_data(6, n_lattices=4, n_sites=200, n_steps=30, seed=3,
+                                         hop_prob=0.5, progress=False)
+    assert d.meta["hop_prob"] == 0.5
+    tidx = np.arange(0, 31, 3)
+    mom = d.chain_moments(3)[:, tidx]
+    from dbmtools.closures import maxent_trajectories
+
+    fit = maxent_trajectories(mom, 200, d.initial_theta, tol=1e-6)
+    r = annihilation1d.learn_data_closure(d, roughness=(1e-2,), time_indices=tidx,
+                                          maxent=fit.params, seed=0)
+    assert r.maxent_residual < 1e-5  # the given fits match the data's moments
+    out = annihilation1d.data_closure_moments(r, d, every=3)
+    assert out["model"].shape == out["simulation"].shape == (6, 11, 4)
+    # the closure starts where the lattices were drawn from: exact moments of eq. (37)
+    np.testing.assert_allclose(out["model"][:, 0], exact_chain_moments(d.initial_theta, 200))
+    with pytest.raises(ValueError, match="maxent"):
+        annihilation1d.learn_data_closure(d, time_indices=tidx, maxent=fit.params[:, :-1])
+    # two parameters: (b, J) with K = 0, started from the MaxEnt fit of the t = 0 lattices
+    th2 = annihilation1d.closure_initial_theta(d, 2)
+    m0 = d.chain_moments(2)[:, 0]
+    np.testing.assert_allclose(
+        exact_chain_moments(np.c_[th2, np.zeros(6)], 200, 2), m0, atol=1e-5)
