@@ -345,7 +345,7 @@ plt.show()
 # slowly, and only later does the decay take over. The next cell checks this reading:
 # every initial condition whose pair moment rises within $t < 0.4$ starts below the
 # uncorrelated value (a few that start just below it do not rise: reactions win there).
-
+#
 # A check on the ensemble: at $t = 0$ the mean moments of each initial
 # condition must agree, within their standard errors, with the exact moments
 # of the Boltzmann distribution (37) on an open chain of 1000 sites, computed
