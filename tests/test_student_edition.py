@@ -232,6 +232,20 @@ def test_the_book_has_notebooks():
 
 
 @pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_synced_with_its_twin(path):
+    """The student edition reads the ``.ipynb``: it must hold what its twin holds."""
+    jupytext = pytest.importorskip("jupytext")
+
+    def cells(nb):
+        return [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in nb.cells]
+
+    twin = path.with_suffix(".py")
+    assert cells(nbformat.read(path, as_version=4)) == cells(jupytext.read(twin)), (
+        f"{path.name} differs from {twin.name}: run `jupytext --sync {path.relative_to(ROOT)}`"
+    )
+
+
+@pytest.mark.parametrize("path", BOOK_NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_keeps_its_solutions_apart(path):
     """Nothing of a solution would reach the student edition (leaks stop the tool)."""
     report = student_edition.check_exercises(nbformat.read(path, as_version=4))
