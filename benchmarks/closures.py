@@ -47,9 +47,17 @@ def _row(name, model, sim, seconds=None):
     e = dbm.theory.closure_rmse(model, sim)
     times = np.arange(e.shape[0]) * 0.1
     early, late = times <= 1.0 + 1e-9, times > 1.0 + 1e-9
-    return {"name": name, "o3": e[:, 2].mean(), "o4": e[:, 3].mean(), "t0": e[0, 2],
-            "t0.1": e[1, 2], "t1": e[10, 2], "t2": e[-1, 2], "t<=1": e[early, 2].mean(),
-            "t>1": e[late, 2].mean(), "s": seconds}
+    row = {"name": name, "o3": e[:, 2].mean(), "o4": e[:, 3].mean(), "t0": e[0, 2],
+           "t0.1": e[1, 2], "t1": e[10, 2], "t2": e[-1, 2], "t<=1": e[early, 2].mean(),
+           "t>1": e[late, 2].mean(), "s": seconds}
+    print("row:", _format(row), flush=True)  # progress, in case the run is stopped early
+    return row
+
+
+def _format(r):
+    s = "" if r["s"] is None else f"{r['s']:.0f}"
+    return (f"| {r['name']} | {r['o3']:.2f} | {r['o4']:.2f} | {r['t0']:.2f} | {r['t0.1']:.2f} | "
+            f"{r['t1']:.2f} | {r['t2']:.2f} | {r['t<=1']:.2f} | {r['t>1']:.2f} | {s} |")
 
 
 def _print(rows, title):
@@ -58,10 +66,7 @@ def _print(rows, title):
     print(head)
     print("|" + "---|" * 10)
     for r in rows:
-        s = "" if r["s"] is None else f"{r['s']:.0f}"
-        print(f"| {r['name']} | {r['o3']:.2f} | {r['o4']:.2f} | {r['t0']:.2f} | "
-              f"{r['t0.1']:.2f} | {r['t1']:.2f} | {r['t2']:.2f} | {r['t<=1']:.2f} | "
-              f"{r['t>1']:.2f} | {s} |")
+        print(_format(r))
 
 
 def paper_regime(quick: bool) -> None:
