@@ -211,9 +211,10 @@ def plot_maxent_trajectories(
         for c in range(min(n_show, th.shape[0])):
             a.plot(times, th[c, :, j], lw=0.9)
         a.axvline(times[1], color="k", lw=0.6, ls=":")
-        a.set(xscale="symlog", xlabel="t", ylabel=f"${names[j]}$",
+        a.set(xlabel="t (linear up to the first step, logarithmic after)", ylabel=f"${names[j]}$",
               title=f"MaxEnt ${names[j]}$ of the ensembles")
         a.set_xscale("symlog", linthresh=times[1])
+        a.set_xlim(0, times[-1])
     return fig
 
 
