@@ -25,7 +25,7 @@
 # **Learning objectives.** After this notebook you can
 #
 # 1. state the paper's per-timestep algorithm and what `dt`, the hop rate and
-#    the collision probability mean physically, including $D = a^2/(2 d\,\Delta t)$;
+#    the collision probability mean physically, including $D = a^2\nu = a^2/(2 d\,\Delta t)$;
 # 2. simulate a reaction network on a 1D, 2D or 3D lattice with `dbmtools`;
 # 3. derive the reaction-limited law for $A + A \to \emptyset$ and explain why it
 #    fails at late times, where the exact diffusion-limited result takes over;
@@ -69,18 +69,19 @@ plt.rcParams["figure.dpi"] = 90
 # {cite}`takayasu1992`, the paper advances time in steps of $\Delta t$; in each
 # step
 #
-# 1. **unimolecular reactions** ($X \to \emptyset$, $X \to Y$, $X \to X + X$)
-#    fire by the Gillespie algorithm {cite}`gillespie1977`: with total propensity
-#    $a_0 = \sum_r k_r\, n_{X_r}$, the next event comes after an exponential
-#    waiting time of mean $1/a_0$; events run while they fall inside the step;
+# 1. **unimolecular reactions** ($A \to \emptyset$, $A \to B$, $A \to A + A$)
+#    fire by the Gillespie algorithm {cite}`gillespie1977`: with total rate
+#    $R = \sum_m k_m\, n_m$ (reaction $m$ has rate constant $k_m$ and $n_m$ is the number
+#    of particles of the species it consumes), the next event comes after an exponential
+#    waiting time of mean $1/R$; events run while they fall inside the step;
 # 2. **every particle**, in random order, tries one hop to a random nearest
 #    neighbour. An empty target: it moves. An occupied one: a *collision*, and
-#    a bimolecular reaction $X + Y \to \dots$ happens with probability $p$; if
+#    a bimolecular reaction $A + B \to \dots$ happens with probability $p$; if
 #    none does, the particle stays where it was.
 #
 # Where products go: in a collision the first product takes the target's site
-# and the second the mover's old site; in $X \to X + X$ the child goes to a
-# random empty neighbour of a parent chosen among the $X$ that have one (the
+# and the second the mover's old site; in $A \to A + A$ the child goes to a
+# random empty neighbour of a parent chosen among the $A$ that have one (the
 # event is dropped if none has).
 #
 # Algorithm 1.1 below writes the step out as pseudocode.
@@ -92,20 +93,20 @@ plt.rcParams["figure.dpi"] = 90
 # network, time step $\Delta t$, collision probability $p$ per bimolecular reaction,
 # `hop_prob`.
 #
-# 1. $\tau \leftarrow 0$.
+# 1. $t_\text{in} \leftarrow 0$ (time used inside this step).
 # 2. **loop** (unimolecular reactions, Gillespie):
-#    1. $a_0 \leftarrow \sum_r k_r\, n_{X_r}$ (total propensity); **if** $a_0 = 0$ **break**.
-#    2. Draw $\delta \sim \mathrm{Exp}(a_0)$; $\tau \leftarrow \tau + \delta$;
-#       **if** $\tau > \Delta t$ **break**.
-#    3. Pick reaction $r$ with probability $k_r n_{X_r}/a_0$ and a particle of species
-#       $X_r$ uniformly; apply $r$ (for $X \to X + X$: the child goes to a random empty
-#       neighbour; drop the event if no $X$ has one).
+#    1. $R \leftarrow \sum_m k_m\, n_m$ (total rate, or propensity); **if** $R = 0$ **break**.
+#    2. Draw $\delta \sim \mathrm{Exp}(R)$; $t_\text{in} \leftarrow t_\text{in} + \delta$;
+#       **if** $t_\text{in} > \Delta t$ **break**.
+#    3. Pick reaction $m$ with probability $k_m n_m/R$ and a particle of the species it
+#       consumes uniformly; apply $m$ (for $A \to A + A$: the child goes to a random empty
+#       neighbour; drop the event if no $A$ has one).
 # 3. **for each** particle, in a random order (hops):
 #    1. With probability $1 -$ `hop_prob`, skip it.
 #    2. Pick one of the $2d$ nearest neighbours uniformly.
 #    3. **if** the neighbour is empty: move there.
 #    4. **else** (a collision): with probability $p$ apply a bimolecular reaction
-#       $X + Y \to \dots$ of the two species (first product on the target's site,
+#       $A + B \to \dots$ of the two species (first product on the target's site,
 #       second on the mover's old site); otherwise stay.
 # 4. $t \leftarrow t + \Delta t$.
 # ```
@@ -115,7 +116,7 @@ plt.rcParams["figure.dpi"] = 90
 # $\nu_1, \nu_2$ are interaction functions of its section II). A random walk with that rate spreads
 # as $\langle |\Delta x|^2 \rangle = 2 d D t$ with diffusion constant
 #
-# $$ D = \frac{a^2}{2 d\, \Delta t}, $$
+# $$ D = a^2\nu = \frac{a^2}{2 d\, \Delta t}, $$
 #
 # for lattice spacing $a$. `hop_prob` $< 1$ lets a particle skip its attempt,
 # scaling $\nu$ and $D$ by `hop_prob`: this is how we slow diffusion without

@@ -87,7 +87,8 @@ rng = np.random.default_rng(SEED)
 # (in this notebook $p$ always denotes a probability distribution; the collision probability
 # $p$ of notebook 01 does not appear):
 # setting the derivative of $-\sum p \ln p + \sum_k \theta_k(\sum p\, s_k - \mu_k)
-# - \lambda(\sum p - 1)$ with respect to $p(\mathbf v)$ to zero gives
+# - \zeta(\sum p - 1)$ (the multiplier $\zeta$ normalises $p$) with respect to $p(\mathbf v)$ to
+# zero gives
 #
 # $$p(\mathbf v) = \frac{1}{Z(\vtheta)}\exp\Big[\sum_k \theta_k s_k(\mathbf v)\Big]
 #   = \frac{e^{-E(\mathbf v)}}{Z}, \qquad
@@ -121,7 +122,8 @@ rng = np.random.default_rng(SEED)
 # Add the sites one at a time. Adding site $i+2$ to a chain whose last two sites are
 # $(v_i, v_{i+1}) = (a, c)$ with value $v_{i+2} = d$ multiplies the weight by
 # $\exp(b d + J c d + K a c d)$: a $4\times4$ matrix $T$ on the **pair** states
-# $s_i = (v_i, v_{i+1})$, from $(a, c)$ to $(c, d)$, nonzero only when the shared site $c$
+# $(v_i, v_{i+1})$, from $(a, c)$ to $(c, d)$ (here $a, c, d \in \{0, 1\}$ are site values), nonzero
+# only when the shared site $c$
 # agrees. With the pair states in the order $00, 01, 10, 11$ (rows: $(a,c)$; columns: $(c,d)$),
 #
 # $$T = \begin{pmatrix}
@@ -133,16 +135,16 @@ rng = np.random.default_rng(SEED)
 #
 # Each factor of a lattice's weight appears exactly once along the closed path of pair
 # states, so on a ring of $L$ sites $Z = \operatorname{Tr} T^L$. A run of $k\ge2$ particles
-# starting at $i$ is the event $s_i = \dots = s_{i+k-2} = (1,1)$, so with $P$ the projector on
-# $(1,1)$
+# starting at $i$ is the event that the pair states at $i, \dots, i+k-2$ are all $(1,1)$, so
+# with $P$ the projector on $(1,1)$
 #
 # $$\langle v_i\cdots v_{i+k-1}\rangle = \frac{\operatorname{Tr}\big[(PT)^{k-2}P\,
 #   T^{L-k+2}\big]}{\operatorname{Tr}T^L}
 #   \;\xrightarrow{L\to\infty}\; \frac{\mathbf l^\top (PT)^{k-2}P\,\mathbf r}
-#   {\lambda^{k-2}\,\mathbf l^\top\mathbf r},$$
+#   {\Lambda^{k-2}\,\mathbf l^\top\mathbf r},$$
 #
-# with $\lambda$ the largest eigenvalue of $T$ and $\mathbf l, \mathbf r$ its left and right
-# eigenvectors; the density is $\mathbf l^\top N\mathbf r/\mathbf l^\top\mathbf r$ with $N$ the
+# with $\Lambda$ the largest eigenvalue of $T$ and $\mathbf l, \mathbf r$ its left and right
+# eigenvectors; the density is $\mathbf l^\top P'\mathbf r/\mathbf l^\top\mathbf r$ with $P'$ the
 # projector on pairs whose first site is occupied ($10$ and $11$). `dbm.ising.transfer_matrix`
 # builds $T$ entry by entry, $T_{(a,c),(c,d)} = e^{bd + Jcd + Kacd}$; here are its Perron
 # eigenvectors and the moments in a few lines, checked against
@@ -183,10 +185,12 @@ assert np.allclose(dbm.ising.exact_moments_per_site(-1.0, 0, 0), rho ** np.arang
 # ## 3. Sampling the 1D gas
 #
 # **Gibbs sampling** updates one site at a time from its conditional distribution. Only the
-# terms containing $v_i$ matter, so the log-odds of $v_i = 1$ is the *local field*
+# terms containing $v_i$ matter, so the log-odds of $v_i = 1$ is minus the energy cost
+# $\Delta E_i$ of occupying site $i$ (the *local field*, often written $h_i$; in this book $h$
+# is a hidden unit)
 #
-# $$h_i = b + J(v_{i-1}+v_{i+1}) + K(v_{i-2}v_{i-1} + v_{i-1}v_{i+1} + v_{i+1}v_{i+2}),
-# \qquad p(v_i = 1\mid \text{rest}) = \frac{1}{1+e^{-h_i}}.$$
+# $$-\Delta E_i = b + J(v_{i-1}+v_{i+1}) + K(v_{i-2}v_{i-1} + v_{i-1}v_{i+1} + v_{i+1}v_{i+2}),
+# \qquad p(v_i = 1\mid \text{rest}) = \frac{1}{1+e^{\Delta E_i}}.$$
 #
 # A **sweep** of `dbm.ising.sample` visits the sites in the order $0, 3, 6, \dots$, then
 # $1, 4, 7, \dots$, then $2, 5, 8, \dots$ (the sublattices $i \bmod 3$), updating one site at a
@@ -290,18 +294,21 @@ print("effective (b, J):", np.round(dbm.rbm.effective_ising(theta_h), 3))
 # elsewhere.
 #
 # **What the visible layer sees.** Summing $h_j$ out multiplies $p(\mathbf v)$ by
-# $1 + e^{b' + W n_j}$. With $f(x) = \ln(1+e^x)$, a function of $n \in \{0, 1, 2\}$ is a
-# quadratic in $(v_j, v_{j+1})$:
+# $1 + e^{b' + W n_j}$. With the softplus $\operatorname{sp}(x) = \ln(1+e^x)$, a function of
+# $n \in \{0, 1, 2\}$ is a quadratic in $(v_j, v_{j+1})$:
 #
-# $$f(b' + W n_j) = f(b') + (v_j + v_{j+1})\,[f(b'+W) - f(b')]
-#   + v_j v_{j+1}\,[f(b'+2W) - 2f(b'+W) + f(b')].$$
+# $$\operatorname{sp}(b' + W n_j) = \operatorname{sp}(b') + (v_j +
+# v_{j+1})\,[\operatorname{sp}(b'+W) - \operatorname{sp}(b')]
+#   + v_j v_{j+1}\,[\operatorname{sp}(b'+2W) - 2\operatorname{sp}(b'+W) + \operatorname{sp}(b')].$$
 #
 # So the visible marginal is **exactly** an Ising chain, with
 #
-# $$b_\text{eff} = b + 2[f(b'+W) - f(b')], \qquad J_\text{eff} = f(b'+2W) - 2f(b'+W) + f(b')
+# $$b_\text{eff} = b + 2[\operatorname{sp}(b'+W) - \operatorname{sp}(b')], \qquad J_\text{eff} =
+# \operatorname{sp}(b'+2W) - 2\operatorname{sp}(b'+W) + \operatorname{sp}(b')
 #   \;\ge 0, \qquad K_\text{eff} = 0$$
 #
-# in the bulk ($J_\text{eff} \ge 0$ because $f$ is convex; `dbm.rbm.effective_ising`; the two
+# in the bulk ($J_\text{eff} \ge 0$ because $\operatorname{sp}$ is convex;
+# `dbm.rbm.effective_ising`; the two
 # end sites see one hidden unit each). A scan of $(W, b')$ over $[-5, 5]^2$ (the bias $b$
 # does not enter $J_\text{eff}$) confirms it: the smallest effective coupling is zero,
 # reached where $W = 0$, never below.
@@ -312,7 +319,7 @@ j_eff = np.array([[dbm.rbm.effective_ising([0.0, w, bp])[1] for bp in scan] for 
 i_min = np.unravel_index(j_eff.argmin(), j_eff.shape)
 print(f"smallest J_eff over W, b' in [-5, 5]: {j_eff.min():.3g} at W = {scan[i_min[0]]:g}, "
       f"b' = {scan[i_min[1]]:g}; largest {j_eff.max():.2f}")
-assert j_eff.min() >= -1e-12  # f(x) = ln(1 + e^x) is convex
+assert j_eff.min() >= -1e-12  # sp(x) = ln(1 + e^x) is convex
 dbm.plotting.glue_value("key-03-jeff-min", max(j_eff.min(), 0.0))  # rounding: -1e-16 is 0
 
 # %% [markdown]
@@ -323,7 +330,8 @@ dbm.plotting.glue_value("key-03-jeff-min", max(j_eff.min(), 0.0))  # rounding: -
 # all. It cannot set the triples independently of the density and the pairs, nor make
 # particles avoid each other. Section 6 shows it: fitted to lattices of the $(b, J, K)$ gas,
 # it reproduces density and pairs but misses triples and quadruples where $K > 0$. (By the same
-# calculation, a unit wired to $k$ sites contributes $f(b' + W n)$ with $n \le k$, a polynomial
+# calculation, a unit wired to $k$ sites contributes $\operatorname{sp}(b' + W n)$ with $n \le k$, a
+# polynomial
 # of order $k$ in the $v$'s: units on 3 or more sites, such as the $2\times2\times2$ cubes of
 # the Rössler model in section 7, do give three-site and higher terms. The bond model does not.)
 #

@@ -188,10 +188,10 @@ rng = np.random.default_rng(SEED)
 #
 # The computer does not minimise $S$; it minimises a *discretised* $S$. The data exist at
 # times $t_m = m\,\Delta t$, and the ODE is solved by explicit Euler with $n_\text{sub}$
-# substeps of $h = \Delta t/n_\text{sub}$:
+# substeps of $\delta t = \Delta t/n_\text{sub}$, $N_t$ of them in all:
 #
-# $$\vtheta_{n+1} = \vtheta_n + h\,\vF(\vtheta_n; \mathbf u), \qquad
-#   S_h = \sum_m \Delta t\,\big[\ln Z(\vtheta_{m n_\text{sub}}) - \vtheta_{m n_\text{sub}}
+# $$\vtheta_{n+1} = \vtheta_n + \delta t\,\vF(\vtheta_n; \mathbf u), \qquad
+#   S_{\delta t} = \sum_m \Delta t\,\big[\ln Z(\vtheta_{m n_\text{sub}}) - \vtheta_{m n_\text{sub}}
 #   \cdot\boldsymbol\mu_m\big] + \text{const}.$$
 #
 # There are two ways to get a gradient:
@@ -199,43 +199,46 @@ rng = np.random.default_rng(SEED)
 # * **Optimise, then discretise (continuous adjoint).** Derive (30)-(31) as above, then solve
 #   them with *some* numerical scheme. The result approximates $dS/d\mathbf u$ of the exact
 #   problem, with an error of the order of the scheme's step, and it is not the gradient of
-#   the $S_h$ that is being minimised.
-# * **Discretise, then optimise (discrete adjoint).** Repeat steps 1-5 on $S_h$ itself, with
-#   one multiplier $\boldsymbol\lambda_{n+1}$ per Euler step:
-#   $\mathcal L = S_h + \sum_n \boldsymbol\lambda_{n+1}\cdot\big(\vtheta_n + h\vF(\vtheta_n) -
+#   the $S_{\delta t}$ that is being minimised.
+# * **Discretise, then optimise (discrete adjoint).** Repeat steps 1-5 on $S_{\delta t}$ itself,
+#   with
+#   one multiplier $\boldsymbol\chi_{n+1}$ per Euler step:
+#   $\mathcal L = S_{\delta t} + \sum_n \boldsymbol\chi_{n+1}\cdot\big(\vtheta_n + \delta
+#   t\,\vF(\vtheta_n) -
 #   \vtheta_{n+1}\big)$. Setting $\partial\mathcal L/\partial\vtheta_n = 0$ and writing
-#   $\mathbf g_n = \partial S_h/\partial\vtheta_n = \Delta t\,(\tilde{\boldsymbol\mu} -
-#   \boldsymbol\mu)$ at data times (zero between them) and $J_n = \partial\vF/\partial
-#   \vtheta$ at $\vtheta_n$:
+#   $\mathbf e_n = \partial S_{\delta t}/\partial\vtheta_n = \Delta t\,(\tilde{\boldsymbol\mu} -
+#   \boldsymbol\mu)$ at data times (zero between them) and $\vF'_n = \partial\vF/\partial
+#   \vtheta$ (the Jacobian) at $\vtheta_n$:
 #
-# $$\boldsymbol\lambda_N = \mathbf g_N, \qquad \boldsymbol\lambda_n = \mathbf g_n +
-#   \boldsymbol\lambda_{n+1} + h\,J_n^{\mathsf T}\boldsymbol\lambda_{n+1}, \qquad
-#   \frac{dS_h}{du_{k,l}} = \sum_{n=0}^{N-1} h\, f_l(\vtheta_n)\,\lambda_{n+1,k}.$$
+# $$\boldsymbol\chi_{N_t} = \mathbf e_{N_t}, \qquad \boldsymbol\chi_n = \mathbf e_n +
+#   \boldsymbol\chi_{n+1} + \delta t\,(\vF'_n)^{\mathsf T}\boldsymbol\chi_{n+1}, \qquad
+#   \frac{dS_{\delta t}}{du_{k,l}} = \sum_{n=0}^{N_t-1} \delta t\, f_l(\vtheta_n)\,\chi_{n+1,k}.$$
 #
-# This is the **exact** gradient of $S_h$: every step is the chain rule, nothing is
-# approximated. As $h \to 0$ (and $\Delta t \to 0$, so that the sum over data times becomes
-# the integral of (28)), $\boldsymbol\lambda_n \to -\boldsymbol\phi(t_n)$ and these
+# This is the **exact** gradient of $S_{\delta t}$: every step is the chain rule, nothing is
+# approximated. As $\delta t \to 0$ (and $\Delta t \to 0$, so that the sum over data times becomes
+# the integral of (28)), $\boldsymbol\chi_n \to -\boldsymbol\phi(t_n)$ and these
 # lines become (31) and (30) (the minus sign because the step's constraint,
-# $\vtheta_n + h\vF - \vtheta_{n+1} \approx -h\,(\dot\vtheta - \vF)$, has the opposite sign
-# to the bracket of (29)); the jumps $\mathbf g_m$ at the data times are the discrete form
+# $\vtheta_n + \delta t\,\vF - \vtheta_{n+1} \approx -\delta t\,(\dot\vtheta - \vF)$, has the
+# opposite sign
+# to the bracket of (29)); the jumps $\mathbf e_n$ at the data times are the discrete form
 # of the source $\tilde{\boldsymbol\mu} - \boldsymbol\mu$. Note where the Jacobian and the
 # basis are evaluated: at $\vtheta_n$, the point the forward step started from. A continuous
 # adjoint discretised "naturally", e.g. (31) stepped backwards by explicit Euler from
-# $t_{n+1}$ to $t_n$, evaluates them at $\vtheta_{n+1}$ instead, and is off by $O(h)$.
+# $t_{n+1}$ to $t_n$, evaluates them at $\vtheta_{n+1}$ instead, and is off by $O(\delta t)$.
 #
 # **Why this package uses the discrete adjoint** (`dbm.dynamics.adjoint_gradient`):
 #
 # 1. It is the gradient of what is minimised, so gradient descent behaves as the theory of
-#    gradient descent says; an $O(h)$-inconsistent gradient can point uphill near a minimum.
+#    gradient descent says; an $O(\delta t)$-inconsistent gradient can point uphill near a minimum.
 # 2. It can be *tested*: against central finite differences it agrees to rounding error
 #    (section 5.3), so any bug, even a small one, shows. A continuous adjoint agrees only
-#    to $O(h)$, which hides bugs of that size. The authors' published reference code had such
+#    to $O(\delta t)$, which hides bugs of that size. The authors' published reference code had such
 #    a bug: its adjoint step (DynamicBoltzmann 3.0/3.1, the version used for
 #    {cite}`ernst2019`) multiplied by a wrong derivative term instead of $\sum_l \phi_l\,
 #    \partial F_l/\partial\theta_k$ of (31) (REFERENCE_NOTES section 4). A
 #    finite-difference check catches such a slip at once (exercise 3 shows how loudly).
 # 3. It costs the same: one backward sweep, plus storing the forward solution at every
-#    substep ($K$ numbers per substep, negligible here).
+#    substep ($n_\theta$ numbers per substep, one per parameter; negligible here).
 #
 # ## 5. Algorithm 1 in forty lines of NumPy
 #
@@ -270,7 +273,7 @@ truth.set_grid(0, grid)
 theta0 = np.array([[-1.5], [-0.5], [0.5], [1.5]])
 toy = dbm.ExactMoments(mu_model(truth.solve(theta0, N_STEPS)), theta0, model_moments=mu_model)
 print(f"{truth.n_dofs} coefficients u (value and slope at {truth.n_dofs // 2} vertices); "
-      f"data moments of shape {toy.data_moments.shape} (trajectory, time, K)")
+      f"data moments of shape {toy.data_moments.shape} (trajectory, time, moment k)")
 
 # %% [markdown]
 # ### 5.2 The code
@@ -305,12 +308,12 @@ def forward(u, th0, ns=NS):
 
 
 def adjoint(u, theta, g, ns=NS, continuous=False):
-    """Backward sweep: dS/du from g = dS/dtheta at the data times (section 4)."""
-    lam, grad = g[-1], np.zeros_like(u)  # lambda_N = g_N
+    """Backward sweep: dS/du from g = e_n = dS/dtheta at the data times (section 4)."""
+    lam, grad = g[-1], np.zeros_like(u)  # lam = chi_{N_t} = e_{N_t}
     for n in range(len(theta) - 2, -1, -1):
         idx, w, dw = basis(theta[n + 1] if continuous else theta[n])
-        grad[idx] += DT / ns * w * lam  # (30): h f_l(theta_n) lambda_{n+1}
-        lam = lam + DT / ns * (dw @ u[idx]) * lam  # (31): + h J_n^T lambda_{n+1}
+        grad[idx] += DT / ns * w * lam  # (30): dt_sub f_l(theta_n) chi_{n+1}
+        lam = lam + DT / ns * (dw @ u[idx]) * lam  # (31): + dt_sub F'_n^T chi_{n+1}
         if n % ns == 0:
             lam = lam + g[n // ns]  # the source at a data time
     return grad
@@ -346,9 +349,9 @@ def algorithm1(n_iter, lr, gradient=objective_and_gradient):
 # **Against the package.** On an arbitrary $F$ ($F^*$ with every coefficient perturbed by
 # a random number of standard deviation 0.3), the NumPy gradient of trajectory 3 must equal
 # `dbm.dynamics.adjoint_gradient`, which runs the same recursion in a numba kernel.
-# **Against finite differences.** Central differences of $S_h$ with step $\epsilon =
+# **Against finite differences.** Central differences of $S_{\delta t}$ with step $\epsilon =
 # 10^{-6}$ have a truncation error of order $\epsilon^2$ and a rounding error of order
-# $\epsilon_\text{mach}|S_h|/\epsilon$ per coefficient ($\epsilon_\text{mach} \approx 2
+# $\epsilon_\text{mach}|S_{\delta t}|/\epsilon$ per coefficient ($\epsilon_\text{mach} \approx 2
 # \times 10^{-16}$), about $10^{-8}$ here: that, not the adjoint, limits the agreement. We
 # assert the difference below ten times that rounding level; an error in the adjoint would
 # show as a relative difference of percents (exercise 3).
@@ -425,7 +428,7 @@ plt.show()
 # The `continuous=True` switch of `adjoint` evaluates the Jacobian and the basis at
 # $\vtheta_{n+1}$: (31) stepped backwards by explicit Euler, (30) by the rectangle rule, a
 # consistent discretisation of the continuous adjoint. Compare both with finite
-# differences of the same $S_h$ while the number of substeps grows.
+# differences of the same $S_{\delta t}$ while the number of substeps grows.
 
 # %%
 n_substeps = [1, 2, 4, 8, 16, 32]
@@ -441,7 +444,7 @@ cont = np.array(errors["continuous adjoint (31), discretised"])
 order = -np.polyfit(np.log(n_substeps[-4:]), np.log(cont[-4:]), 1)[0]
 print(f"order of the continuous adjoint's error over the last four step sizes: {order:.2f}")
 assert max(errors["discrete adjoint"]) < 1e-4 * cont.min()
-assert abs(order - 1) < 0.1  # first order in h
+assert abs(order - 1) < 0.1  # first order in the substep dt/ns
 dbm.plotting.plot_gradient_consistency(n_substeps, errors)
 plt.show()
 
@@ -449,7 +452,8 @@ plt.show()
 # **Figure 4.2.** Relative error of two gradients of the same discretised objective against
 # finite differences. The discrete adjoint is exact at every step size (what is left is the
 # finite differences' rounding); the discretised continuous adjoint converges to it only as
-# $h \to 0$, at first order (its error halves with $h$ once $h$ is small, asserted above).
+# $\delta t \to 0$, at first order (its error halves with $\delta t$ once $\delta t$ is small,
+# asserted above).
 #
 # ### 5.5 Explore: learning rate and cell size
 #
@@ -482,12 +486,13 @@ show_training(**dbm.widgets.defaults(sliders_t))
 #
 # ## 6. Backpropagation through time and neural ODEs
 #
-# Unroll the Euler solve: $\vtheta_{n+1} = \vtheta_n + h\,\vF(\vtheta_n; \mathbf u)$ is one
+# Unroll the Euler solve: $\vtheta_{n+1} = \vtheta_n + \delta t\,\vF(\vtheta_n; \mathbf u)$ is one
 # layer of a *residual network*, and since $\mathbf u$ is the same in every layer, the
-# unrolled solve is a *recurrent* network run for $N$ steps. The discrete adjoint of
+# unrolled solve is a *recurrent* network run for $N_t$ steps. The discrete adjoint of
 # section 4 is then nothing but reverse-mode differentiation of that network:
-# **backpropagation through time** {cite}`werbos1990`. $\boldsymbol\lambda_n =
-# dS_h/d\vtheta_n$ (through all later steps) is the error signal backpropagated to step $n$; the
+# **backpropagation through time** {cite}`werbos1990`. $\boldsymbol\chi_n =
+# dS_{\delta t}/d\vtheta_n$ (through all later steps) is the error signal backpropagated to step
+# $n$; the
 # mismatch $\Delta t\,(\tilde{\boldsymbol\mu} - \boldsymbol\mu)$ is injected at every data
 # time, like the loss of a sequence model at every output; $\mathbf u$, shared by all steps,
 # collects its gradient from every step, as shared weights do. The general method, of which
@@ -512,8 +517,8 @@ show_training(**dbm.widgets.defaults(sliders_t))
 #
 # ## 7. The truncated window (eq. 41)
 #
-# The paper does not minimise $S$ over the whole trajectory at once. At optimisation step
-# $s$ it uses only a window of data times $[\tau, \tau + \Delta\tau]$, shifting $\tau$ by one
+# The paper does not minimise $S$ over the whole trajectory at once. At each optimisation
+# step it uses only a window of data times $[\tau, \tau + \Delta\tau]$, shifting $\tau$ by one
 # data step every few optimisation steps, and solves the adjoint only from
 # $\boldsymbol\phi(\tau + \Delta\tau) = 0$ back to $\tau$ (eq. 41):
 #
@@ -654,7 +659,7 @@ assert np.linalg.norm(truncated - fd_window) < 10 * rounding_level(S_window(U), 
 # **Regularisation (eqs. 32-33).** Add $\lambda_r\sum_m\Delta t\,(\theta_m - \bar\theta)^2$
 # to the objective of trajectory 3, with $\lambda_r = 0.5$ and $\bar\theta = 0.3$. Using the
 # NumPy pieces `forward` and `adjoint` of section 5.2, compute its gradient (only the source
-# $\mathbf g$ changes, as eq. 33 says), and check it against
+# $\mathbf e$ changes, as eq. 33 says), and check it against
 # `dbm.dynamics.adjoint_gradient(..., l2=0.5, theta_bar=[0.3])` and against finite
 # differences.
 #
@@ -711,8 +716,8 @@ assert np.linalg.norm(grad_regularised - fd_l2) < 10 * rounding_level(S_regulari
 #
 # **A wrong adjoint term.** The authors' reference code got the derivative term of (31)
 # wrong (section 4). Make a wrong adjoint of your own: drop the Jacobian term (the line
-# marked (31) in `adjoint`), so that $\boldsymbol\lambda_n = \mathbf g_n +
-# \boldsymbol\lambda_{n+1}$. (a) How far is its gradient from finite differences? (b) Train
+# marked (31) in `adjoint`), so that $\boldsymbol\chi_n = \mathbf e_n +
+# \boldsymbol\chi_{n+1}$. (a) How far is its gradient from finite differences? (b) Train
 # with it (`algorithm1(300, 1.0, gradient=...)`): does the moment mismatch still fall, and
 # what $F$ does it learn? What does this say about "the loss went down" as a test of a
 # gradient?
@@ -722,7 +727,7 @@ assert np.linalg.norm(grad_regularised - fd_l2) < 10 * rounding_level(S_regulari
 
 # %% tags=["scaffold"]
 def adjoint_without_jacobian(u, theta, g, ns=NS):
-    """Like `adjoint`, without the h J^T lambda term."""
+    """Like `adjoint`, without the dt_sub F'^T chi term."""
     ...
 
 
@@ -738,7 +743,7 @@ def gradient_without_jacobian(u, i):
 
 # %% tags=["solution"]
 def adjoint_without_jacobian(u, theta, g, ns=NS):
-    """Like `adjoint`, without the h J^T lambda term."""
+    """Like `adjoint`, without the dt_sub F'^T chi term."""
     lam, grad = g[-1], np.zeros_like(u)
     for n in range(len(theta) - 2, -1, -1):
         idx, w, _ = basis(theta[n])
@@ -807,7 +812,7 @@ plt.show()
 #   regularisation (eq. 32) only adds to the adjoint's source (eq. 33).
 # * The package differentiates the *discretised* objective exactly (the discrete adjoint of
 #   the Euler scheme): it matches finite differences to rounding error, while a discretised
-#   continuous adjoint is off by $O(h)$ (measured above). Algorithm 1 in forty lines of NumPy
+#   continuous adjoint is off by $O(\delta t)$ (measured above). Algorithm 1 in forty lines of NumPy
 #   reproduces `dbm.dynamics.adjoint_gradient` and `dbm.dynamics.train` to rounding error.
 # * The discrete adjoint is backpropagation through time of the unrolled Euler solve; neural
 #   ODEs use the continuous adjoint; the paper's moving window (eq. 41) is truncated

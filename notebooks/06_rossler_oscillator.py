@@ -119,7 +119,7 @@ print(net)
 #
 # which is eq. (43). It is not closed: the pair counts have their own equations, with triples
 # in them, and so on. **Random mixing** closes it: particles placed independently at densities
-# $\rho_\alpha = \mu_\alpha / N$ on $N$ sites with $N_b$ bonds give $\Delta_{\alpha\alpha} =
+# $\rho_\alpha = \mu_\alpha / L$ on $L$ sites with $N_b$ bonds give $\Delta_{\alpha\alpha} =
 # N_b \rho_\alpha^2$ and $\Delta_{\alpha\beta} = 2N_b\rho_\alpha\rho_\beta$
 # (`dbm.theory.random_mixing_pairs`). That is the
 # Willamowski–Rössler ODE, `dbm.theory.solve_mean_field`.
@@ -280,7 +280,7 @@ plt.show()
 # its counts even exceed the 1,000 sites. Two things in the lattice are missing from it:
 #
 # * **Volume exclusion.** A birth needs an empty neighbour and a site holds one molecule, so
-#   the total can never pass $N = 1000$. The ODE has no such bound.
+#   the total can never pass $L = 1000$ (the paper's $N$). The ODE has no such bound.
 # * **Spatial correlation.** Births put the child next to its parent, so like species
 #   cluster; reactions remove the pairs that react, so reacting species avoid each other.
 #   The ratio $g_{\alpha\beta} = \Delta_{\alpha\beta} / \Delta^{\text{mixed}}_{\alpha\beta}$
@@ -365,16 +365,17 @@ plt.show()
 # **Why this hidden layer captures the pairs of (43).** Sum out hidden unit $j$. With
 # $n_A, n_B, n_C$ the numbers of A, B, C among its 8 sites, it contributes the factor
 # $1 + e^{b_X + W_{AX} n_A} + e^{b_Y + W_{BY} n_B} + e^{b_Z + W_{CZ} n_C}$ to $p(\vV)$, so
-# $\ln p(\vV)$ gains $f(n_A, n_B, n_C) = \ln(\text{that factor})$. Expand $f$ to second order:
-# its curvature is $\partial^2 f / \partial n_\alpha \partial n_\beta = W_\alpha W_\beta
-# (\delta_{\alpha\beta} p_\alpha - p_\alpha p_\beta)$, with $p_\alpha$ the probability of
-# the hidden species that partners $\alpha$. Since $n_\alpha^2 = n_\alpha + 2\sum_{i<i'}
+# $\ln p(\vV)$ gains $\Omega(n_A, n_B, n_C) = \ln(\text{that factor})$. Expand $\Omega$ to second
+# order: its curvature is $\partial^2 \Omega / \partial n_\alpha \partial n_\beta = W_\alpha W_\beta
+# (\delta_{\alpha\beta} \pi_\alpha - \pi_\alpha \pi_\beta)$, with $\pi_\alpha$ the probability that
+# the unit holds the hidden species that partners $\alpha$ ($\pi_A = p(h_j = X \mid \vV)$, and so
+# on). Since $n_\alpha^2 = n_\alpha + 2\sum_{i<i'}
 # v_{i\alpha}v_{i'\alpha}$ over the cube, a quadratic term in the counts *is* a coupling of
 # every pair of sites in the cube, nearest neighbours included (each bond lies in 4 cubes):
 #
-# * like molecules attract, $W_\alpha^2 p_\alpha(1 - p_\alpha) > 0$, for any $W_\alpha \neq 0$:
+# * like molecules attract, $W_\alpha^2 \pi_\alpha(1 - \pi_\alpha) > 0$, for any $W_\alpha \neq 0$:
 #   the clustering that section 4 measured;
-# * unlike molecules in a cube repel weakly, $-W_\alpha W_\beta p_\alpha p_\beta$, because
+# * unlike molecules in a cube repel weakly, $-W_\alpha W_\beta \pi_\alpha \pi_\beta$, because
 #   they compete for the one hidden unit: the depletion of A–B and A–C pairs.
 #
 # Exercise 3 computes these couplings for the learned parameters. One approximation to keep in
@@ -522,9 +523,9 @@ show_f(**dbm.widgets.defaults(f_sliders))
 # ### 6.3 Why the weights hardly learn, and a start from the data
 #
 # **The weights start where the loss is already minimal.** At $W = 0$ the hidden units do
-# not see the visible layer: $p(h_j = X \mid \vV) = e^{b_X} / (1 + \sum e^{b})$ whatever
+# not see the visible layer: $\pi_A = p(h_j = X \mid \vV) = e^{b_X} / (1 + \sum e^{b})$ whatever
 # $\vV$ is. The awake moment of $W_{AX}$, $\sum_{\{i,j\}} v_{iA}\, p(h_{jX} \mid \vV)$, is
-# then $8\,p_X$ times the count of A, and the asleep moment is $8\,p_X$ times the model's
+# then $8\,\pi_A$ times the count of A, and the asleep moment is $8\,\pi_A$ times the model's
 # mean count of A; the hidden-bias moments agree exactly. So a weight-free model with the
 # right means matches **all nine moments** of Algorithm 1, whatever the pairs of the data
 # are: the loss is at its minimum, and the gradient of the weights carries no information
@@ -688,7 +689,7 @@ print("learned weights at t = 0.2 (W_AX, W_BY, W_CZ):", theta[20, 3:6].round(2))
 # ```
 #
 # **The MaxEnt biases (46).** Invert eq. (46): show that the weight-free model with mean
-# counts $\mu_\alpha$ has $b_\alpha = \ln\big(\mu_\alpha / (N - \sum_\beta \mu_\beta)\big)$.
+# counts $\mu_\alpha$ has $b_\alpha = \ln\big(\mu_\alpha / (L - \sum_\beta \mu_\beta)\big)$.
 # Then check it on the simulation's mean counts at $t = 0.5$ by sampling the weight-free model
 # with those biases.
 #
@@ -707,8 +708,8 @@ print("target:", target.round(1), " sampled:", got)
 # :class: dropdown
 # ```
 #
-# With $W = 0$, $\mu_\alpha / N = e^{b_\alpha}/Z$ and the empty fraction is $1/Z$ with $Z = 1
-# + \sum_\beta e^{b_\beta}$. Dividing, $e^{b_\alpha} = \mu_\alpha / (N - \sum_\beta
+# With $W = 0$, $\mu_\alpha / L = e^{b_\alpha}/Z$ and the empty fraction is $1/Z$ with $Z = 1
+# + \sum_\beta e^{b_\beta}$. Dividing, $e^{b_\alpha} = \mu_\alpha / (L - \sum_\beta
 # \mu_\beta)$.
 
 # %% tags=["solution"]
@@ -753,7 +754,7 @@ print("W = 0 model:", pairs0, "independent sites:", expected, " g_AA, model:", g
 # With $W = 0$ the sites are independent, each holding A with probability $\rho_A$, so each of
 # the $N_b$ bonds holds two A with probability $\rho_A^2$. Given a sample's own count $n$ of
 # A, its A sit on a uniformly random set of $n$ sites, and a bond holds two of them with
-# probability $n(n-1)/(N(N-1)) \approx (n/N)^2$.
+# probability $n(n-1)/(L(L-1)) \approx (n/L)^2$.
 
 # %% tags=["solution"]
 pairs0 = dbm.pair_counts(visible0[0], dim=3, n_species=3, boundary="reflecting")[:, 0, 0]
@@ -784,11 +785,11 @@ print(f"g_AA at t = 0.2: simulations {pairs[20, 0, 0] / mixed[20, 0, 0]:.2f}, tr
 # ```
 #
 # **The couplings of a hidden unit.** For the parameters learned by Algorithm 1 at
-# $t = 0.2$, compute the curvature matrix $\partial^2 f / \partial n_\alpha \partial
-# n_\beta$ of $f(n_A, n_B, n_C) = \ln\big(1 + \sum_\beta e^{b_\beta + W_\beta
+# $t = 0.2$, compute the curvature matrix $\partial^2 \Omega / \partial n_\alpha \partial
+# n_\beta$ of $\Omega(n_A, n_B, n_C) = \ln\big(1 + \sum_\beta e^{b_\beta + W_\beta
 # n_\beta}\big)$ (section 5) at the mean numbers of A, B, C in a cube, by finite
 # differences, and compare it with the formula $W_\alpha W_\beta (\delta_{\alpha\beta}
-# p_\alpha - p_\alpha p_\beta)$. Which pairs attract and which repel?
+# \pi_\alpha - \pi_\alpha \pi_\beta)$. Which pairs attract and which repel?
 #
 # ```{exercise-end}
 # ```
@@ -799,11 +800,11 @@ n_cube = mu[20] * 8 / 1000  # mean numbers of A, B, C in a cube of 8 sites
 
 
 def log_factor(n):
-    ...  # f(n) of the formula above
+    ...  # Omega(n) of the formula above
 
 
 curvature = ...  # 3 x 3 central second differences of log_factor at n_cube
-formula = ...  # W_a W_b (delta_ab p_a - p_a p_b), p = hidden probabilities at n_cube
+formula = ...  # W_a W_b (delta_ab pi_a - pi_a pi_b), pi = hidden probabilities at n_cube
 print("finite differences:", curvature, "\nformula:", formula)
 
 # %% [markdown] tags=["solution"]
@@ -834,10 +835,11 @@ assert np.allclose(curvature, formula, atol=1e-5)
 
 # %% [markdown] tags=["solution"]
 # The diagonal is positive whatever the signs of the weights (two A, two B or two C in a
-# cube attract, $W_\alpha^2 p_\alpha(1 - p_\alpha) > 0$) and an off-diagonal entry has the
+# cube attract, $W_\alpha^2 \pi_\alpha(1 - \pi_\alpha) > 0$) and an off-diagonal entry has the
 # sign of $-W_\alpha W_\beta$ (for weights of one sign, an A and a B repel: they compete
 # for the one hidden unit). Each like pair in a cube gains the log-weight $\partial^2
-# f/\partial n_\alpha^2$, each unlike pair $\partial^2 f/\partial n_\alpha \partial n_\beta$;
+# \Omega/\partial n_\alpha^2$, each unlike pair $\partial^2 \Omega/\partial n_\alpha \partial
+# n_\beta$;
 # a nearest-neighbour bond lies in 4 cubes, so it gains four times that. The couplings are
 # of order $W^2$, tiny for weights of a few tenths: this is the second-order dependence
 # that leaves $W = 0$ a stationary point (section 6.3).
