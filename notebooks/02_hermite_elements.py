@@ -231,7 +231,10 @@ for name in models:
     error = np.abs(grads[name] - grads[name, "fine"]).max()
     print(f"    largest distance from the dt = 5e-4 gradient at dt = 0.05: {error:.4f}")
 assert jumps["C0", 0.05] > 5 * jumps["C1", 0.05]
-halving = [steps_only["C0", big] / steps_only["C0", small] for big, small in zip(dts, dts[1:])]
+halving = [
+    steps_only["C0", big] / steps_only["C0", small]
+    for big, small in zip(dts, dts[1:], strict=False)
+]
 print("C0: ratio of the jumps when dt halves:", np.round(halving, 2))
 assert all(1.7 < ratio < 2.3 for ratio in halving)  # jumps proportional to dt
 
