@@ -39,6 +39,7 @@ from .closures import (
     maxent_closure_rhs,
     maxent_theta,
     maxent_trajectories,
+    project_nonneg_coupling,
 )
 from .dynamics import ParameterODE, TrainResult, train, visited_cells
 from .estimators import HiddenMoments, IsingMoments, _hidden_cd_moments
@@ -554,6 +555,8 @@ class DataClosureRun:
     refine : TrainResult or None
         Algorithm 1 from the fitted flow, when asked for.
     seconds : float
+    nonneg_coupling : bool
+        ``(b, J)`` restricted to ``J >= 0`` (the hidden model's family).
     """
 
     closure: JumpClosure
@@ -564,20 +567,35 @@ class DataClosureRun:
     maxent_residual: float
     refine: TrainResult | None = None
     seconds: float = 0.0
+    nonneg_coupling: bool = False
 
 
-def closure_initial_theta(data: AnnihilationData, n_params: int = 3) -> np.ndarray:
+def closure_initial_theta(data: AnnihilationData, n_params: int = 3, *,
+                          nonneg_coupling: bool = False) -> np.ndarray:
     """Where a closure of ``data`` starts: ``(b, J, K)`` of eq. (37), or the MaxEnt ``(b, J)``.
 
     With three parameters the lattices' generating parameters
     (``data.initial_theta``, as in the paper); with two, the ``(b, J)``
     (``K = 0``) whose exact moments match the lattices at t = 0
-    (:func:`dbmtools.closures.maxent_theta`).
+    (:func:`dbmtools.closures.maxent_theta`), with ``nonneg_coupling``
+    projected onto ``J >= 0`` by maximum likelihood
+    (:func:`dbmtools.closures.project_nonneg_coupling`).
     """
     if n_params == 3:
         return data.initial_theta.copy()
     m0 = chain_moments(data.states[:, :, 0], max_order=2, boundary="reflecting").mean(1)
-    return maxent_theta(m0, data.states.shape[-1], tol=1e-6).params
+    L = data.states.shape[-1]
+    th = maxent_theta(m0, L, tol=1e-6).params
+    return project_nonneg_coupling(th, m0[:, 0], L) if nonneg_coupling else th
+
+
+def _readout(theta, n_params, nonneg_coupling):
+    """Parameters whose moments a closure predicts: ``(b, J, K)``, ``J`` clipped at 0 if asked."""
+    th = _pad(theta, n_params)
+    if nonneg_coupling:
+        th = th.copy()
+        th[..., 1] = np.maximum(th[..., 1], 0.0)
+    return th
 
 
 def _pad(theta, n_params):
@@ -589,6 +607,7 @@ def learn_data_closure(
     data: AnnihilationData,
     *,
     n_params: int = 3,
+    nonneg_coupling: bool = False,
     jump: bool = True,
     roughness: Sequence[float] = (1e-3, 1e-2, 1e-1),
     validation_fraction: float = 0.2,
@@ -623,6 +642,14 @@ def learn_data_closure(
     5. ``refine_iter > 0``: Algorithm 1 (Adam, whole horizon, exact moments)
        from the fitted flow, early-stopped on the validation split.
 
+    With ``nonneg_coupling`` (``n_params = 2`` only) every fit is projected
+    onto ``J >= 0`` by maximum likelihood
+    (:func:`dbmtools.closures.project_nonneg_coupling`): the family of the
+    hidden model's (39) visible marginal in the bulk
+    (:func:`dbmtools.rbm.effective_ising`), so this is the hidden model trained
+    the same way; the integrated closure's ``J`` is clipped at 0 where its
+    moments are read (validation, :func:`data_closure_moments`).
+
     ``maxent`` (n_conditions, len(time_indices), n_params) passes MaxEnt fits
     already made (step 1 is then skipped); ``margin`` widens the flow's domain
     around them.
@@ -632,6 +659,8 @@ def learn_data_closure(
     data : AnnihilationData
     n_params : {3, 2}
         ``(b, J, K)`` or ``(b, J)`` with ``K = 0``.
+    nonneg_coupling : bool
+        Restrict ``(b, J)`` to ``J >= 0``.
     Other parameters as described above.
 
     Returns
@@ -651,6 +680,8 @@ def learn_data_closure(
     t_start = time.perf_counter()
     if n_params not in (2, 3):
         raise ValueError(f"`n_params` must be 2 or 3; got {n_params!r}.")
+    if nonneg_coupling and n_params != 2:
+        raise ValueError("`nonneg_coupling` needs `n_params` = 2 (the (b, J) family).")
     L = data.states.shape[-1]
     n_steps = data.n_times - 1
     dt = float(data.meta.get("dt", 0.01))
@@ -659,7 +690,7 @@ def learn_data_closure(
     if tidx[-1] != n_steps:
         tidx = np.r_[tidx, n_steps]
     mom = chain_moments(data.states[:, :, tidx], max_order=4, boundary="reflecting").mean(1)
-    th0 = closure_initial_theta(data, n_params)
+    th0 = closure_initial_theta(data, n_params, nonneg_coupling=nonneg_coupling)
     if maxent is None:
         fit = maxent_trajectories(mom[..., :n_params], L, th0, tol=1e-4)
         theta, residual = fit.params.copy(), float(fit.residual.max())
@@ -670,6 +701,8 @@ def learn_data_closure(
                              f"{theta.shape}.")
         residual = float(np.abs(exact_chain_moments(_pad(theta, n_params), L, 3)[..., :n_params]
                                 - mom[..., :n_params]).max())
+    if nonneg_coupling:
+        theta = project_nonneg_coupling(theta, mom[..., 0], L)
     theta[:, 0] = th0  # the closure starts where the lattices were drawn from
     names = ("b", "J", "K")[:n_params]
     lo, hi = _domain(theta.reshape(-1, n_params), np.full(n_params, cell_size), margin)
@@ -693,7 +726,7 @@ def learn_data_closure(
             th = closure.solve(th0[cond], n_steps)[:, tidx]
         except ValueError:
             return np.inf
-        model = exact_chain_moments(_pad(th, n_params), L, 4)
+        model = exact_chain_moments(_readout(th, n_params, nonneg_coupling), L, 4)
         return float(np.sqrt(((model - mom[cond]) ** 2).mean(0)).mean())
 
     n_cond = len(th0)
@@ -711,7 +744,8 @@ def learn_data_closure(
         every = chain_moments(data.states, max_order=n_params, boundary="reflecting").mean(1)
 
         def model_moments(th):
-            return exact_chain_moments(_pad(th, n_params), L, 3)[..., :n_params]
+            return exact_chain_moments(_readout(th, n_params, nonneg_coupling), L,
+                                       3)[..., :n_params]
 
         start = closure.solve(th0, 1)[:, -1] if jump else th0
         ode = closure.ode
@@ -725,7 +759,7 @@ def learn_data_closure(
         if result.validation_history.size and result.validation_history.min() > before:
             ode.coeffs = kept  # Algorithm 1 did not improve on the fit: keep the fit
     return DataClosureRun(closure, n_params, L, best, table, residual, result,
-                          time.perf_counter() - t_start)
+                          time.perf_counter() - t_start, nonneg_coupling)
 
 
 def data_closure_moments(run: DataClosureRun, test: AnnihilationData, *,
@@ -736,14 +770,16 @@ def data_closure_moments(run: DataClosureRun, test: AnnihilationData, *,
     -------
     dict
         ``times`` (n_eval,), ``simulation`` and ``model`` (n_conditions, n_eval, 4),
-        ``theta`` (n_conditions, n_eval, n_params).
+        ``theta`` (n_conditions, n_eval, n_params), before any clipping of ``J``.
     """
     n_steps = test.n_times - 1
     idx = np.arange(0, n_steps + 1, every)
-    th = run.closure.solve(closure_initial_theta(test, run.n_params), n_steps)[:, idx]
+    start = closure_initial_theta(test, run.n_params, nonneg_coupling=run.nonneg_coupling)
+    th = run.closure.solve(start, n_steps)[:, idx]
     sim = chain_moments(test.states[:, :, idx], max_order=4, boundary="reflecting").mean(1)
     return {"times": idx * run.closure.ode.dt, "simulation": sim, "theta": th,
-            "model": exact_chain_moments(_pad(th, run.n_params), run.n_sites, 4)}
+            "model": exact_chain_moments(_readout(th, run.n_params, run.nonneg_coupling),
+                                         run.n_sites, 4)}
 
 
 def maxent_closure_moments(test: AnnihilationData, *, every: int = 10,

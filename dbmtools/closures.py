@@ -45,6 +45,7 @@ __all__ = [
     "MaxEntFit",
     "maxent_theta",
     "maxent_trajectories",
+    "project_nonneg_coupling",
     "flow_samples",
     "fit_flow",
     "fit_jump",
@@ -240,6 +241,55 @@ def maxent_trajectories(
         n_iter, ok = max(n_iter, fit.n_iter), ok and fit.converged
         start = fit.params
     return MaxEntFit(out, res, n_iter, ok)
+
+
+def project_nonneg_coupling(params: np.ndarray, density: np.ndarray, n_sites: int) -> np.ndarray:
+    """Maximum-likelihood ``(b, J)`` with ``J >= 0`` from unconstrained MaxEnt fits.
+
+    The family of the hidden model's visible marginal in the bulk (an Ising
+    chain with ``J_eff >= 0``, :func:`dbmtools.rbm.effective_ising`). The
+    log-likelihood ``theta . mu - log Z(theta)`` of an exponential family is
+    strictly concave, so when the unconstrained maximiser (the moment-matching
+    ``(b, J)`` of :func:`maxent_theta`) has ``J < 0`` the constrained one lies
+    on ``J = 0``, where the sites are independent and the likelihood is
+    maximised by matching the density alone: ``b = log(rho / (1 - rho))``,
+    ``rho = mu_1 / L``. Fits with ``J >= 0`` are returned unchanged.
+
+    Parameters
+    ----------
+    params : array_like, shape (..., 2)
+        Moment-matching ``(b, J)`` (``K = 0``).
+    density : array_like, shape (...)
+        The raw sums ``<sum v_i>`` they were fitted to.
+    n_sites : int
+
+    Returns
+    -------
+    ndarray, shape (..., 2)
+
+    Examples
+    --------
+    >>> mu = exact_chain_moments([0.2, -0.8, 0.0], 500, max_order=2)
+    >>> th = maxent_theta(mu, 500).params
+    >>> project_nonneg_coupling(th, mu[0], 500).round(4).tolist()
+    [-0.4044, 0.0]
+    >>> project_nonneg_coupling([0.3, 0.5], 250.0, 500).tolist()
+    [0.3, 0.5]
+    """
+    th = check_finite_array("params", params)
+    if th.ndim == 0 or th.shape[-1] != 2:
+        raise ValueError(f"`params` must have shape (..., 2) = (b, J); got {th.shape}.")
+    L = check_int("n_sites", n_sites, 1)
+    rho = check_finite_array("density", density) / L
+    if rho.shape != th.shape[:-1]:
+        raise ValueError(f"`density` must have shape {th.shape[:-1]}; got {rho.shape}.")
+    neg = th[..., 1] < 0
+    if np.any((rho[neg] <= 0) | (rho[neg] >= 1)):
+        raise ValueError("`density`: the density must lie strictly between 0 and 1.")
+    out = th.copy()
+    out[neg, 0] = np.log(rho[neg] / (1 - rho[neg]))
+    out[neg, 1] = 0.0
+    return out
 
 
 # ---------------------------------------------------------------------------

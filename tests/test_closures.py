@@ -179,3 +179,29 @@ def test_closure_figures_of_this_module():
                                          exact=0.5 / (1 + t))
     assert fig2.axes[0].get_xscale() == "log" and len(fig2.axes[0].lines) == 3
     plt.close("all")
+
+
+@pytest.mark.parametrize("theta", [(0.2, -0.8), (-0.5, -1.5), (0.4, 0.7)])
+def test_nonneg_coupling_projection_is_the_constrained_likelihood_maximum(theta):
+    """Against L-BFGS-B on the log-likelihood of a brute-force enumerated chain."""
+    from scipy.optimize import minimize
+
+    L = 9
+    states, _ = ising.enumerate_states(0.0, 0.0, 0.0, n_sites=L, boundary="reflecting")
+    phi = chain_moments(states, max_order=2, boundary="reflecting").astype(float)
+    mu = ising.exact_chain_moments((*theta, 0.0), L, max_order=2)
+
+    def nll(th):  # -(theta . mu - log Z), and its gradient (model moments - data moments)
+        e = phi @ th
+        logz = np.logaddexp.reduce(e)
+        p = np.exp(e - logz)
+        return logz - th @ mu, p @ phi - mu
+
+    ref = minimize(nll, np.zeros(2), jac=True, method="L-BFGS-B",
+                   bounds=[(None, None), (0.0, None)], options={"ftol": 1e-14, "gtol": 1e-10})
+    fit = closures.maxent_theta(mu, L, tol=1e-10)
+    got = closures.project_nonneg_coupling(fit.params, mu[0], L)
+    np.testing.assert_allclose(got, ref.x, atol=1e-5)
+    assert got[1] >= 0
+    if theta[1] >= 0:
+        np.testing.assert_allclose(got, theta, atol=1e-8)
