@@ -48,7 +48,7 @@
 # **Prerequisites.** Notebooks 01 (simulator), 02 (Hermite elements), 03 (Boltzmann
 # machines), 04 (the adjoint method and Algorithm 1); ODEs and the chain rule.
 #
-# **Time.** About 75 minutes; the notebook runs in about 70 s on 2 cores (measured; up to
+# **Time.** Two to three hours to work through, with the exercises; the notebook runs in about 70 s on 2 cores (measured; up to
 # two and a half minutes on a busy machine).
 
 # %% tags=["colab-setup", "remove-cell"]
@@ -118,9 +118,10 @@ ax[1].legend()
 plt.show()
 
 # %% [markdown]
-# **The second line.** Count how $\sum_i v_i v_{i+1}$ changes, with $D$ the rate of a hop to
-# one given side ($D = 1/(2\Delta t)$ here: each particle hops once per step, left or right)
-# and $k_r = 2 D p$:
+# **The second line.** Count how $\sum_i v_i v_{i+1}$ changes, with $D = a^2\nu$ the
+# diffusion constant (in 1D with $a = 1$ it equals $\nu$, the rate of a hop to one given
+# side; $D = 1/(2\Delta t)$ here: each particle hops once per step, left or right) and
+# $k_r = 2\nu p = 2Dp$:
 #
 # * *gain* by hopping: in $1\,0\,1$ either outer particle hops into the gap,
 #   $+2D\langle\sum v_i (1 - v_{i+1}) v_{i+2}\rangle$;
@@ -166,9 +167,9 @@ assert abs(line2["derived"]["D"] - 1 / (2 * dt)) < 0.25 / (2 * dt)
 # v_{i+2}\rangle \approx \langle v_i v_{i+1}\rangle^2 / \langle v_i\rangle$. A dynamic
 # Boltzmann distribution instead keeps a whole *distribution*
 # $\tilde p(\mathbf v; \vtheta(t)) \propto \exp(\vtheta\cdot
-# \boldsymbol\phi(\mathbf v))$ at every time: all moments, of every order, follow from
+# \mathbf s(\mathbf v))$ at every time: all moments, of every order, follow from
 # $\vtheta$. For the fully visible model (37), $\vtheta = (b, J, K)$ and
-# $\boldsymbol\phi = (\sum v_i, \sum v_i v_{i+1}, \sum v_i v_{i+1} v_{i+2})$; the closure is the
+# $\mathbf s = (\sum v_i, \sum v_i v_{i+1}, \sum v_i v_{i+1} v_{i+2})$; the closure is the
 # choice of the ODE $\dot{\vtheta} = \vF(\vtheta)$, which is learned.
 #
 # **Two classical closures of (36)**, used as baselines in section 3
@@ -500,13 +501,13 @@ assert final[-n_win - 1:].mean() > final[: n_win + 1].mean()
 # ### 4.1 Every ensemble's maximum-entropy parameters
 #
 # Among all distributions of the lattice with given moments $\boldsymbol\mu = \langle
-# \boldsymbol\phi\rangle$, the one of maximum entropy is the exponential family
-# $\tilde p \propto \exp(\vtheta\cdot\boldsymbol\phi)$ with the $\vtheta$ that matches
+# \mathbf s\rangle$, the one of maximum entropy is the exponential family
+# $\tilde p \propto \exp(\vtheta\cdot\mathbf s)$ with the $\vtheta$ that matches
 # them. The match is unique, because $\ln Z$ is convex:
 #
 # $$\frac{\partial \tilde{\boldsymbol\mu}}{\partial \vtheta} = \frac{\partial^2 \ln Z}{\partial
-#   \vtheta\,\partial\vtheta^{\mathsf T}} = \mathrm{Cov}_{\vtheta}(\boldsymbol\phi,
-#   \boldsymbol\phi) \succ 0 .$$
+#   \vtheta\,\partial\vtheta^{\mathsf T}} = \mathrm{Cov}_{\vtheta}(\mathbf s,
+#   \mathbf s) \succ 0 .$$
 #
 # For the visible model (37) the transfer matrix gives $\tilde{\boldsymbol\mu}$ and
 # $\mathrm{Cov}_{\vtheta}$ exactly (`dbm.ising.exact_chain_covariance`; tests check it
@@ -546,13 +547,13 @@ plt.show()
 # $(\vtheta_{n+1} - \vtheta_n)/(t_{n+1} - t_n)$ against $\vtheta_n$, fitted on the Hermite
 # basis (eq. 34) by
 #
-# $$\min_{\mathbf u_k}\; \sum_n \big(F_k(\vtheta_n) - \dot\theta_{k,n}\big)^2 + \lambda\,
-#   \mathbf u_k^{\mathsf T} R\, \mathbf u_k + \epsilon\,|\mathbf u_k|^2,$$
+# $$\min_{\mathbf u_k}\; \sum_n \big(F_k(\vtheta_n) - \dot\theta_{k,n}\big)^2 + \lambda_r\,
+#   \mathbf u_k^{\mathsf T} R\, \mathbf u_k + \lambda_\text{ridge}\,|\mathbf u_k|^2,$$
 #
 # where $\mathbf u_k^{\mathsf T} R\,\mathbf u_k = \int |\nabla^2 F_k|^2$ is the $H^2$
 # seminorm of the interpolant (`HermiteGrid.roughness_matrix`): it spreads what the data
 # determine into neighbouring cells, smoothly, so that no start is left in a frozen cell.
-# The weight $\lambda$ is chosen on a validation split of the **training** conditions
+# The weight $\lambda_r$ is chosen on a validation split of the **training** conditions
 # (20% of them, by the moment error of the integrated closure), never on the test set
 # (`dbm.annihilation1d.learn_data_closure`). The whole horizon $t \le 2$ is used. To stay
 # within the notebook's time budget we fit on cells of side 1 (the benchmark below uses the
@@ -576,13 +577,14 @@ res_learned = dbm.annihilation1d.data_closure_moments(learned, test)
 # $$\vF_{\text{MaxEnt}}(\vtheta) = \mathrm{Cov}_{\vtheta}^{-1}\,\frac{d\boldsymbol\mu}{dt}
 #   \Big|_{\text{(36) with the moments of } \tilde p(\cdot;\vtheta)} .$$
 #
-# The first three lines of (36) need, besides $\rho, q$ and the triples $t_3$, the
-# four-chain $t_4$ and the gapped moments $g_2 = \langle v_i v_{i+2}\rangle$ and $g_3 =
+# The first three lines of (36) need, besides $\rho, q$ and the triples $q_3$, the
+# four-chain $q_4$ and the gapped moments (a dot: a site left free)
+# $q_{1\cdot1} = \langle v_i v_{i+2}\rangle$ and $q_{1\cdot11} =
 # \langle v_i v_{i+2} v_{i+3}\rangle$; the third line, derived like the second (a triple is
 # made when a particle hops into the gap of $1\,0\,1\,1$ or $1\,1\,0\,1$, broken when an end
 # particle hops out, destroyed when one of its bonds or an outer bond reacts), is
 #
-# $$\frac{dt_3}{dt} = 2D\,(g_3 - t_3) - 2k_r\,t_3 - 2k_r\,t_4 .$$
+# $$\frac{dq_3}{dt} = 2D\,(q_{1\cdot11} - q_3) - 2k_r\,q_3 - 2k_r\,q_4 .$$
 #
 # The model's own moments close all three: maximum entropy *is* the closure
 # (`dbm.closures.maxent_closure_rhs`; `tests/test_closures.py` checks the three closed lines
