@@ -48,8 +48,8 @@
 # **Prerequisites.** Notebooks 01 (simulator), 02 (Hermite elements), 03 (Boltzmann
 # machines), 04 (the adjoint method and Algorithm 1); ODEs and the chain rule.
 #
-# **Time.** Two to three hours to work through, with the exercises; the notebook runs in about 70 s on 2 cores (measured; up to
-# two and a half minutes on a busy machine).
+# **Time.** Two to three hours to work through, with the exercises; the notebook runs in
+# about 70 s on 2 cores (measured; up to two and a half minutes on a busy machine).
 
 # %% tags=["colab-setup", "remove-cell"]
 # Google Colab only: install dbmtools, pinned to the version of this book
