@@ -159,6 +159,13 @@ dbm.plotting.plot_rossler_simulation(ens.states[0], moments, times, mean_field,
 plt.show()
 
 # %% [markdown]
+# **Figure 6.1 (Fig. 4).** (a) The middle plane $z = 5$ of one simulation at $t = 0$, 0.2,
+# 0.6 and 2 (A pink, B orange, C cyan, empty sites light grey); (b) its counts $(\mu_A, \mu_B,
+# \mu_C)$ and (c) its pairs $(\Delta_{BB}, \Delta_{CC}, \Delta_{AB})$ as curves in 3D, the
+# dot at $t = 0$; (d) the mean counts of the 300 simulations (bands: $\pm 2$ SE) and the
+# mean-field ODE (dashed). Look at (d): the means oscillate and relax, while the mean field
+# swings with a growing amplitude out of the panel.
+#
 # **Scrub through time.** The slider moves through the 500 steps of the simulation above;
 # the marker on the right shows where its counts are. Watch the waves of A, B and C as one
 # species takes over from another.
@@ -176,6 +183,11 @@ dbm.widgets.slider_view(show_snapshot, **snap_sliders)
 show_snapshot(**dbm.widgets.defaults(snap_sliders))
 
 # %% [markdown]
+# **Figure 6.2.** The view above at its default, step 60 ($t = 0.6$). Left: every molecule of
+# the simulation of Figure 6.1 on the $10^3$ lattice, in 3D. Right: its counts of A, B and C
+# over the 500 steps, the dots marking $t = 0.6$. Each peak of A is followed by one of B,
+# which grows on A; C varies more slowly.
+#
 # **Change the chemistry.** The sliders set the three rates and four probabilities of a small
 # re-simulation (24 trajectories of 300 steps, a fraction of a second) and its mean-field ODE.
 # Try $k_2 = 5$ (B lives longer), or $p_3 = 0$ (C never dies and takes the lattice).
@@ -206,6 +218,11 @@ dbm.widgets.slider_view(show_chemistry, **rate_sliders)
 show_chemistry(**dbm.widgets.defaults(rate_sliders))
 
 # %% [markdown]
+# **Figure 6.3.** The view above at its default values, the chemistry of section 1. Left:
+# the mean counts of 24 re-simulations of 300 steps (bands: $\pm 2$ SE) and their
+# mean-field ODE (dashed); right: the counts of the first of them. The means follow those of
+# Figure 6.1(d) in wider bands, and the mean field again leaves the panel.
+#
 # ## 3. Where the paper's figures came from
 #
 # The authors' simulator differs from the paper's text in two independent ways
@@ -254,9 +271,10 @@ axes[0].legend(fontsize="x-small")
 plt.show()
 
 # %% [markdown]
-# **Figure 6.1.** The ensemble means of the three simulators: uniform selection with
-# rejecting walls (ours, solid), uniform selection with the authors' walls (dashed), and the
-# authors' selection with their walls (dotted).
+# **Figure 6.4.** The ensemble means ($\pm 2$ SE) of A, B and C, one panel each, for the
+# three simulators: uniform selection with rejecting walls (ours, 300 runs, solid), uniform
+# selection with the authors' walls (100 runs, dashed), and the authors' selection with
+# their walls (100 runs, dotted).
 #
 # Each rule moves the ensemble by several standard errors, in its own direction. Near
 # $t = 2.5$ the authors' walls alone lower all three counts (by about 40 A, 40 B and 30 C,
@@ -303,6 +321,11 @@ ax.legend(ncol=5, fontsize="small")
 plt.show()
 
 # %% [markdown]
+# **Figure 6.5.** The ratio $g_{\alpha\beta}$ of the mean number of neighbour pairs of each
+# kind over the 300 simulations to its random-mixing value (log scale; the line at 1 is no
+# correlation). Like pairs lie above 1, A–A up to 3; A–C, and A–B most of the time, lie below
+# it; all ratios oscillate towards steady values.
+#
 # Like pairs are more frequent than random mixing says, A–A pairs most (offspring sit next to
 # their parents), and the reacting pairs A–C, and A–B for most of the time, are depleted.
 # So the mean field overestimates how often $A + C \to \emptyset$ and $A + B \to B + B$ fire
@@ -360,6 +383,10 @@ ax.legend(loc="upper left", fontsize="small")
 plt.show()
 
 # %% [markdown]
+# **Figure 6.6 (Fig. 5(b)).** One hidden unit (blue triangle) at the centre of a $2 \times 2
+# \times 2$ cube of visible sites (green dots), joined to its 8 corners (red edges). The
+# hidden layer has one such unit for every cube of the lattice, so every site is joined to 8 units.
+#
 # **Why this hidden layer captures the pairs of (43).** Sum out hidden unit $j$. With
 # $n_A, n_B, n_C$ the numbers of A, B, C among its 8 sites, it contributes the factor
 # $1 + e^{b_X + W_{AX} n_A} + e^{b_Y + W_{BY} n_B} + e^{b_Z + W_{CZ} n_C}$ to $p(\vV)$, so
@@ -454,9 +481,10 @@ print(f"end-of-window mismatch / floor: median {np.median(last / floor):.2f}, "
 _ = dbm.plotting.glue_value("rossler-floor-ratio", float(np.median(last / floor)))
 
 # %% [markdown]
-# **Figure 6.2.** The moment mismatch of Algorithm 1 per window: for each window start
-# $\tau$, its mean over the first and over the last tenth of the 100 steps spent there, and
-# the floor of the model whose means are exactly right.
+# **Figure 6.7.** The moment mismatch of Algorithm 1 per window (log scale, against the
+# window's start time $\tau\Delta t$): its mean over the first (grey) and over the last
+# (black) tenth of the 100 steps spent at each window, and the floor of the model whose
+# means are exactly right (dashed).
 #
 # The floor rises with $\tau$ as the simulations drift out of phase: part of the rise of the
 # loss is noise, not failed training. But the model ends its windows a median
@@ -485,6 +513,12 @@ dbm.plotting.plot_rossler_trajectory(times[:101], mu[:101], maxent_biases(mu[:10
 plt.show()
 
 # %% [markdown]
+# **Figure 6.8 (Fig. 6).** (a) The mean counts of the 300 simulations for $t \le 1$; (b) the
+# biases (46) of the weight-free model with those counts, in $(b_A, b_B, b_C)$; (c) the
+# biases learned by Algorithm 1 over the trained horizon $t \le 1.1$; (d) the vertices of
+# the finite-element cells the learned trajectory passes through in all 500 steps (their
+# numbers in the title). The dots in (b) and (c) mark $t = 0$. Compare (b) with (c).
+#
 # The MaxEnt biases retrace the oscillation; the learned biases do not, because together with
 # the weights they must also fit the hidden moments, and every step sees one noisy sample.
 # Beyond the trained horizon the trajectory reaches cells that training barely visited,
@@ -499,6 +533,12 @@ plt.show()
 rhs = ode.rhs(theta)
 dbm.plotting.plot_rossler_rhs(times, rhs, labels=tex, horizon_time=horizon * DT)
 plt.show()
+
+# %% [markdown]
+# **Figure 6.9 (Fig. 7).** The nine learned right-hand sides $F_\gamma(\vtheta(t))$ along
+# the learned trajectory: the visible biases, the weights and the hidden biases, one panel
+# each; the dotted line ends the trained horizon, $t = 1.1$. They swing over the trained
+# horizon and fall to almost zero soon after it.
 
 # %% tags=["nbval-ignore-output"]
 def show_f(which=1, b_c=float(theta[20, 2])):
@@ -518,6 +558,11 @@ dbm.widgets.slider_view(show_f, **f_sliders)
 show_f(**dbm.widgets.defaults(f_sliders))
 
 # %% [markdown]
+# **Figure 6.10.** The view above at its default values: the learned $F_{b_B}$ (colour: red
+# positive, blue negative) on the plane through the value of $b_C$ at $t = 0.2$, with the
+# cell faces (grey) and the learned trajectory for $t \le 1.1$ projected onto the plane
+# (black). $F$ is non-zero only in a narrow band along part of the trajectory.
+#
 # ### 6.3 Why the weights hardly learn, and a start from the data
 #
 # **The weights start where the loss is already minimal.** At $W = 0$ the hidden units do
@@ -581,10 +626,12 @@ dbm.plotting.glue_figure("intro-05", fig)  # the book's intro page shows it too
 plt.show()
 
 # %% [markdown]
-# **Figure 6.3 (Fig. 8).** Means (± 2 SE) of the 300 simulations (black) and of 100 samples
+# **Figure 6.11 (Fig. 8).** Means (± 2 SE) of the 300 simulations (black) and of 100 samples
 # of the data-driven model (red) at every fifth step, trained over all 500 steps (shaded),
-# and the mean-field ODE (dashed). The mean-field curves leave the panels: they oscillate
-# with a growing amplitude (section 4).
+# and the mean-field ODE (dashed); top, the counts of A, B and C, bottom, the pairs $(B,B)$,
+# $(C,C)$ and $(A,B)$. The mean-field curves leave the panels: they oscillate with a growing
+# amplitude (section 4). The model follows the counts, but it has too few $(B,B)$ and
+# $(C,C)$ pairs and, at their peaks, too many $(A,B)$ pairs.
 #
 # **How good is each model?** The relative RMS error of the model means against the
 # simulation means, over the paper's trained horizon $t \le 1.1$, beyond it and over the
@@ -679,6 +726,12 @@ plt.show()
 print("learned weights at t = 0.2 (W_AX, W_BY, W_CZ):", theta[20, 3:6].round(2))
 
 # %% [markdown]
+# **Figure 6.12 (Fig. 8(b)).** Left: the plane $z = 0$ of one sample of the model trained by
+# Algorithm 1, at $t = 0.2$. Right: the hidden probabilities $\tilde p(h_j = X, Y, Z \mid
+# \vV)$ (colour, 0 to 1) of the units between the planes $z = 0$ and 1. The Y layer, coupled
+# to B by the largest learned weight, is the most probable and varies most; X and Z are low
+# and nearly flat.
+#
 # ## 7. Exercises
 #
 # Each exercise comes with a code cell to complete (replace every `...`); the solution
