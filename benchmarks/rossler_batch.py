@@ -23,10 +23,19 @@ SEED, SHAPE, DT, N_STEPS, N_TRAIN = 2019, (10, 10, 10), 0.01, 500, 111
 
 
 def main() -> None:
-    starts = np.stack([dbm.random_state(SHAPE, counts=[200, 200, 200], seed=[SEED, 0, k])
-                       for k in range(300)])
-    ens = dbm.simulate_ensemble(starts, dbm.rossler(), n_steps=N_STEPS, dt=DT,
-                                dim=3, seed=[SEED, 1], boundary="reflecting", progress=False)
+    starts = np.stack(
+        [dbm.random_state(SHAPE, counts=[200, 200, 200], seed=[SEED, 0, k]) for k in range(300)]
+    )
+    ens = dbm.simulate_ensemble(
+        starts,
+        dbm.rossler(),
+        n_steps=N_STEPS,
+        dt=DT,
+        dim=3,
+        seed=[SEED, 1],
+        boundary="reflecting",
+        progress=False,
+    )
     every = np.arange(0, N_STEPS + 1, 5)
     sim_mean = lattice_moments(ens.states[:, every]).mean(0)
     trained = every <= N_TRAIN - 1
@@ -35,11 +44,20 @@ def main() -> None:
     print(" " * 28 + "".join(f"{n:>7s}" for n in MOMENT_NAMES))
     for batch in (1, 5):
         problem = dbm.RosslerMoments(ens.states[:, :N_TRAIN], n_chains=batch, cd_k=10)
-        ode = dbm.ParameterODE([f"p{k}" for k in range(9)], [0, 1, 2], lower, upper, 0.1,
-                               dt=DT, n_substeps=10)
+        ode = dbm.ParameterODE(
+            [f"p{k}" for k in range(9)], [0, 1, 2], lower, upper, 0.1, dt=DT, n_substeps=10
+        )
         t0 = time.perf_counter()
-        dbm.train(ode, problem, n_iter=10_000, lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3,
-                  window=10, shift_every=100, seed=[SEED, 4], progress=False)
+        dbm.train(
+            ode,
+            problem,
+            n_iter=10_000,
+            lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3,
+            window=10,
+            shift_every=100,
+            seed=[SEED, 4],
+            progress=False,
+        )
         seconds = time.perf_counter() - t0
         theta = dbm.predict(ode, theta0, N_STEPS)
         visible = dbm.sample_rossler(theta[every], n_chains=100, seed=[SEED, 6])[0]

@@ -64,8 +64,11 @@ def main() -> None:
     print(f"{'threads':>8}{'chains':>8}{'site updates / s':>20}{'ns / update':>14}")
     for threads, chains in ((1, 1), (n_threads, 8 * n_threads)):
         numba.set_num_threads(threads)
-        t = _best(lambda c=chains: ising.sample(0.2, 1.0, -0.5, n_sites=L, n_chains=c,
-                                                n_sweeps=sweeps, seed=0))
+        t = _best(
+            lambda c=chains: ising.sample(
+                0.2, 1.0, -0.5, n_sites=L, n_chains=c, n_sweeps=sweeps, seed=0
+            )
+        )
         rate = L * sweeps * chains / t
         print(f"{threads:>8}{chains:>8}{rate:>20.3g}{1e9 / rate * threads:>14.2f}")
     numba.set_num_threads(n_threads)
@@ -77,29 +80,38 @@ def main() -> None:
     n_steps = 100
     units = model.n_visible + model.n_hidden
     reads = 2 * model.edges.shape[0]
-    print(f"\nRössler RBM: {model.n_visible} visible + {model.n_hidden} hidden units, "
-          f"{reads} neighbour reads per V -> H -> V step, {n_steps} steps per chain")
-    print(f"{'threads':>8}{'chains':>8}{'unit updates / s':>20}{'us / step':>12}"
-          f"{'reads / s':>14}")
+    print(
+        f"\nRössler RBM: {model.n_visible} visible + {model.n_hidden} hidden units, "
+        f"{reads} neighbour reads per V -> H -> V step, {n_steps} steps per chain"
+    )
+    print(f"{'threads':>8}{'chains':>8}{'unit updates / s':>20}{'us / step':>12}{'reads / s':>14}")
     init = rbm.gibbs(model, theta, n_sweeps=5, n_chains=8 * n_threads, seed=1)[0]
     for threads, chains in ((1, 1), (n_threads, 8 * n_threads)):
         numba.set_num_threads(threads)
-        t = _best(lambda c=chains: rbm.gibbs(model, theta, n_sweeps=n_steps, init=init[:c],
-                                             seed=2))
+        t = _best(lambda c=chains: rbm.gibbs(model, theta, n_sweeps=n_steps, init=init[:c], seed=2))
         per_step = t / (n_steps * chains) * threads
-        print(f"{threads:>8}{chains:>8}{units / per_step * threads:>20.3g}"
-              f"{per_step * 1e6:>12.1f}{reads / per_step * threads:>14.3g}")
+        print(
+            f"{threads:>8}{chains:>8}{units / per_step * threads:>20.3g}"
+            f"{per_step * 1e6:>12.1f}{reads / per_step * threads:>14.3g}"
+        )
     numba.set_num_threads(n_threads)
     v = init[0].reshape(-1).copy()
     h = np.zeros(model.n_hidden, dtype=np.int8)
-    t = _best(lambda: _neighbour_reads(v, h, model._v_ptr, model._v_idx, model._h_ptr,
-                                       model._h_idx, n_steps))
+    t = _best(
+        lambda: _neighbour_reads(
+            v, h, model._v_ptr, model._v_idx, model._h_ptr, model._h_idx, n_steps
+        )
+    )
     floor = t / n_steps
-    print(f"{'floor':>8}{1:>8}{'':>20}{floor * 1e6:>12.1f}{reads / floor:>14.3g}"
-          "   (neighbour reads only, one thread)")
-    print(f"\none Gibbs step costs {per_step / floor:.1f}x the bare neighbour reads "
-          f"(the rest: 4 species weights and one random draw per unit); "
-          f"CD-10 on one chain: {10 * per_step * 1e3:.2f} ms")
+    print(
+        f"{'floor':>8}{1:>8}{'':>20}{floor * 1e6:>12.1f}{reads / floor:>14.3g}"
+        "   (neighbour reads only, one thread)"
+    )
+    print(
+        f"\none Gibbs step costs {per_step / floor:.1f}x the bare neighbour reads "
+        f"(the rest: 4 species weights and one random draw per unit); "
+        f"CD-10 on one chain: {10 * per_step * 1e3:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

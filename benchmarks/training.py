@@ -51,8 +51,14 @@ def step_cost(n_steps: int = 400) -> dict:
     out = {}
     for name, cls, names, lo, hi, cell in (
         ("visible (b, J, K)", IsingMoments, ("b", "J", "K"), [-4, -2, -2], [2, 2, 2], 0.5),
-        ("hidden (b, W, b')", HiddenMoments, ("b", "W", "b'"), [-4, -3, -5], [2, 4, 2],
-         [0.5, 0.5, 0.05]),
+        (
+            "hidden (b, W, b')",
+            HiddenMoments,
+            ("b", "W", "b'"),
+            [-4, -3, -5],
+            [2, 4, 2],
+            [0.5, 0.5, 0.05],
+        ),
     ):
         problem = cls(data, th0, n_chains=10, cd_k=1)
         ode = ParameterODE(names, [0, 1, 2], lo, hi, cell, dt=0.01)
@@ -69,18 +75,33 @@ def step_cost(n_steps: int = 400) -> dict:
 
 def rossler_step_cost(n_steps: int = 2000) -> dict:
     """ms per Rössler step at batch 1 and 5 (the paper's schedule, tau 0..n_steps/100)."""
-    s0 = np.stack([dbm.random_state((10, 10, 10), counts=[200, 200, 200], seed=k)
-                   for k in range(20)])
-    ens = dbm.simulate_ensemble(s0, dbm.rossler(), n_steps=n_steps // 100 + 11, dt=0.01,
-                                dim=3, seed=1, boundary="reflecting", progress=False)
+    s0 = np.stack(
+        [dbm.random_state((10, 10, 10), counts=[200, 200, 200], seed=k) for k in range(20)]
+    )
+    ens = dbm.simulate_ensemble(
+        s0,
+        dbm.rossler(),
+        n_steps=n_steps // 100 + 11,
+        dt=0.01,
+        dim=3,
+        seed=1,
+        boundary="reflecting",
+        progress=False,
+    )
     out = {}
     for batch in (1, 5):
         problem = RosslerMoments(ens.states, n_chains=batch, cd_k=10)
         lo, hi = centred_domain(problem.initial_theta[0, :3], 0.1, 1.5)
-        ode = ParameterODE([f"p{k}" for k in range(9)], [0, 1, 2], lo, hi, 0.1, dt=0.01,
-                           n_substeps=10)
-        kw = dict(lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3, window=10, shift_every=100,
-                  seed=0, progress=False)
+        ode = ParameterODE(
+            [f"p{k}" for k in range(9)], [0, 1, 2], lo, hi, 0.1, dt=0.01, n_substeps=10
+        )
+        kw = dict(
+            lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3,
+            window=10,
+            shift_every=100,
+            seed=0,
+            progress=False,
+        )
         train(ode, problem, n_iter=5, **kw)  # compilation
         ode.coeffs = np.zeros_like(ode.coeffs)
         t0 = time.perf_counter()
@@ -120,14 +141,18 @@ def full_run(seed: int = 2019) -> None:
     for name in ("visible", "hidden"):
         fit = getattr(run, f"{name}_fit")
         n = fit.n_iter
-        print(f"  {name}: {n} steps, {run.seconds[f'{name} training'] / n * 1e3:.2f} ms/step, "
-              f"moment mismatch first/last 5%: {fit.loss_history[: n // 20].mean():.1f} / "
-              f"{fit.loss_history[-(n // 20):].mean():.1f}")
+        print(
+            f"  {name}: {n} steps, {run.seconds[f'{name} training'] / n * 1e3:.2f} ms/step, "
+            f"moment mismatch first/last 5%: {fit.loss_history[: n // 20].mean():.1f} / "
+            f"{fit.loss_history[-(n // 20) :].mean():.1f}"
+        )
     print("\ntest RMSE of the chain moments (raw sums, L = 1000), mean over time:")
     for name in ("visible", "hidden"):
         e = closure_rmse(res[name], res["simulation"])
-        print(f"  {name:8s} order 3: {e[:, 2].mean():7.2f}   order 4: {e[:, 3].mean():7.2f}"
-              f"   (t = 0: {e[0, 2]:.2f}, {e[0, 3]:.2f}; t = 2: {e[-1, 2]:.2f}, {e[-1, 3]:.2f})")
+        print(
+            f"  {name:8s} order 3: {e[:, 2].mean():7.2f}   order 4: {e[:, 3].mean():7.2f}"
+            f"   (t = 0: {e[0, 2]:.2f}, {e[0, 3]:.2f}; t = 2: {e[-1, 2]:.2f}, {e[-1, 3]:.2f})"
+        )
 
 
 if __name__ == "__main__":
@@ -139,7 +164,9 @@ if __name__ == "__main__":
         note = "authors: 140 ms; budget 10 ms" if batch == 1 else "both cores over the window"
         print(f"  batch {batch}: {ms:6.2f} ms   ({note})")
     ns = gibbs_sweep_cost()
-    print(f"  one Gibbs sweep of 10^3 + 10^3 units: {ns * 16:.1f} us = {ns:.2f} ns per "
-          "neighbour read (16,000 reads)")
+    print(
+        f"  one Gibbs sweep of 10^3 + 10^3 units: {ns * 16:.1f} us = {ns:.2f} ns per "
+        "neighbour read (16,000 reads)"
+    )
     if "--steps-only" not in sys.argv:
         full_run()

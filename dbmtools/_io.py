@@ -159,8 +159,9 @@ def save_npz(
         payload[key] = arr
     if "kind" in payload or "meta" in payload:
         raise ValueError("Array names 'kind' and 'meta' are reserved.")
-    fd, tmp = tempfile.mkstemp(dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.",
-                               suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=p.parent if str(p.parent) else ".", prefix=f".{p.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             (np.savez_compressed if compress else np.savez)(

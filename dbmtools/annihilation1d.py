@@ -87,8 +87,9 @@ class AnnihilationData:
 
     def __post_init__(self) -> None:
         th = check_finite_array("initial_theta", self.initial_theta, ndim=2)
-        st = check_occupancies("states", self.states, ndim=4,
-                               layout="(n_conditions, n_lattices, n_times, L)")
+        st = check_occupancies(
+            "states", self.states, ndim=4, layout="(n_conditions, n_lattices, n_times, L)"
+        )
         if th.shape != (st.shape[0], 3):
             raise ValueError(
                 f"`initial_theta` must have shape (n_conditions, 3) = ({st.shape[0]}, 3); got "
@@ -109,8 +110,12 @@ class AnnihilationData:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``path`` (exactly that name), atomically, as ``Trajectory.save`` does."""
-        save_npz(path, type(self).__name__,
-                 {"initial_theta": self.initial_theta, "states": self.states}, self.meta)
+        save_npz(
+            path,
+            type(self).__name__,
+            {"initial_theta": self.initial_theta, "states": self.states},
+            self.meta,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> AnnihilationData:
@@ -156,19 +161,40 @@ def annihilation_data(
     s_theta, s_init, s_sim = ss.spawn(3)
     rng = np.random.default_rng(s_theta)
     th0 = rng.uniform(-theta_range, theta_range, size=(int(n_conditions), 3))
-    init = np.stack([
-        ising.sample(*th0[i], n_sites=n_sites, n_chains=n_lattices, n_sweeps=n_sweeps,
-                     boundary="reflecting", seed=c)
-        for i, c in enumerate(s_init.spawn(int(n_conditions)))
-    ])
-    ens = simulate_ensemble(init.reshape(-1, n_sites), annihilation(prob), n_steps=n_steps,
-                            dt=dt, dim=1, boundary="reflecting", hop_prob=hop_prob, seed=s_sim,
-                            progress=progress)
+    init = np.stack(
+        [
+            ising.sample(
+                *th0[i],
+                n_sites=n_sites,
+                n_chains=n_lattices,
+                n_sweeps=n_sweeps,
+                boundary="reflecting",
+                seed=c,
+            )
+            for i, c in enumerate(s_init.spawn(int(n_conditions)))
+        ]
+    )
+    ens = simulate_ensemble(
+        init.reshape(-1, n_sites),
+        annihilation(prob),
+        n_steps=n_steps,
+        dt=dt,
+        dim=1,
+        boundary="reflecting",
+        hop_prob=hop_prob,
+        seed=s_sim,
+        progress=progress,
+    )
     states = ens.states.reshape(int(n_conditions), n_lattices, n_steps + 1, n_sites)
-    meta = {"dt": float(dt), "prob": float(prob), "boundary": "reflecting",
-            "n_sweeps": int(n_sweeps), "theta_range": float(theta_range),
-            "hop_prob": float(hop_prob),
-            "seed": int(ss.entropy) if isinstance(ss.entropy, int) else None}
+    meta = {
+        "dt": float(dt),
+        "prob": float(prob),
+        "boundary": "reflecting",
+        "n_sweeps": int(n_sweeps),
+        "theta_range": float(theta_range),
+        "hop_prob": float(hop_prob),
+        "seed": int(ss.entropy) if isinstance(ss.entropy, int) else None,
+    }
     return AnnihilationData(th0, states, meta)
 
 
@@ -230,8 +256,9 @@ def fit_hidden_initial(
         )
     check_choice("optimizer", optimizer, OPTIMIZERS)
     n_cond, n_lat, L = arr.shape
-    batch_size = min(10, n_lat) if batch_size is None else check_int("batch_size", batch_size, 1,
-                                                                     n_lat)
+    batch_size = (
+        min(10, n_lat) if batch_size is None else check_int("batch_size", batch_size, 1, n_lat)
+    )
     n_iter = check_int("n_iter", n_iter, 1)
     n_average = check_int("n_average", n_average, 1, n_iter)
     cd_k = check_int("cd_k", cd_k, 1)
@@ -255,8 +282,9 @@ def fit_hidden_initial(
         for it in range(n_iter):
             pick = np.sort(rng.choice(n_lat, batch_size, replace=False)).astype(np.int64)
             seeds = draw_seeds(rng, (1, batch_size))
-            _hidden_cd_moments(data[c], pick, t0, th, cd_k, seeds, v, hid, state, ptab,
-                               awake, asleep, 0, no_chains)
+            _hidden_cd_moments(
+                data[c], pick, t0, th, cd_k, seeds, v, hid, state, ptab, awake, asleep, 0, no_chains
+            )
             g = (awake[0] - asleep[0]) / L
             th[0] += lr * (g if optimizer == "sgd" else adam.direction(g))
             if it >= n_iter - n_average:
@@ -343,27 +371,62 @@ def learn_closures(
     runs = {}
     lo_h, hi_h = _domain(hidden_initial, hidden_cells, np.asarray(hidden_margin))
     for name, problem_cls, init, names, lo, hi, cells, s in (
-        ("visible", IsingMoments, data.initial_theta, ("b", "J", "K"), visible_box[0],
-         visible_box[1], visible_cells, s_vis),
-        ("hidden", HiddenMoments, hidden_initial, ("b", "W", "b'"), lo_h, hi_h, hidden_cells,
-         s_hid),
+        (
+            "visible",
+            IsingMoments,
+            data.initial_theta,
+            ("b", "J", "K"),
+            visible_box[0],
+            visible_box[1],
+            visible_cells,
+            s_vis,
+        ),
+        (
+            "hidden",
+            HiddenMoments,
+            hidden_initial,
+            ("b", "W", "b'"),
+            lo_h,
+            hi_h,
+            hidden_cells,
+            s_hid,
+        ),
     ):
         t0 = time.perf_counter()
         problem = problem_cls(data.states, init, n_chains=n_chains, cd_k=cd_k)
         ode = ParameterODE(names, [0, 1, 2], lo, hi, cells, dt=dt)
-        fit = train(ode, problem, n_iter=n_iter, lr=lr, window=window,
-                    shift_every=check_int("shift_epochs", shift_epochs, 1) * n_cond, seed=s,
-                    progress=progress)
+        fit = train(
+            ode,
+            problem,
+            n_iter=n_iter,
+            lr=lr,
+            window=window,
+            shift_every=check_int("shift_epochs", shift_epochs, 1) * n_cond,
+            seed=s,
+            progress=progress,
+        )
         seconds[f"{name} training"] = time.perf_counter() - t0
         runs[name] = (ode, fit)
-    return ClosureRun(visible=runs["visible"][0], hidden=runs["hidden"][0],
-                      visible_fit=runs["visible"][1], hidden_fit=runs["hidden"][1],
-                      hidden_initial=hidden_initial, visible_initial=data.initial_theta,
-                      n_steps=data.n_times - 1, seconds=seconds)
+    return ClosureRun(
+        visible=runs["visible"][0],
+        hidden=runs["hidden"][0],
+        visible_fit=runs["visible"][1],
+        hidden_fit=runs["hidden"][1],
+        hidden_initial=hidden_initial,
+        visible_initial=data.initial_theta,
+        n_steps=data.n_times - 1,
+        seconds=seconds,
+    )
 
 
-def closure_moments(run: ClosureRun, test: AnnihilationData, *, hidden_initial=None,
-                    every: int = 10, progress: bool = False) -> dict:
+def closure_moments(
+    run: ClosureRun,
+    test: AnnihilationData,
+    *,
+    hidden_initial=None,
+    every: int = 10,
+    progress: bool = False,
+) -> dict:
     """Chain moments (orders 1-4) of both learned models and of the simulations on a test set.
 
     The learned ODEs are integrated from the test conditions (the hidden
@@ -393,8 +456,10 @@ def closure_moments(run: ClosureRun, test: AnnihilationData, *, hidden_initial=N
     L = test.states.shape[-1]
     sim = chain_moments(test.states[:, :, idx], max_order=4, boundary="reflecting").mean(1)
     covered = {}
-    for name, ode, init in (("visible", run.visible, run.visible_initial),
-                            ("hidden", run.hidden, run.hidden_initial)):
+    for name, ode, init in (
+        ("visible", run.visible, run.visible_initial),
+        ("hidden", run.hidden, run.hidden_initial),
+    ):
         if init is None:
             covered[name] = np.ones(len(test.initial_theta), dtype=bool)
             continue
@@ -510,23 +575,37 @@ def small_closure_run(
     """
     t0 = time.perf_counter()
     s_data, s_fit = as_seed_sequence(seed).spawn(2)
-    data = annihilation_data(n_conditions, n_lattices=n_lattices, n_sites=n_sites,
-                             n_steps=n_steps, prob=prob, seed=s_data, progress=False)
+    data = annihilation_data(
+        n_conditions,
+        n_lattices=n_lattices,
+        n_sites=n_sites,
+        n_steps=n_steps,
+        prob=prob,
+        seed=s_data,
+        progress=False,
+    )
     cells = np.full(3, float(cell_size))
     lo, hi = _domain(np.asarray(box, dtype=np.float64), cells, 0.0)
     ode = ParameterODE(["b", "J", "K"], [0, 1, 2], lo, hi, cells, dt=data.meta["dt"])
     problem = IsingMoments(data.states, data.initial_theta, n_chains=min(10, n_lattices))
     n_iter = check_int("n_epochs", n_epochs, 1) * int(n_conditions)
     shift = max(1, n_iter // max(1, n_steps - window + 1))
-    fit = train(ode, problem, n_iter=n_iter, lr=lr, window=window, shift_every=shift,
-                seed=s_fit, progress=False)
+    fit = train(
+        ode,
+        problem,
+        n_iter=n_iter,
+        lr=lr,
+        window=window,
+        shift_every=shift,
+        seed=s_fit,
+        progress=False,
+    )
     th = ode.solve(data.initial_theta, n_steps)
     model = exact_chain_moments(th, n_sites, max_order=2)
     sim = data.chain_moments(max_order=2)
-    return SmallRun(ode, fit, data, np.arange(n_steps + 1) * ode.dt, sim, model,
-                    time.perf_counter() - t0)
-
-
+    return SmallRun(
+        ode, fit, data, np.arange(n_steps + 1) * ode.dt, sim, model, time.perf_counter() - t0
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -570,8 +649,9 @@ class DataClosureRun:
     nonneg_coupling: bool = False
 
 
-def closure_initial_theta(data: AnnihilationData, n_params: int = 3, *,
-                          nonneg_coupling: bool = False) -> np.ndarray:
+def closure_initial_theta(
+    data: AnnihilationData, n_params: int = 3, *, nonneg_coupling: bool = False
+) -> np.ndarray:
     """Where a closure of ``data`` starts: ``(b, J, K)`` of eq. (37), or the MaxEnt ``(b, J)``.
 
     With three parameters the lattices' generating parameters
@@ -599,8 +679,11 @@ def _readout(theta, n_params, nonneg_coupling):
 
 
 def _pad(theta, n_params):
-    return theta if n_params == 3 else np.concatenate(
-        [theta, np.zeros((*theta.shape[:-1], 1))], axis=-1)
+    return (
+        theta
+        if n_params == 3
+        else np.concatenate([theta, np.zeros((*theta.shape[:-1], 1))], axis=-1)
+    )
 
 
 def learn_data_closure(
@@ -685,8 +768,11 @@ def learn_data_closure(
     L = data.states.shape[-1]
     n_steps = data.n_times - 1
     dt = float(data.meta.get("dt", 0.01))
-    tidx = (np.r_[np.arange(min(20, n_steps)), np.arange(min(20, n_steps), n_steps + 1, 5)]
-            if time_indices is None else np.asarray(time_indices, dtype=np.int64))
+    tidx = (
+        np.r_[np.arange(min(20, n_steps)), np.arange(min(20, n_steps), n_steps + 1, 5)]
+        if time_indices is None
+        else np.asarray(time_indices, dtype=np.int64)
+    )
     if tidx[-1] != n_steps:
         tidx = np.r_[tidx, n_steps]
     mom = chain_moments(data.states[:, :, tidx], max_order=4, boundary="reflecting").mean(1)
@@ -697,10 +783,15 @@ def learn_data_closure(
     else:
         theta = check_finite_array("maxent", maxent, ndim=3).copy()
         if theta.shape != (len(th0), len(tidx), n_params):
-            raise ValueError(f"`maxent` must have shape {(len(th0), len(tidx), n_params)}; got "
-                             f"{theta.shape}.")
-        residual = float(np.abs(exact_chain_moments(_pad(theta, n_params), L, 3)[..., :n_params]
-                                - mom[..., :n_params]).max())
+            raise ValueError(
+                f"`maxent` must have shape {(len(th0), len(tidx), n_params)}; got {theta.shape}."
+            )
+        residual = float(
+            np.abs(
+                exact_chain_moments(_pad(theta, n_params), L, 3)[..., :n_params]
+                - mom[..., :n_params]
+            ).max()
+        )
     if nonneg_coupling:
         theta = project_nonneg_coupling(theta, mom[..., 0], L)
     theta[:, 0] = th0  # the closure starts where the lattices were drawn from
@@ -717,8 +808,13 @@ def learn_data_closure(
             interpolate_flow(ode, prior)
         x, y, _ = flow_samples(theta[cond, skip:], tidx[skip:], dt)
         fit_flow(ode, x, y, ridge=ridge, roughness=weight)
-        G = (fit_jump(th0[cond], theta[cond, 1], jlo, jhi, jump_cell_size, ridge=ridge,
-                      roughness=weight) if jump else None)
+        G = (
+            fit_jump(
+                th0[cond], theta[cond, 1], jlo, jhi, jump_cell_size, ridge=ridge, roughness=weight
+            )
+            if jump
+            else None
+        )
         return JumpClosure(ode, G)
 
     def score(closure, cond):
@@ -735,35 +831,55 @@ def learn_data_closure(
     n_val = max(1, int(round(validation_fraction * n_cond)))
     val, trn = np.sort(order[:n_val]), np.sort(order[n_val:])
     weights = [float(w) for w in roughness]
-    table = {w: score(build(trn, w), val) for w in weights} if len(weights) > 1 else {
-        weights[0]: np.nan}
-    best = min(table, key=lambda w: (np.inf if np.isnan(table[w]) else table[w]))
+    table = (
+        {w: score(build(trn, w), val) for w in weights}
+        if len(weights) > 1
+        else {weights[0]: np.nan}
+    )
+    best = min(table, key=lambda w: np.inf if np.isnan(table[w]) else table[w])
     closure = build(np.arange(n_cond), best)
     result = None
     if refine_iter > 0:
         every = chain_moments(data.states, max_order=n_params, boundary="reflecting").mean(1)
 
         def model_moments(th):
-            return exact_chain_moments(_readout(th, n_params, nonneg_coupling), L,
-                                       3)[..., :n_params]
+            return exact_chain_moments(_readout(th, n_params, nonneg_coupling), L, 3)[
+                ..., :n_params
+            ]
 
         start = closure.solve(th0, 1)[:, -1] if jump else th0
         ode = closure.ode
         problem = ExactMoments(every[trn, skip:], start[trn], model_moments=model_moments)
         check = ExactMoments(every[val, skip:], start[val], model_moments=model_moments)
         before, kept = validation_loss(ode, check), ode.coeffs.copy()
-        result = train(ode, problem, n_iter=int(refine_iter), lr=refine_lr, optimizer="adam",
-                       batch_size=min(10, len(trn)), validation=check,
-                       validate_every=max(1, int(refine_iter) // 20), seed=rng,
-                       progress=False)
+        result = train(
+            ode,
+            problem,
+            n_iter=int(refine_iter),
+            lr=refine_lr,
+            optimizer="adam",
+            batch_size=min(10, len(trn)),
+            validation=check,
+            validate_every=max(1, int(refine_iter) // 20),
+            seed=rng,
+            progress=False,
+        )
         if result.validation_history.size and result.validation_history.min() > before:
             ode.coeffs = kept  # Algorithm 1 did not improve on the fit: keep the fit
-    return DataClosureRun(closure, n_params, L, best, table, residual, result,
-                          time.perf_counter() - t_start, nonneg_coupling)
+    return DataClosureRun(
+        closure,
+        n_params,
+        L,
+        best,
+        table,
+        residual,
+        result,
+        time.perf_counter() - t_start,
+        nonneg_coupling,
+    )
 
 
-def data_closure_moments(run: DataClosureRun, test: AnnihilationData, *,
-                         every: int = 10) -> dict:
+def data_closure_moments(run: DataClosureRun, test: AnnihilationData, *, every: int = 10) -> dict:
     """Exact chain moments (orders 1-4) of a :class:`DataClosureRun` and the simulations.
 
     Returns
@@ -777,13 +893,17 @@ def data_closure_moments(run: DataClosureRun, test: AnnihilationData, *,
     start = closure_initial_theta(test, run.n_params, nonneg_coupling=run.nonneg_coupling)
     th = run.closure.solve(start, n_steps)[:, idx]
     sim = chain_moments(test.states[:, :, idx], max_order=4, boundary="reflecting").mean(1)
-    return {"times": idx * run.closure.ode.dt, "simulation": sim, "theta": th,
-            "model": exact_chain_moments(_readout(th, run.n_params, run.nonneg_coupling),
-                                         run.n_sites, 4)}
+    return {
+        "times": idx * run.closure.ode.dt,
+        "simulation": sim,
+        "theta": th,
+        "model": exact_chain_moments(
+            _readout(th, run.n_params, run.nonneg_coupling), run.n_sites, 4
+        ),
+    }
 
 
-def maxent_closure_moments(test: AnnihilationData, *, every: int = 10,
-                           n_substeps: int = 4) -> dict:
+def maxent_closure_moments(test: AnnihilationData, *, every: int = 10, n_substeps: int = 4) -> dict:
     """The equation-based MaxEnt closure integrated on a test set, and its exact moments.
 
     ``dtheta/dt = Cov_theta^-1 dmu/dt`` (:func:`dbmtools.closures.maxent_closure_rhs`)
@@ -801,8 +921,17 @@ def maxent_closure_moments(test: AnnihilationData, *, every: int = 10,
     L = test.states.shape[-1]
     n_steps = test.n_times - 1
     idx = np.arange(0, n_steps + 1, every)
-    th = integrate_rhs(lambda t: maxent_closure_rhs(t, L, k_r=k_r, D=D), test.initial_theta,
-                       n_steps, dt, n_substeps=n_substeps)[:, idx]
+    th = integrate_rhs(
+        lambda t: maxent_closure_rhs(t, L, k_r=k_r, D=D),
+        test.initial_theta,
+        n_steps,
+        dt,
+        n_substeps=n_substeps,
+    )[:, idx]
     sim = chain_moments(test.states[:, :, idx], max_order=4, boundary="reflecting").mean(1)
-    return {"times": idx * dt, "simulation": sim, "theta": th,
-            "model": exact_chain_moments(th, L, 4)}
+    return {
+        "times": idx * dt,
+        "simulation": sim,
+        "theta": th,
+        "model": exact_chain_moments(th, L, 4),
+    }

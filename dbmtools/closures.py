@@ -141,15 +141,18 @@ def maxent_theta(
     lj = L if jacobian_sites is None else min(L, check_int("jacobian_sites", jacobian_sites, 3))
     target = m.reshape(-1, n_par)
     if np.any(target[:, 0] <= 0) or np.any(target[:, 0] >= L) or np.any(target[:, 1:] <= 0):
-        raise ValueError("`moments`: the density must lie strictly between 0 and 1 and the "
-                         "higher moments be positive (a zero moment needs an infinite parameter).")
+        raise ValueError(
+            "`moments`: the density must lie strictly between 0 and 1 and the "
+            "higher moments be positive (a zero moment needs an infinite parameter)."
+        )
     if initial_theta is None:
         theta = np.zeros_like(target)
     else:
         theta = check_finite_array("initial_theta", initial_theta).reshape(-1, n_par).copy()
         if theta.shape != target.shape:
-            raise ValueError(f"`initial_theta` must have shape {m.shape}; got "
-                             f"{np.shape(initial_theta)}.")
+            raise ValueError(
+                f"`initial_theta` must have shape {m.shape}; got {np.shape(initial_theta)}."
+            )
 
     def moments_of(th):
         full = th if n_par == 3 else np.concatenate([th, np.zeros((len(th), 1))], axis=1)
@@ -190,8 +193,9 @@ def maxent_theta(
         stalled[np.flatnonzero(active)[pending]] = True  # no decrease: rounding floor reached
         active &= (err > tol) & ~stalled
     shape = m.shape
-    return MaxEntFit(theta.reshape(shape), err.reshape(shape[:-1]), n_iter,
-                     bool(np.all(err <= tol)))
+    return MaxEntFit(
+        theta.reshape(shape), err.reshape(shape[:-1]), n_iter, bool(np.all(err <= tol))
+    )
 
 
 def maxent_trajectories(
@@ -235,8 +239,9 @@ def maxent_trajectories(
     res = np.empty(m.shape[:2])
     n_iter, ok = 0, True
     for t in range(m.shape[1]):
-        fit = maxent_theta(m[:, t], n_sites, initial_theta=start, tol=tol,
-                           jacobian_sites=jacobian_sites)
+        fit = maxent_theta(
+            m[:, t], n_sites, initial_theta=start, tol=tol, jacobian_sites=jacobian_sites
+        )
         out[:, t], res[:, t] = fit.params, fit.residual
         n_iter, ok = max(n_iter, fit.n_iter), ok and fit.converged
         start = fit.params
@@ -386,8 +391,10 @@ def fit_flow(
     pts = check_finite_array("x", x, ndim=2)
     rates = check_finite_array("y", y, ndim=2)
     if pts.shape[1] != ode.n_params or rates.shape != pts.shape:
-        raise ValueError(f"`x` and `y` must both have shape (n, {ode.n_params}); got "
-                         f"{pts.shape} and {rates.shape}.")
+        raise ValueError(
+            f"`x` and `y` must both have shape (n, {ode.n_params}); got "
+            f"{pts.shape} and {rates.shape}."
+        )
     import scipy.sparse
     import scipy.sparse.linalg
 
@@ -400,15 +407,18 @@ def fit_flow(
     grid = ode.grid(0)  # every F_k lives on the same grid: one factorisation for all of them
     idx, w = grid.basis(pts[:, ode.args])
     n, nb = w.shape
-    a = scipy.sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, n * nb + 1, nb)),
-                                shape=(n, ode.n_dofs))
+    a = scipy.sparse.csr_matrix(
+        (w.ravel(), idx.ravel(), np.arange(0, n * nb + 1, nb)), shape=(n, ode.n_dofs)
+    )
     normal = a.T @ scipy.sparse.diags(wts) @ a + ridge * scipy.sparse.identity(ode.n_dofs)
     if roughness > 0:
         normal = normal + roughness * grid.roughness_matrix(order)
     diag = normal.diagonal()
     if np.any(diag <= 0):
-        raise ValueError(f"{int(np.sum(diag <= 0))} degrees of freedom see no sample and no "
-                         "penalty: pass `ridge` > 0 or `roughness` > 0.")
+        raise ValueError(
+            f"{int(np.sum(diag <= 0))} degrees of freedom see no sample and no "
+            "penalty: pass `ridge` > 0 or `roughness` > 0."
+        )
     scale = 1.0 / np.sqrt(diag)
     scaled = (scipy.sparse.diags(scale) @ normal @ scipy.sparse.diags(scale)).tocsc()
     lu = scipy.sparse.linalg.splu(scaled)
@@ -565,8 +575,12 @@ def pattern_moments(theta: np.ndarray, patterns: Sequence[Sequence[int]]) -> np.
         vec = left.copy()
         for i in range(width):
             # pair state q = 2 a + c holds sites i (a) and i + 1 (c)
-            proj = np.array([float((i not in sites or q >> 1) and (i + 1 not in sites or q & 1))
-                             for q in range(4)])
+            proj = np.array(
+                [
+                    float((i not in sites or q >> 1) and (i + 1 not in sites or q & 1))
+                    for q in range(4)
+                ]
+            )
             vec = vec * proj
             if i < width - 1:
                 vec = np.einsum("ni,nij->nj", vec, T) / lam[:, None]
@@ -600,11 +614,17 @@ def hierarchy_rates(theta: np.ndarray, *, k_r: float, D: float) -> np.ndarray:
     """
     k_r = check_nonnegative("k_r", k_r)
     D = check_nonnegative("D", D)
-    rho, q, t3, t4, g2, g3 = np.moveaxis(pattern_moments(
-        theta, [(0,), (0, 1), (0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 2, 3)]), -1, 0)
-    return np.stack([-2 * k_r * q,
-                     2 * D * g2 - 2 * k_r * t3 - (k_r + 2 * D) * q,
-                     2 * D * (g3 - t3) - 2 * k_r * t3 - 2 * k_r * t4], axis=-1)
+    rho, q, t3, t4, g2, g3 = np.moveaxis(
+        pattern_moments(theta, [(0,), (0, 1), (0, 1, 2), (0, 1, 2, 3), (0, 2), (0, 2, 3)]), -1, 0
+    )
+    return np.stack(
+        [
+            -2 * k_r * q,
+            2 * D * g2 - 2 * k_r * t3 - (k_r + 2 * D) * q,
+            2 * D * (g3 - t3) - 2 * k_r * t3 - 2 * k_r * t4,
+        ],
+        axis=-1,
+    )
 
 
 def maxent_closure_rhs(theta: np.ndarray, n_sites: int, *, k_r: float, D: float) -> np.ndarray:

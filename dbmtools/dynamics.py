@@ -245,8 +245,10 @@ class ParameterODE:
             if k not in self.names:
                 raise ValueError(f"`{name}` must be one of {self.names}; got {k!r}.")
             return self.names.index(k)
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not (
-            0 <= k < self.n_params
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, numbers.Integral)
+            or not (0 <= k < self.n_params)
         ):
             raise ValueError(f"`{name}` must be an index in [0, {self.n_params - 1}]; got {k!r}.")
         return int(k)
@@ -381,8 +383,9 @@ class ParameterODE:
         """Fill ``out`` (n_total + 1, K) from ``initial_theta``; raise if it leaves the domain."""
         lo, h, nc, st = self._geometry
         out[0] = initial_theta
-        bad = _forward_kernel(self.args, lo, h, nc, st, self._coeffs,
-                              self.dt / self.n_substeps, n_total, out)
+        bad = _forward_kernel(
+            self.args, lo, h, nc, st, self._coeffs, self.dt / self.n_substeps, n_total, out
+        )
         if bad >= 0:
             times = np.arange(n_total + 1) * (self.dt / self.n_substeps)
             self._check_inside(out[bad : bad + 1], name, times[bad : bad + 1])
@@ -409,9 +412,16 @@ class ParameterODE:
         missing = keys - set(data)
         if missing:
             raise ValueError(f"`data` lacks the keys {sorted(missing)}.")
-        return cls(data["names"], data["args"], data["lower"], data["upper"],
-                   data["cell_size"], dt=data["dt"], n_substeps=data["n_substeps"],
-                   coeffs=data["coeffs"])
+        return cls(
+            data["names"],
+            data["args"],
+            data["lower"],
+            data["upper"],
+            data["cell_size"],
+            dt=data["dt"],
+            n_substeps=data["n_substeps"],
+            coeffs=data["coeffs"],
+        )
 
     def save(self, path: str | os.PathLike, *, meta: dict | None = None) -> None:
         """Write ``path`` (exactly that name), atomically: coefficients + JSON settings.
@@ -608,8 +618,10 @@ def adjoint_gradient(
     ([50.0, 50.0, 50.0, 50.0], (1, 14))
     """
     n_traj, n_params = _check_problem(ode, problem)
-    if isinstance(trajectory, bool) or not isinstance(trajectory, numbers.Integral) or not (
-        0 <= trajectory < n_traj
+    if (
+        isinstance(trajectory, bool)
+        or not isinstance(trajectory, numbers.Integral)
+        or not (0 <= trajectory < n_traj)
     ):
         raise ValueError(f"`trajectory` must be an index in [0, {n_traj - 1}]; got {trajectory!r}.")
     stop = problem.n_times - 1 if stop is None else stop
@@ -623,8 +635,19 @@ def adjoint_gradient(
     l2 = check_nonnegative("l2", l2)
     tbar = _check_theta_bar(theta_bar, n_params)
     buffers = _Buffers(ode, stop)
-    return _gradient(ode, problem, int(trajectory), start, stop, bool(truncated), l2, tbar,
-                     seed, buffers, np.zeros_like(ode.coeffs))
+    return _gradient(
+        ode,
+        problem,
+        int(trajectory),
+        start,
+        stop,
+        bool(truncated),
+        l2,
+        tbar,
+        seed,
+        buffers,
+        np.zeros_like(ode.coeffs),
+    )
 
 
 class _Buffers:
@@ -668,12 +691,32 @@ def _gradient(ode, problem, i, start, stop, truncated, l2, tbar, seed, buf, grad
         g += 2.0 * l2 * ode.dt * (theta - tbar)
     lo, h, nc, st = ode._geometry
     n_stop = start * ns if truncated else 0
-    _adjoint_kernel(sub, ode.args, lo, h, nc, st, ode.coeffs, ode.dt / ns, ns, g, start,
-                    n_stop, grad, buf.lam, buf.visits[member])
+    _adjoint_kernel(
+        sub,
+        ode.args,
+        lo,
+        h,
+        nc,
+        st,
+        ode.coeffs,
+        ode.dt / ns,
+        ns,
+        g,
+        start,
+        n_stop,
+        grad,
+        buf.lam,
+        buf.visits[member],
+    )
     buf.n_visits[member] = n_total - n_stop
-    return GradientResult(grad=grad, grad_theta=buf.lam.copy(), theta=theta,
-                          model_moments=np.asarray(model), data_moments=np.asarray(data),
-                          time_indices=t_idx)
+    return GradientResult(
+        grad=grad,
+        grad_theta=buf.lam.copy(),
+        theta=theta,
+        model_moments=np.asarray(model),
+        data_moments=np.asarray(data),
+        time_indices=t_idx,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -720,8 +763,13 @@ class TrainResult:
     stopped_early: bool = False
 
 
-def validation_loss(ode: ParameterODE, problem: MomentProblem, *,
-                    time_indices: np.ndarray | None = None, seed: SeedLike = None) -> float:
+def validation_loss(
+    ode: ParameterODE,
+    problem: MomentProblem,
+    *,
+    time_indices: np.ndarray | None = None,
+    seed: SeedLike = None,
+) -> float:
     """Root-mean-square moment mismatch of ``ode`` on a held-out problem.
 
     Every trajectory of ``problem`` is integrated from its initial condition
@@ -756,8 +804,9 @@ def validation_loss(ode: ParameterODE, problem: MomentProblem, *,
     """
     n_traj, n_params = _check_problem(ode, problem)
     last = problem.n_times - 1
-    t_idx = (np.arange(last + 1) if time_indices is None
-             else np.asarray(time_indices, dtype=np.int64))
+    t_idx = (
+        np.arange(last + 1) if time_indices is None else np.asarray(time_indices, dtype=np.int64)
+    )
     if t_idx.ndim != 1 or t_idx.size == 0 or t_idx.min() < 0 or t_idx.max() > last:
         raise ValueError(f"`time_indices` must be data times in [0, {last}]; got {time_indices!r}.")
     rng = np.random.default_rng(as_seed_sequence(seed))
@@ -918,10 +967,18 @@ def train(
     penalty = _Roughness(ode, roughness, roughness_order)
     monitor = _Validation(ode, validation, validate_every, patience)
     settings = {
-        "n_iter": n_iter, "lr": lr_arr.tolist(), "optimizer": optimizer,
-        "batch_size": batch_size, "window": schedule.window, "shift_every": schedule.shift_every,
-        "truncated": bool(truncated), "l2": l2, "tol": tol, "roughness": penalty.weight,
-        "roughness_order": int(roughness_order), "validate_every": monitor.every,
+        "n_iter": n_iter,
+        "lr": lr_arr.tolist(),
+        "optimizer": optimizer,
+        "batch_size": batch_size,
+        "window": schedule.window,
+        "shift_every": schedule.shift_every,
+        "truncated": bool(truncated),
+        "l2": l2,
+        "tol": tol,
+        "roughness": penalty.weight,
+        "roughness_order": int(roughness_order),
+        "validate_every": monitor.every,
         "patience": patience,
     }
 
@@ -948,8 +1005,20 @@ def train(
             count = 0
             for member, i in enumerate(batch):
                 try:
-                    r = _gradient(ode, problem, int(i), start, stop, trunc, l2, tbar,
-                                  int(rng.integers(2**63)), buf, total, member)
+                    r = _gradient(
+                        ode,
+                        problem,
+                        int(i),
+                        start,
+                        stop,
+                        trunc,
+                        l2,
+                        tbar,
+                        int(rng.integers(2**63)),
+                        buf,
+                        total,
+                        member,
+                    )
                 except ValueError as err:
                     if step == 0 or "finite-element domain" not in str(err):
                         raise
@@ -989,12 +1058,20 @@ def train(
     loss, taus, gnorm = loss[:n_done], taus[:n_done], gnorm[:n_done]
     monitor.restore_best()
     converged = _converged(loss, tol, n_done == n_iter or monitor.stopped)
-    return TrainResult(params=ode.coeffs.copy(), loss_history=loss, n_iter=n_done,
-                       converged=converged, tau_history=taus, grad_norm_history=gnorm,
-                       settings=settings, interrupted=n_done < n_iter and not monitor.stopped,
-                       validation_history=np.array(monitor.history),
-                       validation_steps=np.array(monitor.steps, dtype=np.int64),
-                       best_step=monitor.best_step, stopped_early=monitor.stopped)
+    return TrainResult(
+        params=ode.coeffs.copy(),
+        loss_history=loss,
+        n_iter=n_done,
+        converged=converged,
+        tau_history=taus,
+        grad_norm_history=gnorm,
+        settings=settings,
+        interrupted=n_done < n_iter and not monitor.stopped,
+        validation_history=np.array(monitor.history),
+        validation_steps=np.array(monitor.steps, dtype=np.int64),
+        best_step=monitor.best_step,
+        stopped_early=monitor.stopped,
+    )
 
 
 class _Roughness:
@@ -1091,8 +1168,10 @@ class _Checkpoint:
 
     def maybe_save(self, ode, step, n_iter, tau, loss, settings):
         if self.every is not None and ((step + 1) % self.every == 0 or step == n_iter - 1):
-            ode.save(self.path, meta={"step": step + 1, "tau": int(tau), "loss": float(loss),
-                                      "settings": settings})
+            ode.save(
+                self.path,
+                meta={"step": step + 1, "tau": int(tau), "loss": float(loss), "settings": settings},
+            )
 
 
 def _optimizer_step(ode, total, lr, adam, buf, n_batch):
@@ -1103,8 +1182,12 @@ def _optimizer_step(ode, total, lr, adam, buf, n_batch):
     A non-finite gradient leaves ``ode`` untouched and returns NaN.
     """
     if adam is None:
-        return np.sqrt(_sgd_visited(total, ode._coeffs, lr / n_batch, buf.visits,
-                                    buf.n_visits[:n_batch])) / n_batch
+        return (
+            np.sqrt(
+                _sgd_visited(total, ode._coeffs, lr / n_batch, buf.visits, buf.n_visits[:n_batch])
+            )
+            / n_batch
+        )
     # not np.dot: a BLAS call here starts threads and cost ms on a busy machine
     norm = np.sqrt(_sum_squares(total)) / n_batch
     if np.isfinite(norm):
@@ -1160,9 +1243,12 @@ def predict(ode: ParameterODE, initial_theta: np.ndarray, n_steps: int) -> np.nd
 # ---------------------------------------------------------------------------
 def _check_finite_gradient(norm, step, tau, loss):
     if not np.isfinite(norm):
-        growth = (f" The moment mismatch grew from {loss[0]:.3g} to {loss[-2]:.3g} before it: "
-                  "training diverged, lower `lr`." if loss.size > 1 and loss[-2] > loss[0]
-                  else "")
+        growth = (
+            f" The moment mismatch grew from {loss[0]:.3g} to {loss[-2]:.3g} before it: "
+            "training diverged, lower `lr`."
+            if loss.size > 1 and loss[-2] > loss[0]
+            else ""
+        )
         raise FloatingPointError(
             f"The gradient is not finite at step {step} (tau = {tau}); the model or data "
             f"moments may be NaN or inf.{growth}"
@@ -1321,8 +1407,13 @@ def _sgd_visited(grad, U, lr, visits, n_visits):
 def _basis_buffers(d):
     """Scratch of :func:`_basis` for a ``d``-dimensional domain (allocated once per call)."""
     nb = 1 << (2 * d)
-    return np.empty((2, d, 4)), np.empty(d), np.empty(nb, dtype=np.int64), np.empty(nb), \
-        np.empty((d, nb))
+    return (
+        np.empty((2, d, 4)),
+        np.empty(d),
+        np.empty(nb, dtype=np.int64),
+        np.empty(nb),
+        np.empty((d, nb)),
+    )
 
 
 @njit
@@ -1393,8 +1484,9 @@ def _forward_kernel(args, lower, cell_size, n_cells, strides, U, h, n_total, out
 
 
 @njit
-def _adjoint_kernel(sub, args, lower, cell_size, n_cells, strides, U, h, ns, g, m0, n_stop,
-                    grad, lam, visits):
+def _adjoint_kernel(
+    sub, args, lower, cell_size, n_cells, strides, U, h, ns, g, m0, n_stop, grad, lam, visits
+):
     """Discrete adjoint of explicit Euler over the substeps ``sub`` (N+1, K), back to ``n_stop``.
 
     ``g`` (n_w, K) holds ``dS/dtheta`` at the data times ``m0 .. m0 + n_w - 1``

@@ -85,9 +85,7 @@ class MomentProblem(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-def check_window(
-    time_indices, theta, n_times: int, n_params: int
-) -> tuple[np.ndarray, np.ndarray]:
+def check_window(time_indices, theta, n_times: int, n_params: int) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``(time_indices, theta)`` of a :meth:`MomentProblem.moments` call.
 
     Returns contiguous int64 data times (1-D, in ``[0, n_times)``) and float64
@@ -142,11 +140,14 @@ class MomentEstimator:
         """Number of training trajectories."""
         return self.initial_theta.shape[0]
 
-    def _set_trajectories(self, initial_theta, n_traj: int | None, n_params: int | None,
-                          n_times: int) -> None:
+    def _set_trajectories(
+        self, initial_theta, n_traj: int | None, n_params: int | None, n_times: int
+    ) -> None:
         th = check_finite_array("initial_theta", initial_theta, ndim=2)
-        want = (n_traj if n_traj is not None else th.shape[0],
-                n_params if n_params is not None else th.shape[1])
+        want = (
+            n_traj if n_traj is not None else th.shape[0],
+            n_params if n_params is not None else th.shape[1],
+        )
         if th.shape != want or th.shape[0] < 1:
             raise ValueError(
                 f"`initial_theta` must be finite with shape (n_traj, K) = {want}; got {th.shape}."
@@ -294,8 +295,16 @@ class IsingMoments(_Chains1D):
     ((2, 3), [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     """
 
-    def __init__(self, data, initial_theta, *, n_chains: int = 10, cd_k: int = 1,
-                 start: str = "data", boundary: str = "reflecting") -> None:
+    def __init__(
+        self,
+        data,
+        initial_theta,
+        *,
+        n_chains: int = 10,
+        cd_k: int = 1,
+        start: str = "data",
+        boundary: str = "reflecting",
+    ) -> None:
         from .ising import moments as ising_moments
 
         super().__init__(data, initial_theta, n_chains, cd_k, start)
@@ -309,9 +318,21 @@ class IsingMoments(_Chains1D):
         pick, t_idx, th, seeds = self._prepare(rng, i, time_indices, theta)
         data = self._data_mu[i][pick][:, t_idx].mean(axis=0)
         model = np.empty((t_idx.size, 3))
-        _ising_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, self.boundary == "periodic",
-                          seeds, self._v, self._rng, self._ptab, model,
-                          STARTS[self.start], self._chains_of(i))
+        _ising_cd_moments(
+            self.data[i],
+            pick,
+            t_idx,
+            th,
+            self.cd_k,
+            self.boundary == "periodic",
+            seeds,
+            self._v,
+            self._rng,
+            self._ptab,
+            model,
+            STARTS[self.start],
+            self._chains_of(i),
+        )
         return model, data
 
 
@@ -343,8 +364,9 @@ class HiddenMoments(_Chains1D):
     [[30.0, 29.0, 14.5]]
     """
 
-    def __init__(self, data, initial_theta, *, n_chains: int = 10, cd_k: int = 1,
-                 start: str = "data") -> None:
+    def __init__(
+        self, data, initial_theta, *, n_chains: int = 10, cd_k: int = 1, start: str = "data"
+    ) -> None:
         super().__init__(data, initial_theta, n_chains, cd_k, start)
         self.model = hidden_model_1d(self.n_sites)
 
@@ -354,9 +376,22 @@ class HiddenMoments(_Chains1D):
         pick, t_idx, th, seeds = self._prepare(rng, i, time_indices, theta)
         model = np.empty((t_idx.size, 3))
         data = np.empty((t_idx.size, 3))
-        _hidden_cd_moments(self.data[i], pick, t_idx, th, self.cd_k, seeds, self._v,
-                           self._hid, self._rng, self._ptab, data, model,
-                           STARTS[self.start], self._chains_of(i))
+        _hidden_cd_moments(
+            self.data[i],
+            pick,
+            t_idx,
+            th,
+            self.cd_k,
+            seeds,
+            self._v,
+            self._hid,
+            self._rng,
+            self._ptab,
+            data,
+            model,
+            STARTS[self.start],
+            self._chains_of(i),
+        )
         return model, data
 
 
@@ -481,9 +516,7 @@ class RosslerMoments(_SampledEstimator):
         self.shape = shape
         self._h2v, self._v2h = neighbour_cubes(shape)
         self._chains = (  # PCD chains, one set per data time: a copy, never the data
-            self.data[: self.n_chains].transpose(1, 0, 2).copy()
-            if start == "persistent"
-            else None
+            self.data[: self.n_chains].transpose(1, 0, 2).copy() if start == "persistent" else None
         )
 
     def moments(self, i, time_indices, theta, seed=None):
@@ -504,7 +537,15 @@ class RosslerMoments(_SampledEstimator):
         model = np.empty((t_idx.size, 9))
         data = np.empty((t_idx.size, 9))
         _window_moments(
-            awake, th, self.cd_k, self.start == "random", seeds, self._h2v, self._v2h, data, model,
+            awake,
+            th,
+            self.cd_k,
+            self.start == "random",
+            seeds,
+            self._h2v,
+            self._v2h,
+            data,
+            model,
             chains,
         )
         if self._chains is not None:
@@ -686,8 +727,7 @@ def _hidden_moments(v, ptab, out, n, scale):
 
 
 @pjit
-def _window_moments(awake, theta, cd_k, random_start, seeds, h2v, v2h, out_data, out_model,
-                    chains):
+def _window_moments(awake, theta, cd_k, random_start, seeds, h2v, v2h, out_data, out_model, chains):
     """Awake and asleep moments at each data time of a window, times in parallel.
 
     ``awake`` (n_t, n_chains, N) int8 codes 0-3; ``theta`` (n_t, 9);

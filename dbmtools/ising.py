@@ -634,19 +634,21 @@ def implied_ising(lattices: np.ndarray, *, boundary: str = "reflecting") -> Impl
     n_sites = arr.shape[1]
 
     def per_site(bj):
-        return exact_moments_per_site(*bj, 0.0, n_sites=n_sites, boundary=boundary,
-                                      max_order=2)
+        return exact_moments_per_site(*bj, 0.0, n_sites=n_sites, boundary=boundary, max_order=2)
 
     m = chain_moments(arr, max_order=2, boundary=boundary) / n_sites
     target = m.mean(axis=0)
-    bj, _, ier, message = fsolve(lambda x: per_site(x) - target, [0.0, 0.0], xtol=1e-10,
-                                 full_output=True)
+    bj, _, ier, message = fsolve(
+        lambda x: per_site(x) - target, [0.0, 0.0], xtol=1e-10, full_output=True
+    )
     if ier != 1:
-        warnings.warn(f"implied_ising: the root search did not converge ({message}).",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"implied_ising: the root search did not converge ({message}).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     h = 1e-5
-    jac = np.column_stack([(per_site(bj + d) - per_site(bj - d)) / (2 * h)
-                           for d in h * np.eye(2)])
+    jac = np.column_stack([(per_site(bj + d) - per_site(bj - d)) / (2 * h) for d in h * np.eye(2)])
     inv = np.linalg.inv(jac)
     se = np.sqrt(np.diag(inv @ np.cov(m.T) @ inv.T / len(m)))
     return ImpliedIsing(params=bj, se=se, moments=target, converged=ier == 1)
@@ -698,8 +700,16 @@ def short_chain_bias(
         mean, se = np.empty((ks.size, 4)), np.empty((ks.size, 4))
         for r, k in enumerate(ks):
             init = None if name == "random" else data
-            v = sample(b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=int(k),
-                       init=init, seed=ss.spawn(1)[0])
+            v = sample(
+                b,
+                J,
+                K,
+                n_sites=n_sites,
+                n_chains=n_chains,
+                n_sweeps=int(k),
+                init=init,
+                seed=ss.spawn(1)[0],
+            )
             m = chain_moments(v, max_order=4) / n_sites
             mean[r], se[r] = m.mean(axis=0), m.std(axis=0, ddof=1) / np.sqrt(n_chains)
         out[name], out[name + "_se"] = mean, se

@@ -949,8 +949,7 @@ def fit(
     converged = bool(n_done == n_iter and tail < tol)
     if not converged and n_done == n_iter:
         grew = tail > loss[:n_avg].mean()
-        advice = ("it grew from the start: lower `lr`" if grew
-                  else "Increase `n_iter` or `lr`")
+        advice = "it grew from the start: lower `lr`" if grew else "Increase `n_iter` or `lr`"
         warnings.warn(
             f"fit did not converge: mean moment mismatch per site over the last {n_avg} "
             f"iterations is {tail:.3g} >= tol={tol}; {advice}.",
@@ -1078,13 +1077,32 @@ def fit_two_stage(
     initial_theta = options.pop("initial_theta", None)
     tol = options.pop("tol", 0.02)
     # the travel stage is not judged by its mismatch (tol=1): only its end point is used
-    travel = fit(model, data, initial_theta=initial_theta, n_iter=n_iter[0], lr=lr[0], tol=1.0,
-                 seed=seed_travel, **options)
-    settle = fit(model, data, initial_theta=travel.params, n_iter=n_iter[1], lr=lr[1], tol=tol,
-                 seed=seed_settle, **options)
-    return replace(settle, n_iter=n_iter[0] + n_iter[1],
-                   loss_history=np.concatenate([travel.loss_history, settle.loss_history]),
-                   param_history=np.vstack([travel.param_history, settle.param_history[1:]]))
+    travel = fit(
+        model,
+        data,
+        initial_theta=initial_theta,
+        n_iter=n_iter[0],
+        lr=lr[0],
+        tol=1.0,
+        seed=seed_travel,
+        **options,
+    )
+    settle = fit(
+        model,
+        data,
+        initial_theta=travel.params,
+        n_iter=n_iter[1],
+        lr=lr[1],
+        tol=tol,
+        seed=seed_settle,
+        **options,
+    )
+    return replace(
+        settle,
+        n_iter=n_iter[0] + n_iter[1],
+        loss_history=np.concatenate([travel.loss_history, settle.loss_history]),
+        param_history=np.vstack([travel.param_history, settle.param_history[1:]]),
+    )
 
 
 def hidden_chain_moments(theta: np.ndarray, n_sites: int, max_order: int = 4) -> np.ndarray:

@@ -460,9 +460,7 @@ def solve_mean_field(
 # --------------------------------------------------------------------------
 
 
-def closure_rmse(
-    model_moments: np.ndarray, data_moments: np.ndarray
-) -> np.ndarray:
+def closure_rmse(model_moments: np.ndarray, data_moments: np.ndarray) -> np.ndarray:
     """Root-mean-square error over conditions, ``sqrt(<(mu - mu~)^2>)`` (Fig. 3c).
 
     Parameters
@@ -485,8 +483,9 @@ def closure_rmse(
     return np.sqrt(np.mean((a - b) ** 2, axis=0))
 
 
-def check_pair_line(hm: np.ndarray, dt: float, k_r: float, *, start: int = 1,
-                    stop: int = 5) -> dict:
+def check_pair_line(
+    hm: np.ndarray, dt: float, k_r: float, *, start: int = 1, stop: int = 5
+) -> dict:
     """Fit the hop rate ``D`` of the second line of (36) to simulated moments, two ways.
 
     With ``y = d<sum v_i v_{i+1}>/dt + 2 k_r <sum v_i v_{i+1} v_{i+2}>`` (forward
@@ -507,15 +506,18 @@ def check_pair_line(hm: np.ndarray, dt: float, k_r: float, *, start: int = 1,
         residual, "rms": RMS of y}`` (same units as ``y``).
     """
     hm = np.asarray(hm, dtype=np.float64)
-    dq = (hm[:, start + 1:stop + 1, 1] - hm[:, start:stop, 1]) / dt
+    dq = (hm[:, start + 1 : stop + 1, 1] - hm[:, start:stop, 1]) / dt
     x0 = hm[:, start:stop]
     x = (2 * (x0[..., 2] - x0[..., 1])).ravel()
     out = {}
     for name, sign in (("paper", 1.0), ("derived", -1.0)):
         y = (dq + 2 * k_r * x0[..., 3] - sign * k_r * x0[..., 1]).ravel()
         D = float(x @ y / (x @ x))
-        out[name] = {"D": D, "residual": float(np.sqrt(np.mean((y - D * x) ** 2))),
-                     "rms": float(np.sqrt(np.mean(y**2)))}
+        out[name] = {
+            "D": D,
+            "residual": float(np.sqrt(np.mean((y - D * x) ** 2))),
+            "rms": float(np.sqrt(np.mean(y**2))),
+        }
     return out
 
 
@@ -546,9 +548,17 @@ def pair_approximation(density, pair):
     return q**2 / rho + (rho - q) ** 2 / (1 - rho), q**2 / rho, q**3 / rho**2
 
 
-def classical_closure(initial_moments, n_sites: int, times, *, k_r: float, D: float,
-                      method: str = "pair", pair_sign: float = -1.0,
-                      max_step: float = 1e-3) -> np.ndarray:
+def classical_closure(
+    initial_moments,
+    n_sites: int,
+    times,
+    *,
+    k_r: float,
+    D: float,
+    method: str = "pair",
+    pair_sign: float = -1.0,
+    max_step: float = 1e-3,
+) -> np.ndarray:
     """Integrate the first two lines of (36) closed by mean field or the pair approximation.
 
     Per site, ``rho = <v_i>`` and ``q = <v_i v_{i+1}>``:

@@ -140,7 +140,11 @@ def simulate_annihilation_decay(
 
 
 def annihilation_decay_view(
-    prob: float = 0.01, hop_prob: float = 1.0, n_sites: int = 1000, *, dt: float = 0.01,
+    prob: float = 0.01,
+    hop_prob: float = 1.0,
+    n_sites: int = 1000,
+    *,
+    dt: float = 0.01,
     **options,
 ):
     """The slider view of notebook 01: simulate (:func:`simulate_annihilation_decay`, which
@@ -171,11 +175,13 @@ def ising_samples_view(
     (:func:`dbmtools.ising.exact_moments_per_site`) and draws both
     (:func:`dbmtools.plotting.plot_ising_samples`). Returns the figure.
     """
-    v = sample(b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=n_sweeps, seed=seed,
-               boundary=boundary)
+    v = sample(
+        b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=n_sweeps, seed=seed, boundary=boundary
+    )
     exact = exact_moments_per_site(b, J, K, n_sites=n_sites, boundary=boundary)
-    return plotting.plot_ising_samples(v, exact, boundary=boundary, n_show=n_show,
-                                       title=f"b={b:.2f}, J={J:.2f}, K={K:.2f}")
+    return plotting.plot_ising_samples(
+        v, exact, boundary=boundary, n_show=n_show, title=f"b={b:.2f}, J={J:.2f}, K={K:.2f}"
+    )
 
 
 def window_gradient_view(

@@ -37,9 +37,7 @@ def gas_chain_sums(v: np.ndarray, periodic: bool, max_order: int) -> np.ndarray:
 def gas_enumerate(b, J, K, n, periodic):
     """All 2^n chains with their probabilities."""
     states = np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.int8)
-    logw = np.array(
-        [np.dot((b, J, K), gas_energy_terms(v, periodic)) for v in states], dtype=float
-    )
+    logw = np.array([np.dot((b, J, K), gas_energy_terms(v, periodic)) for v in states], dtype=float)
     p = np.exp(logw - logw.max())
     return states, p / p.sum()
 

@@ -48,25 +48,35 @@ def test_exact_chain_moments_against_enumeration(theta):
     b, J, K = theta
 
     def logp_bjk(s):
-        return (b * s.sum(1) + J * (s[:, :-1] * s[:, 1:]).sum(1)
-                + K * (s[:, :-2] * s[:, 1:-1] * s[:, 2:]).sum(1))
+        return (
+            b * s.sum(1)
+            + J * (s[:, :-1] * s[:, 1:]).sum(1)
+            + K * (s[:, :-2] * s[:, 1:-1] * s[:, 2:]).sum(1)
+        )
 
-    np.testing.assert_allclose(exact_chain_moments(theta, L),
-                               _enumerated_chain_moments(logp_bjk, L), rtol=1e-10)
+    np.testing.assert_allclose(
+        exact_chain_moments(theta, L), _enumerated_chain_moments(logp_bjk, L), rtol=1e-10
+    )
     bb, W, bh = theta  # the same numbers as (b, W, b')
 
     def logp_hidden(s):
         a = s[:, :-1] + s[:, 1:]
         return bb * s.sum(1) + np.log1p(np.exp(bh + W * a)).sum(1)
 
-    np.testing.assert_allclose(hidden_chain_moments(theta, L),
-                               _enumerated_chain_moments(logp_hidden, L), rtol=1e-10)
+    np.testing.assert_allclose(
+        hidden_chain_moments(theta, L), _enumerated_chain_moments(logp_hidden, L), rtol=1e-10
+    )
     # L = 1000 (the paper's size): an independent numpy transfer matrix (tests/_reference.py)
-    np.testing.assert_allclose(exact_chain_moments(theta, 1000),
-                               open_chain_moments_per_site(b, J, K, 1000) * 1000, rtol=1e-9)
+    np.testing.assert_allclose(
+        exact_chain_moments(theta, 1000),
+        open_chain_moments_per_site(b, J, K, 1000) * 1000,
+        rtol=1e-9,
+    )
     np.testing.assert_allclose(  # the per-site function is the same numbers divided by L
         ising.exact_moments_per_site(b, J, K, n_sites=1000, boundary="reflecting") * 1000,
-        exact_chain_moments(theta, 1000), rtol=1e-12)
+        exact_chain_moments(theta, 1000),
+        rtol=1e-12,
+    )
 
 
 def test_fit_hidden_initial_matches_density_and_pairs_of_correlated_lattices():
@@ -89,8 +99,9 @@ def test_annihilation_pipeline_end_to_end_small():
     # the simulator conserves nothing but can only remove particles: counts never grow
     counts = data.states.sum(-1)
     assert np.all(np.diff(counts, axis=2) <= 0)
-    run = learn_closures(data, n_epochs=3, n_chains=3, window=4, shift_epochs=1, seed=1,
-                         progress=False)
+    run = learn_closures(
+        data, n_epochs=3, n_chains=3, window=4, shift_epochs=1, seed=1, progress=False
+    )
     assert run.visible_fit.n_iter == 12 and run.hidden_fit.n_iter == 12
     assert run.visible_fit.tau_history.max() == 2
     res = closure_moments(run, data, hidden_initial=run.hidden_initial, every=4)
@@ -145,40 +156,46 @@ def test_hierarchy_moments_and_pair_line_fit():
     x = rng.uniform(1, 2, (5, 8, 4))
     dt, kr, D = 0.01, 1.0, 7.0
     for n in range(7):
-        x[:, n + 1, 1] = x[:, n, 1] + dt * (2 * D * (x[:, n, 2] - x[:, n, 1])
-                                          - 2 * kr * x[:, n, 3] - kr * x[:, n, 1])
+        x[:, n + 1, 1] = x[:, n, 1] + dt * (
+            2 * D * (x[:, n, 2] - x[:, n, 1]) - 2 * kr * x[:, n, 3] - kr * x[:, n, 1]
+        )
     fit = check_pair_line(x, dt, kr, start=0, stop=7)
     assert abs(fit["derived"]["D"] - D) < 1e-8 and fit["derived"]["residual"] < 1e-8
     assert fit["paper"]["residual"] > 1e-3
 
 
 def test_small_closure_run_learns_and_respects_settings():
-    r = small_closure_run(0.5, 0.05, n_conditions=3, n_lattices=4, n_sites=60, n_steps=20,
-                          n_epochs=30, seed=3)
+    r = small_closure_run(
+        0.5, 0.05, n_conditions=3, n_lattices=4, n_sites=60, n_steps=20, n_epochs=30, seed=3
+    )
     assert r.data.meta["prob"] == 0.05
     assert np.allclose(r.ode.cell_size, 0.5) and r.fit.n_iter == 90
     assert r.simulation.shape == r.model.shape == (3, 21, 2)
     # at t = 0 the model moments are exact transfer-matrix values of the initial (b, J, K)
-    np.testing.assert_allclose(r.model[:, 0],
-                               exact_chain_moments(r.data.initial_theta, 60, max_order=2))
+    np.testing.assert_allclose(
+        r.model[:, 0], exact_chain_moments(r.data.initial_theta, 60, max_order=2)
+    )
     assert np.all(np.isfinite(closure_rmse(r.model, r.simulation)))
     # whole cells around the box for any cell size
-    r2 = small_closure_run(0.75, 0.01, n_conditions=2, n_lattices=3, n_sites=40, n_steps=10,
-                           n_epochs=2, seed=0)
+    r2 = small_closure_run(
+        0.75, 0.01, n_conditions=2, n_lattices=3, n_sites=40, n_steps=10, n_epochs=2, seed=0
+    )
     assert np.allclose((r2.ode.upper - r2.ode.lower) / 0.75 % 1, 0)
 
 
 def test_data_closure_on_a_small_set_reuses_maxent_fits_and_checks_them():
-    d = annihilation1d.annihilation_data(6, n_lattices=4, n_sites=200, n_steps=30, seed=3,
-                                         hop_prob=0.5, progress=False)
+    d = annihilation1d.annihilation_data(
+        6, n_lattices=4, n_sites=200, n_steps=30, seed=3, hop_prob=0.5, progress=False
+    )
     assert d.meta["hop_prob"] == 0.5
     tidx = np.arange(0, 31, 3)
     mom = d.chain_moments(3)[:, tidx]
     from dbmtools.closures import maxent_trajectories
 
     fit = maxent_trajectories(mom, 200, d.initial_theta, tol=1e-6)
-    r = annihilation1d.learn_data_closure(d, roughness=(1e-2,), time_indices=tidx,
-                                          maxent=fit.params, seed=0)
+    r = annihilation1d.learn_data_closure(
+        d, roughness=(1e-2,), time_indices=tidx, maxent=fit.params, seed=0
+    )
     assert r.maxent_residual < 1e-5  # the given fits match the data's moments
     out = annihilation1d.data_closure_moments(r, d, every=3)
     assert out["model"].shape == out["simulation"].shape == (6, 11, 4)
@@ -189,5 +206,4 @@ def test_data_closure_on_a_small_set_reuses_maxent_fits_and_checks_them():
     # two parameters: (b, J) with K = 0, started from the MaxEnt fit of the t = 0 lattices
     th2 = annihilation1d.closure_initial_theta(d, 2)
     m0 = d.chain_moments(2)[:, 0]
-    np.testing.assert_allclose(
-        exact_chain_moments(np.c_[th2, np.zeros(6)], 200, 2), m0, atol=1e-5)
+    np.testing.assert_allclose(exact_chain_moments(np.c_[th2, np.zeros(6)], 200, 2), m0, atol=1e-5)

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-MACROS = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"][
-    "mathjax3_config"
-]["tex"]["macros"]
+MACROS = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["mathjax3_config"][
+    "tex"
+]["macros"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
@@ -25,9 +25,7 @@ def _defined(text: str) -> dict[str, str]:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_defines_the_macros_it_uses_as_the_book_does(path):
     text = path.read_text()
-    markdown = "\n".join(
-        line for line in text.splitlines() if line.startswith("#") and "$" in line
-    )
+    markdown = "\n".join(line for line in text.splitlines() if line.startswith("#") and "$" in line)
     used = {m for m in MACROS if re.search(rf"\\{m}(?![A-Za-z])", markdown)}
     defined = _defined(text)
     for name in used:

@@ -32,9 +32,17 @@ def test_covariance_matches_enumeration_and_finite_differences(theta):
     cov = ising.exact_chain_covariance(theta, L, max_order=4)
     np.testing.assert_allclose(cov, brute[:, :3], rtol=1e-10, atol=1e-12)
     h = 1e-5
-    fd = np.stack([(ising.exact_chain_moments(np.add(theta, h * e), L, 4)
-                    - ising.exact_chain_moments(np.subtract(theta, h * e), L, 4)) / (2 * h)
-                   for e in np.eye(3)], axis=-1)
+    fd = np.stack(
+        [
+            (
+                ising.exact_chain_moments(np.add(theta, h * e), L, 4)
+                - ising.exact_chain_moments(np.subtract(theta, h * e), L, 4)
+            )
+            / (2 * h)
+            for e in np.eye(3)
+        ],
+        axis=-1,
+    )
     np.testing.assert_allclose(cov, fd, rtol=1e-7, atol=1e-8)  # O(h^2) truncation
 
 
@@ -48,9 +56,9 @@ def test_maxent_theta_inverts_exact_moments(n_params):
     fit = closures.maxent_theta(mu, 500, tol=1e-6)  # raw counts: far below sampling error
     assert fit.converged
     np.testing.assert_allclose(fit.params, th[:, :n_params], atol=1e-7)
-    traj = closures.maxent_trajectories(mu.reshape(8, 5, n_params), 500,
-                                        np.zeros((8, n_params)), tol=1e-6,
-                                        jacobian_sites=None)  # unrelated points: exact Newton
+    traj = closures.maxent_trajectories(
+        mu.reshape(8, 5, n_params), 500, np.zeros((8, n_params)), tol=1e-6, jacobian_sites=None
+    )  # unrelated points: exact Newton
     np.testing.assert_allclose(traj.params, th[:, :n_params].reshape(8, 5, n_params), atol=1e-7)
     with pytest.raises(ValueError, match="positive"):
         closures.maxent_theta([10.0, 0.0, 0.0], 500)
@@ -69,8 +77,11 @@ def test_pattern_moments_match_a_long_ring(theta):
     want = [p @ np.prod(s[:, list(pat)], axis=1) for pat in pats]
     np.testing.assert_allclose(closures.pattern_moments(theta, pats), want, atol=1e-8)
     # and the chain ones agree with the transfer-matrix moments of dbmtools.ising
-    np.testing.assert_allclose(closures.pattern_moments(theta, pats[:2] + [pats[3], pats[6]]),
-                               ising.exact_moments_per_site(*theta), atol=1e-10)
+    np.testing.assert_allclose(
+        closures.pattern_moments(theta, pats[:2] + [pats[3], pats[6]]),
+        ising.exact_moments_per_site(*theta),
+        atol=1e-10,
+    )
 
 
 def _master_equation_drift(theta, L, D, prob):
@@ -92,8 +103,10 @@ def _master_equation_drift(theta, L, D, prob):
             react = occ_i & (s[:, j] == 1)
             new[move, i], new[move, j] = 0, 1
             new[react, i], new[react, j] = 0, 0
-            dphi = chain_moments(new.astype(np.int8), max_order=3,
-                                 boundary="periodic").astype(float) - phi
+            dphi = (
+                chain_moments(new.astype(np.int8), max_order=3, boundary="periodic").astype(float)
+                - phi
+            )
             rate = np.where(move, D, 0.0) + np.where(react, D * prob, 0.0)
             drift += (p * rate) @ dphi
     return drift / L
@@ -147,7 +160,16 @@ def test_fit_flow_recovers_a_known_rhs_and_keeps_a_prior():
 
 
 def test_flow_samples_reproduce_trajectories_by_euler():
-    ode = ParameterODE(["a"], [0], [-2, ], [2], 0.5, dt=0.1)
+    ode = ParameterODE(
+        ["a"],
+        [0],
+        [
+            -2,
+        ],
+        [2],
+        0.5,
+        dt=0.1,
+    )
     closures.interpolate_flow(ode, lambda t: -0.5 * t)
     th = ode.solve([[1.0], [-1.5]], 10)
     x, y, g = closures.flow_samples(th, np.arange(11), 0.1)
@@ -175,8 +197,9 @@ def test_closure_figures_of_this_module():
     t = np.arange(5) * 0.1
     fig = plotting.plot_maxent_trajectories(t, np.random.default_rng(0).normal(size=(3, 5, 3)))
     assert len(fig.axes) == 3 and fig.axes[1].get_ylabel() == "$J$"
-    fig2 = plotting.plot_closure_density(t, {"mean field": 0.5 / (1 + t)}, simulation=0.5 - t,
-                                         exact=0.5 / (1 + t))
+    fig2 = plotting.plot_closure_density(
+        t, {"mean field": 0.5 / (1 + t)}, simulation=0.5 - t, exact=0.5 / (1 + t)
+    )
     assert fig2.axes[0].get_xscale() == "log" and len(fig2.axes[0].lines) == 3
     plt.close("all")
 
@@ -197,8 +220,14 @@ def test_nonneg_coupling_projection_is_the_constrained_likelihood_maximum(theta)
         p = np.exp(e - logz)
         return logz - th @ mu, p @ phi - mu
 
-    ref = minimize(nll, np.zeros(2), jac=True, method="L-BFGS-B",
-                   bounds=[(None, None), (0.0, None)], options={"ftol": 1e-14, "gtol": 1e-10})
+    ref = minimize(
+        nll,
+        np.zeros(2),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(None, None), (0.0, None)],
+        options={"ftol": 1e-14, "gtol": 1e-10},
+    )
     fit = closures.maxent_theta(mu, L, tol=1e-10)
     got = closures.project_nonneg_coupling(fit.params, mu[0], L)
     np.testing.assert_allclose(got, ref.x, atol=1e-5)

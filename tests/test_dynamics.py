@@ -61,8 +61,10 @@ def _lnz_ring(theta):
 def _mu_ring(theta):
     th = np.atleast_2d(theta)
     return np.array(
-        [ising.exact_moments_per_site(*t, n_sites=RING, boundary="periodic", max_order=3) * RING
-         for t in th]
+        [
+            ising.exact_moments_per_site(*t, n_sites=RING, boundary="periodic", max_order=3) * RING
+            for t in th
+        ]
     )
 
 
@@ -94,8 +96,9 @@ def _random_ode(names, args, lower, upper, cell, dt, ns, scale, seed):
 
 def _check_fd(ode, problem, lnz, start, stop, truncated, l2=0.0, tbar=None, n_check=60, seed=0):
     tbar = np.zeros(ode.n_params) if tbar is None else tbar
-    r = adjoint_gradient(ode, problem, 0, start=start, stop=stop, truncated=truncated, l2=l2,
-                         theta_bar=tbar)
+    r = adjoint_gradient(
+        ode, problem, 0, start=start, stop=stop, truncated=truncated, l2=l2, theta_bar=tbar
+    )
     theta0 = problem.initial_theta[0]
     mu = problem.data_moments[0]
     U0 = ode.coeffs.copy()
@@ -106,6 +109,7 @@ def _check_fd(ode, problem, lnz, start, stop, truncated, l2=0.0, tbar=None, n_ch
             ode.coeffs = U
             return _objective(ode, th_tau, mu[start:], lnz, 0, stop - start, l2, tbar)
     else:
+
         def fun(U):
             ode.coeffs = U
             return _objective(ode, theta0, mu, lnz, start, stop, l2, tbar)
@@ -215,12 +219,15 @@ def test_closed_form_linear_ode_quadratic_loss():
 # (c) synthetic recovery
 # ---------------------------------------------------------------------------
 def _true_ode():
-    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
-                       n_substeps=2)
-    f = [lambda x: -0.8 * x[:, 0] + 0.4 * x[:, 1] ** 2 - 0.2,
-         lambda x: -0.5 * x[:, 1] + 0.3 * x[:, 0] * x[:, 1]]
-    d = [lambda x: np.stack([-0.8 + 0 * x[:, 0], 0.8 * x[:, 1], 0 * x[:, 0]], 1),
-         lambda x: np.stack([0.3 * x[:, 1], -0.5 + 0.3 * x[:, 0], 0.3 + 0 * x[:, 0]], 1)]
+    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2)
+    f = [
+        lambda x: -0.8 * x[:, 0] + 0.4 * x[:, 1] ** 2 - 0.2,
+        lambda x: -0.5 * x[:, 1] + 0.3 * x[:, 0] * x[:, 1],
+    ]
+    d = [
+        lambda x: np.stack([-0.8 + 0 * x[:, 0], 0.8 * x[:, 1], 0 * x[:, 0]], 1),
+        lambda x: np.stack([0.3 * x[:, 1], -0.5 + 0.3 * x[:, 0], 0.3 + 0 * x[:, 0]], 1),
+    ]
     for k in range(2):
         g = ode.grid(k)
         g.interpolate(f[k], d[k])
@@ -234,10 +241,18 @@ def test_training_recovers_known_rhs_from_exact_moments():
     th0 = rng.uniform(-1, 1, size=(30, 2))
     traj = true.solve(th0, 12)
     p = ExactMoments(_mu_sites(traj), th0, model_moments=_mu_sites)
-    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
-                       n_substeps=2)
-    r = train(ode, p, n_iter=1000, lr=0.02, optimizer="adam", batch_size=30, seed=0,
-              progress=False, tol=0.01)
+    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2)
+    r = train(
+        ode,
+        p,
+        n_iter=1000,
+        lr=0.02,
+        optimizer="adam",
+        batch_size=30,
+        seed=0,
+        progress=False,
+        tol=0.01,
+    )
     assert r.converged
     # the moment mismatch falls by two orders of magnitude (measured: 0.51 -> 0.0033)
     assert r.loss_history[-20:].mean() < 1e-2 * r.loss_history[0]
@@ -259,13 +274,22 @@ def test_validation_loss_early_stopping_and_best_coefficients():
     traj = true.solve(th0, 12)
     p_train = ExactMoments(_mu_sites(traj[:15]), th0[:15], model_moments=_mu_sites)
     p_val = ExactMoments(_mu_sites(traj[15:]), th0[15:], model_moments=_mu_sites)
-    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
-                       n_substeps=2)
+    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2)
     # F = 0: the validation loss is the RMS of mu(theta_0) - mu(t) (independent computation)
     direct = np.sqrt(np.mean((_mu_sites(th0[15:, None]) - _mu_sites(traj[15:])) ** 2))
     assert np.isclose(validation_loss(ode, p_val), direct, rtol=1e-12)
-    r = train(ode, p_train, n_iter=300, lr=0.02, optimizer="adam", batch_size=15, seed=0,
-              progress=False, validation=p_val, validate_every=20)
+    r = train(
+        ode,
+        p_train,
+        n_iter=300,
+        lr=0.02,
+        optimizer="adam",
+        batch_size=15,
+        seed=0,
+        progress=False,
+        validation=p_val,
+        validate_every=20,
+    )
     assert r.validation_steps.tolist() == list(range(20, 301, 20))
     # the held-out loss falls (training generalises) and ode holds the best evaluation
     assert r.validation_history.min() < 0.25 * direct  # measured: 0.56 -> 0.11
@@ -274,12 +298,23 @@ def test_validation_loss_early_stopping_and_best_coefficients():
     assert np.isclose(validation_loss(ode, p_val), r.validation_history[best], rtol=1e-12)
     # held-out data that never move (F = 0 is best for them): every step of training makes
     # the validation loss worse, so training stops after `patience` evaluations
-    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
-                       n_substeps=2)
-    still = ExactMoments(np.repeat(_mu_sites(th0[15:, None]), 13, axis=1), th0[15:],
-                         model_moments=_mu_sites)
-    r = train(ode, p_train, n_iter=300, lr=0.02, optimizer="adam", batch_size=15, seed=0,
-              progress=False, validation=still, validate_every=10, patience=3)
+    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2)
+    still = ExactMoments(
+        np.repeat(_mu_sites(th0[15:, None]), 13, axis=1), th0[15:], model_moments=_mu_sites
+    )
+    r = train(
+        ode,
+        p_train,
+        n_iter=300,
+        lr=0.02,
+        optimizer="adam",
+        batch_size=15,
+        seed=0,
+        progress=False,
+        validation=still,
+        validate_every=10,
+        patience=3,
+    )
     assert r.stopped_early and r.n_iter == 40 and r.best_step == 10
     assert not r.interrupted
     with pytest.raises(ValueError, match="patience"):
@@ -292,8 +327,9 @@ def test_roughness_penalty_step_is_the_gradient_of_the_quadratic_form():
     p = ExactMoments(_mu_sites(true.solve(th0, 8)), th0, model_moments=_mu_sites)
 
     def fresh():
-        return _random_ode(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, 0.1, 2,
-                           0.05, seed=5)
+        return _random_ode(
+            ["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, 0.1, 2, 0.05, seed=5
+        )
 
     ode, ref = fresh(), fresh()
     lr, w = 0.3, 0.02
@@ -320,33 +356,62 @@ def test_moving_window_schedule_and_sgd_per_parameter_lr(tmp_path):
     true = _true_ode()
     th0 = np.random.default_rng(12).uniform(-1, 1, size=(20, 2))
     p = ExactMoments(_mu_sites(true.solve(th0, 12)), th0, model_moments=_mu_sites)
-    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
-                       n_substeps=2)
+    ode = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2)
     ck = tmp_path / "ck.npz"
-    r = train(ode, p, n_iter=60, lr=[10.0, 5.0], batch_size=4, window=5, shift_every=7,
-              checkpoint_every=25, checkpoint_path=ck, seed=1, progress=False)
+    r = train(
+        ode,
+        p,
+        n_iter=60,
+        lr=[10.0, 5.0],
+        batch_size=4,
+        window=5,
+        shift_every=7,
+        checkpoint_every=25,
+        checkpoint_path=ck,
+        seed=1,
+        progress=False,
+    )
     assert r.tau_history.tolist() == [min(s // 7, 12 - 5) for s in range(60)]
     # the mismatch over whole trajectories fell (the window's own loss grows as it moves on)
-    assert _full_mismatch(ode, p) < 0.2 * _full_mismatch(ParameterODE(
-        ["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2), p)
+    assert _full_mismatch(ode, p) < 0.2 * _full_mismatch(
+        ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2), p
+    )
     back = ParameterODE.load(ck)
     np.testing.assert_array_equal(back.coeffs, ode.coeffs)
     assert back.meta["step"] == 60
     # same seed, same result
-    ode2 = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
-                        n_substeps=2)
-    r2 = train(ode2, p, n_iter=60, lr=[10.0, 5.0], batch_size=4, window=5, shift_every=7,
-               seed=1, progress=False)
+    ode2 = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2)
+    r2 = train(
+        ode2,
+        p,
+        n_iter=60,
+        lr=[10.0, 5.0],
+        batch_size=4,
+        window=5,
+        shift_every=7,
+        seed=1,
+        progress=False,
+    )
     np.testing.assert_array_equal(r2.params, r.params)
     # SGD with per-parameter rates: one step is exactly -lr_k * mean gradient
-    ode3 = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1,
-                        n_substeps=2)
+    ode3 = ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2)
     train(ode3, p, n_iter=1, lr=[0.5, 2.0], batch_size=20, seed=0, progress=False)
-    mean = np.mean([adjoint_gradient(ParameterODE(["a", "b"], ["a", "b"], [-2.5, -2.5],
-                                                  [2.5, 2.5], 0.5, dt=0.1, n_substeps=2),
-                                     p, i).grad for i in range(20)], axis=0)
-    np.testing.assert_allclose(ode3.coeffs, -np.array([[0.5], [2.0]]) * mean, rtol=1e-12,
-                               atol=1e-15)
+    mean = np.mean(
+        [
+            adjoint_gradient(
+                ParameterODE(
+                    ["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, dt=0.1, n_substeps=2
+                ),
+                p,
+                i,
+            ).grad
+            for i in range(20)
+        ],
+        axis=0,
+    )
+    np.testing.assert_allclose(
+        ode3.coeffs, -np.array([[0.5], [2.0]]) * mean, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_sparse_sgd_steps_equal_dense_updates():
@@ -357,15 +422,18 @@ def test_sparse_sgd_steps_equal_dense_updates():
     p = ExactMoments(_mu_sites(true.solve(th0, 12)), th0, model_moments=_mu_sites)
 
     def fresh():
-        return _random_ode(["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, 0.1, 2,
-                           0.3, seed=4)
+        return _random_ode(
+            ["a", "b"], ["a", "b"], [-2.5, -2.5], [2.5, 2.5], 0.5, 0.1, 2, 0.3, seed=4
+        )
 
     ode, ref = fresh(), fresh()
     lr = np.array([[0.7], [1.3]])
     for step in range(3):
         train(ode, p, n_iter=1, lr=lr[:, 0], batch_size=3, window=4, seed=step, progress=False)
-        mean = np.mean([adjoint_gradient(ref, p, i, start=0, stop=4, truncated=True).grad
-                        for i in range(3)], axis=0)
+        mean = np.mean(
+            [adjoint_gradient(ref, p, i, start=0, stop=4, truncated=True).grad for i in range(3)],
+            axis=0,
+        )
         assert np.count_nonzero(mean) < 0.5 * mean.size  # the update really is sparse
         ref.coeffs = ref.coeffs - lr * mean
         np.testing.assert_allclose(ode.coeffs, ref.coeffs, rtol=1e-12, atol=1e-14)
@@ -375,8 +443,9 @@ def test_sparse_sgd_steps_equal_dense_updates():
 # ParameterODE basics
 # ---------------------------------------------------------------------------
 def test_rhs_and_jacobian_match_hermite_grid():
-    ode = _random_ode(["a", "b", "c"], ["c", "a", "b"], [-1, -1, -1], [1, 1, 1], 0.5, 0.1, 1,
-                      1.0, 9)
+    ode = _random_ode(
+        ["a", "b", "c"], ["c", "a", "b"], [-1, -1, -1], [1, 1, 1], 0.5, 0.1, 1, 1.0, 9
+    )
     pts = np.random.default_rng(1).uniform(-1, 1, size=(20, 3))
     f = ode.rhs(pts)
     jac = ode.jacobian(pts)
@@ -421,8 +490,9 @@ def test_out_of_domain_trajectory_names_parameter_time_and_bound():
     ode.coeffs[0, ::4] = -2.0  # F_b = -2 everywhere (values only)
     with pytest.raises(ValueError, match=r"'b' = -1\.2 at t = 0\.6 is below the lower bound -1"):
         ode.solve([0.0, 0.0], 10)
-    with pytest.raises(ValueError,
-                       match=r"`initial_theta`: parameter 'J' = 3 .*above the upper bound 1"):
+    with pytest.raises(
+        ValueError, match=r"`initial_theta`: parameter 'J' = 3 .*above the upper bound 1"
+    ):
         ode.solve([0.0, 3.0], 1)
     p = ExactMoments(np.zeros((1, 11, 2)), [[0.0, 0.0]], model_moments=_mu_sites)
     with pytest.raises(ValueError, match=r"initial_theta\[0\].*'b'.*lower bound"):
@@ -463,8 +533,11 @@ def test_bad_schedules_rates_and_shapes():
     with pytest.raises(ValueError, match=r"`data_moments` must have shape"):
         ExactMoments(np.ones((3, 6, 3)), np.zeros((3, 2)), model_moments=_mu_sites)
     with pytest.raises(ValueError, match=r"`model_moments` must return shape"):
-        adjoint_gradient(ode, ExactMoments(np.ones((3, 6, 2)), np.zeros((3, 2)),
-                                           model_moments=lambda t: t[:, :1]), 0)
+        adjoint_gradient(
+            ode,
+            ExactMoments(np.ones((3, 6, 2)), np.zeros((3, 2)), model_moments=lambda t: t[:, :1]),
+            0,
+        )
     with pytest.raises(ValueError, match=r"`coeffs` must have shape \(2, 324\)"):
         ode.coeffs = np.zeros((2, 10))
     with pytest.raises(ValueError, match="`args`"):
@@ -502,8 +575,12 @@ def test_cell_index_visited_cells_and_vertices():
     # interior faces belong to the cell above; the upper boundary to the last cell
     assert ode.cell_index(theta).tolist() == [[0, 0], [1, 3], [1, 3]]
     assert visited_cells(ode, theta[None]) == {(0, 0), (1, 3)}
-    assert cell_vertices(ode, {(0, 0)}).tolist() == [[0.0, -1.0], [0.0, -0.5], [0.5, -1.0],
-                                                    [0.5, -0.5]]
+    assert cell_vertices(ode, {(0, 0)}).tolist() == [
+        [0.0, -1.0],
+        [0.0, -0.5],
+        [0.5, -1.0],
+        [0.5, -0.5],
+    ]
     with pytest.raises(ValueError, match=r"'a' = 1\.5 \(row 0\) is above the upper bound 1"):
         ode.cell_index([[1.5, 0.0]])
 
@@ -554,8 +631,9 @@ def test_interrupted_training_keeps_its_history():
 
     ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
     with pytest.warns(RuntimeWarning, match="interrupted after 3 of 10 steps"):
-        r = train(ode, StopAfter(mu, th0, model_moments=_mu_sites), n_iter=10, lr=0.1,
-                  progress=False)
+        r = train(
+            ode, StopAfter(mu, th0, model_moments=_mu_sites), n_iter=10, lr=0.1, progress=False
+        )
     assert r.interrupted and r.n_iter == 3 and r.loss_history.shape == (3,)
     assert np.all(np.isfinite(r.loss_history)) and not r.converged
     np.testing.assert_array_equal(r.params, ode.coeffs)
@@ -565,8 +643,14 @@ def test_checkpoints_are_checked_up_front_written_atomically_and_load_back(tmp_p
     ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
     p = ExactMoments(np.full((1, 6, 1), 6.0), np.zeros((1, 1)), model_moments=_mu_sites)
     with pytest.raises(FileNotFoundError, match="checkpoint_path"):
-        train(ode, p, n_iter=2, checkpoint_every=1, checkpoint_path=tmp_path / "no" / "x.npz",
-              progress=False)
+        train(
+            ode,
+            p,
+            n_iter=2,
+            checkpoint_every=1,
+            checkpoint_path=tmp_path / "no" / "x.npz",
+            progress=False,
+        )
     target = tmp_path / "ckpt.dat"  # any name: written and read exactly as given
     train(ode, p, n_iter=4, lr=0.1, checkpoint_every=2, checkpoint_path=target, progress=False)
     back = ParameterODE.load(target)
@@ -584,7 +668,6 @@ def test_load_validates_settings_as_construction_does(tmp_path):
     settings = ode.to_dict()
     coeffs = settings.pop("coeffs")
     for key, bad in (("n_substeps", 1.7), ("args", [0.9]), ("dt", -0.5)):
-        save_npz(tmp_path / "bad.npz", "ParameterODE", {"coeffs": coeffs},
-                 {**settings, key: bad})
+        save_npz(tmp_path / "bad.npz", "ParameterODE", {"coeffs": coeffs}, {**settings, key: bad})
         with pytest.raises(ValueError, match="bad.npz.*invalid ParameterODE"):
             ParameterODE.load(tmp_path / "bad.npz")

@@ -123,17 +123,34 @@ def test_short_training_lowers_the_moment_error():
     steps is below the first 100 by more than 4 standard errors (from the steps' spread).
     (2) The learned model, sampled like Fig. 8, is closer to the simulations' counts and
     pairs than the untrained model (F = 0): relative RMS error measured 0.24 against 0.41."""
-    starts = np.stack([dbm.random_state((10, 10, 10), counts=[200] * 3, seed=[1, k])
-                       for k in range(30)])
-    ens = dbm.simulate_ensemble(starts, dbm.rossler(), n_steps=8, dt=0.01, dim=3, seed=2,
-                                boundary="reflecting", progress=False)
+    starts = np.stack(
+        [dbm.random_state((10, 10, 10), counts=[200] * 3, seed=[1, k]) for k in range(30)]
+    )
+    ens = dbm.simulate_ensemble(
+        starts,
+        dbm.rossler(),
+        n_steps=8,
+        dt=0.01,
+        dim=3,
+        seed=2,
+        boundary="reflecting",
+        progress=False,
+    )
     theta0 = dbm.rbm.rossler_initial_params()
     problem = RosslerMoments(ens.states, n_chains=2, cd_k=10)
     lower, upper = dbm.dynamics.centred_domain(theta0[:3], 0.1, 1.5)
-    ode = dbm.ParameterODE([f"p{k}" for k in range(9)], [0, 1, 2], lower, upper, 0.1, dt=0.01,
-                           n_substeps=10)
-    fit = dbm.train(ode, problem, n_iter=800, lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3, window=8,
-                    seed=3, progress=False)
+    ode = dbm.ParameterODE(
+        [f"p{k}" for k in range(9)], [0, 1, 2], lower, upper, 0.1, dt=0.01, n_substeps=10
+    )
+    fit = dbm.train(
+        ode,
+        problem,
+        n_iter=800,
+        lr=[0.8] * 3 + [0.05] * 3 + [0.8] * 3,
+        window=8,
+        seed=3,
+        progress=False,
+    )
     first, last = fit.loss_history[:100], fit.loss_history[-100:]
     se = np.sqrt(first.var(ddof=1) / 100 + last.var(ddof=1) / 100)
     assert (first.mean() - last.mean()) / se > 4, (first.mean(), last.mean(), se)
@@ -164,8 +181,15 @@ def _mismatch_stats(problem, theta, n_rep, n_times):
 def test_ising_moments_unbiased_at_the_data_distribution():
     theta = np.array([-0.4, 0.6, -0.3])
     n_lat, n_times, L = 40, 3, 200
-    data = np.stack([ising.sample(*theta, n_sites=L, n_chains=n_lat, n_sweeps=200,
-                                  boundary="reflecting", seed=t) for t in range(n_times)], 1)
+    data = np.stack(
+        [
+            ising.sample(
+                *theta, n_sites=L, n_chains=n_lat, n_sweeps=200, boundary="reflecting", seed=t
+            )
+            for t in range(n_times)
+        ],
+        1,
+    )
     p = IsingMoments(data[None], theta[None], n_chains=10, cd_k=1)
     mean, se = _mismatch_stats(p, theta, 60, n_times)
     assert np.all(np.abs(mean) < 4 * se + 1e-12), (mean, se)
@@ -173,8 +197,7 @@ def test_ising_moments_unbiased_at_the_data_distribution():
     m, d = p.moments(0, np.array([1]), theta[None], 5)
     assert m.shape == d.shape == (1, 3)
     pick = np.sort(np.random.default_rng(5).choice(n_lat, 10, replace=False))
-    np.testing.assert_allclose(d[0], ising.moments(data[pick, 1], boundary="reflecting")
-                               .mean(0))
+    np.testing.assert_allclose(d[0], ising.moments(data[pick, 1], boundary="reflecting").mean(0))
     # a wrong theta gives a mismatch of the right sign: larger b -> more particles
     m_hi, d_hi = p.moments(0, np.arange(3), np.tile(theta + [1.0, 0, 0], (3, 1)), 0)
     assert np.all(m_hi[:, 0] > d_hi[:, 0])
@@ -184,8 +207,10 @@ def test_hidden_moments_unbiased_at_the_data_distribution():
     theta = np.array([-0.5, 1.0, -1.0])
     L, n_lat, n_times = 100, 40, 2
     model = rbm.hidden_model_1d(L)
-    data = np.stack([rbm.gibbs(model, theta, n_sweeps=100, n_chains=n_lat, seed=t)[0]
-                     for t in range(n_times)], 1)
+    data = np.stack(
+        [rbm.gibbs(model, theta, n_sweeps=100, n_chains=n_lat, seed=t)[0] for t in range(n_times)],
+        1,
+    )
     p = HiddenMoments(data[None], theta[None], n_chains=10, cd_k=1)
     mean, se = _mismatch_stats(p, theta, 60, n_times)
     assert np.all(np.abs(mean) < 4 * se + 1e-12), (mean, se)
@@ -240,16 +265,20 @@ def test_1d_estimators_random_and_persistent_starts_reach_the_model(cls, start):
     theta = np.array([-0.4, 0.6, 0.3])
     data = np.zeros((1, n_lat, 2, L), dtype=np.int8)  # all-empty data: far from the model
     if cls == "ising":
-        problem = IsingMoments(data, theta[None], n_chains=n_lat, start=start,
-                                        cd_k=30 if start == "random" else 1)
-        exact = L * ising.exact_moments_per_site(*theta, n_sites=L, boundary="reflecting",
-                                                 max_order=3)
+        problem = IsingMoments(
+            data, theta[None], n_chains=n_lat, start=start, cd_k=30 if start == "random" else 1
+        )
+        exact = L * ising.exact_moments_per_site(
+            *theta, n_sites=L, boundary="reflecting", max_order=3
+        )
     else:
-        problem = HiddenMoments(data, theta[None], n_chains=n_lat, start=start,
-                                         cd_k=30 if start == "random" else 1)
+        problem = HiddenMoments(
+            data, theta[None], n_chains=n_lat, start=start, cd_k=30 if start == "random" else 1
+        )
         exact = rbm.exact_moments(rbm.hidden_model_1d(L), theta)
-    calls = [problem.moments(0, np.array([1]), theta[None], seed=[3, c])[0][0]
-             for c in range(n_calls)]
+    calls = [
+        problem.moments(0, np.array([1]), theta[None], seed=[3, c])[0][0] for c in range(n_calls)
+    ]
     est = np.array(calls[n_calls // 2 :])  # PCD: the second half, after burn-in
     z = np.abs(est.mean(0) - exact) / (est.std(0, ddof=1) / np.sqrt(len(est)))
     assert np.all(z < 4), z

@@ -63,6 +63,7 @@ def test_a_point_of_the_wrong_dimension_raises():
 
 def test_interpolate_accepts_numpy_float_steps():
     """Issue 16: interpolate(step=np.float32(1e-3)) was refused."""
+
     def f(x):
         return x[:, 0] ** 2 + x[:, 1]
 

@@ -81,8 +81,13 @@ def test_other_kinds_and_pickles_are_refused(tmp_path):
     _grid().save(tmp_path / "grid.npz")
     with pytest.raises(ValueError, match="holds a HermiteGrid, not a Trajectory"):
         dbm.Trajectory.load(tmp_path / "grid.npz")
-    np.savez(tmp_path / "pickled.npz", kind=np.array("Trajectory"), meta=np.array("{}"),
-             times=np.array([0.0]), states=np.array([object()], dtype=object))
+    np.savez(
+        tmp_path / "pickled.npz",
+        kind=np.array("Trajectory"),
+        meta=np.array("{}"),
+        times=np.array([0.0]),
+        states=np.array([object()], dtype=object),
+    )
     with pytest.raises(ValueError, match="pickled.npz"):
         dbm.Trajectory.load(tmp_path / "pickled.npz")
     with pytest.raises(TypeError, match="Python objects"):

@@ -36,8 +36,9 @@ COUPLINGS = [
 def test_transfer_matrix_matches_enumeration(b, J, K, boundary, n):
     max_order = min(4, n)
     ref = gas_exact_chain_moments(b, J, K, n, boundary == "periodic", max_order)
-    got = ising.exact_moments_per_site(b, J, K, n_sites=n, boundary=boundary,
-                                       max_order=max_order) * n
+    got = (
+        ising.exact_moments_per_site(b, J, K, n_sites=n, boundary=boundary, max_order=max_order) * n
+    )
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
 
 
@@ -48,8 +49,10 @@ def test_infinite_chain_is_the_limit_of_rings_and_open_chains(b, J, K):
     np.testing.assert_allclose(ring, inf, atol=1e-12)
     # open chains: boundary corrections are O(1/L)
     err = [
-        np.abs(ising.exact_moments_per_site(b, J, K, n_sites=n, boundary="reflecting",
-                                            max_order=6) - inf)
+        np.abs(
+            ising.exact_moments_per_site(b, J, K, n_sites=n, boundary="reflecting", max_order=6)
+            - inf
+        )
         for n in (500, 1000)
     ]
     assert np.all(err[1] <= 0.55 * err[0] + 1e-12)
@@ -59,8 +62,9 @@ def test_infinite_chain_is_the_limit_of_rings_and_open_chains(b, J, K):
 def test_exact_moments_of_independent_sites():
     # b only: independent sites with p = sigmoid(b); chain of k ones has prob p^k
     p = 1 / (1 + np.exp(0.7))
-    np.testing.assert_allclose(ising.exact_moments_per_site(-0.7, 0, 0), p ** np.arange(1, 5),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        ising.exact_moments_per_site(-0.7, 0, 0), p ** np.arange(1, 5), rtol=1e-12
+    )
     np.testing.assert_allclose(
         ising.exact_moments_per_site(-0.7, 0, 0, n_sites=9, boundary="reflecting") * 9,
         [(9 - k + 1) * p**k for k in range(1, 5)],
@@ -72,8 +76,9 @@ def test_exact_moments_of_independent_sites():
 @pytest.mark.parametrize("boundary", ["periodic", "reflecting"])
 def test_sampled_moments_match_transfer_matrix(b, J, K, boundary):
     n_sites, n_chains = 40, 4000
-    v = ising.sample(b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=300, seed=11,
-                     boundary=boundary)
+    v = ising.sample(
+        b, J, K, n_sites=n_sites, n_chains=n_chains, n_sweeps=300, seed=11, boundary=boundary
+    )
     m = chain_moments(v, max_order=4, boundary=boundary).astype(float)
     exact = ising.exact_moments_per_site(b, J, K, n_sites=n_sites, boundary=boundary) * n_sites
     se = m.std(axis=0, ddof=1) / np.sqrt(n_chains)
@@ -86,8 +91,7 @@ def test_sampled_distribution_chi_square(boundary):
     b, J, K, n = 0.4, -1.5, 2.0, 5
     states, p = gas_enumerate(b, J, K, n, boundary == "periodic")
     n_chains = 40_000
-    v = ising.sample(b, J, K, n_sites=n, n_chains=n_chains, n_sweeps=50, seed=5,
-                     boundary=boundary)
+    v = ising.sample(b, J, K, n_sites=n, n_chains=n_chains, n_sweeps=50, seed=5, boundary=boundary)
     codes = v.astype(np.int64) @ (2 ** np.arange(n - 1, -1, -1))  # lexicographic, as states
     observed = np.bincount(codes, minlength=2**n)
     chi2 = ((observed - n_chains * p) ** 2 / (n_chains * p)).sum()
@@ -188,18 +192,24 @@ def test_enumerate_states_rejects_long_chains():
 def test_implied_ising_recovers_the_generating_chain(b, J):
     # truth: the (b, J) the lattices were drawn with (K = 0, open chain); the estimate's
     # standard errors come from the spread over the independent lattices, so |z| < 4.5
-    v = ising.sample(b, J, 0.0, n_sites=300, n_chains=600, n_sweeps=300, boundary="reflecting",
-                     seed=21)
+    v = ising.sample(
+        b, J, 0.0, n_sites=300, n_chains=600, n_sweeps=300, boundary="reflecting", seed=21
+    )
     r = ising.implied_ising(v)
     assert r.converged
     assert np.all(np.abs(r.params - [b, J]) < 4.5 * r.se), (r.params, r.se)
     assert np.all(r.se < 0.1)
     # the root: the chain's exact moments are the lattices' mean moments
     np.testing.assert_allclose(
-        ising.exact_moments_per_site(*r.params, 0.0, n_sites=300, boundary="reflecting",
-                                     max_order=2), r.moments, atol=1e-9)
+        ising.exact_moments_per_site(
+            *r.params, 0.0, n_sites=300, boundary="reflecting", max_order=2
+        ),
+        r.moments,
+        atol=1e-9,
+    )
     np.testing.assert_allclose(
-        r.moments, chain_moments(v, max_order=2, boundary="reflecting").mean(0) / 300)
+        r.moments, chain_moments(v, max_order=2, boundary="reflecting").mean(0) / 300
+    )
 
 
 def test_implied_ising_rejects_bad_input():

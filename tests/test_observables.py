@@ -63,7 +63,10 @@ def test_species_code_absent_from_the_network_is_an_error():
     with pytest.raises(ValueError, match=r"`species` must be an integer in \[1, 1\]; got 2"):
         dbm.chain_moments(s, species=2, n_species=1)
     assert dbm.chain_moments(s, species=1, n_species=1, boundary="reflecting").tolist() == [
-        3, 1, 0, 0
+        3,
+        1,
+        0,
+        0,
     ]
     traj = dbm.simulate(s, dbm.annihilation(0.5), n_steps=1, dt=0.01, seed=0)
     with pytest.raises(ValueError, match=r"`species` must be an integer in \[1, 1\]; got 2"):

@@ -51,23 +51,38 @@ def _grid3():
 
 
 def _ensemble(n_sites=60, n_samples=3, n_steps=5):
-    starts = np.stack([dbm.random_state(n_sites, densities=[0.5], seed=k)
-                       for k in range(n_samples)])
-    return dbm.simulate_ensemble(starts, dbm.annihilation(0.5), n_steps=n_steps, dt=0.01,
-                                 dim=1, seed=0, progress=False)
+    starts = np.stack(
+        [dbm.random_state(n_sites, densities=[0.5], seed=k) for k in range(n_samples)]
+    )
+    return dbm.simulate_ensemble(
+        starts, dbm.annihilation(0.5), n_steps=n_steps, dt=0.01, dim=1, seed=0, progress=False
+    )
 
 
 # ---- lattice ---------------------------------------------------------------------------
 def test_lattice_figures():
-    traj = dbm.simulate(dbm.random_state(40, densities=[0.5], seed=1), dbm.annihilation(1.0),
-                        n_steps=5, dt=0.01, dim=1, seed=1)
+    traj = dbm.simulate(
+        dbm.random_state(40, densities=[0.5], seed=1),
+        dbm.annihilation(1.0),
+        n_steps=5,
+        dt=0.01,
+        dim=1,
+        seed=1,
+    )
     _labelled(plotting.plot_kymograph(traj, max_sites=30))
     fig, ax = plt.subplots()
     assert plotting.plot_kymograph(traj, ax=ax) is fig
     with pytest.raises(ValueError, match="1D trajectory"):
-        plotting.plot_kymograph(dbm.simulate(dbm.random_state((4, 4), densities=[0.5], seed=1),
-                                             dbm.annihilation(1.0), n_steps=1, dt=0.01, dim=2,
-                                             seed=1))
+        plotting.plot_kymograph(
+            dbm.simulate(
+                dbm.random_state((4, 4), densities=[0.5], seed=1),
+                dbm.annihilation(1.0),
+                n_steps=1,
+                dt=0.01,
+                dim=2,
+                seed=1,
+            )
+        )
     state2d = dbm.random_state((16, 16), densities=[0.3, 0.3], seed=2)
     _labelled(plotting.plot_lattice_image(state2d, 2, species=["A", "B"], title="t = 0"))
     _labelled(plotting.plot_species_excess(state2d, 4, title="A - B"))
@@ -122,12 +137,14 @@ def test_boltzmann_figures():
     v = dbm.ising.sample(-0.5, 1.0, 0.0, n_sites=30, n_chains=20, n_sweeps=10, seed=0)
     exact = dbm.ising.exact_moments_per_site(-0.5, 1.0, 0.0, n_sites=30)
     _labelled(plotting.plot_ising_samples(v, exact, title="b=-0.50"))
-    bias = dbm.ising.short_chain_bias(-1.0, 2.0, 0.0, n_sweeps=[1, 3], n_sites=20,
-                                      n_chains=20, seed=0)
+    bias = dbm.ising.short_chain_bias(
+        -1.0, 2.0, 0.0, n_sweeps=[1, 3], n_sites=20, n_chains=20, seed=0
+    )
     _labelled(plotting.plot_short_chain_bias(bias))
     model = dbm.hidden_model_1d(20)
-    fits = {(0.0, 0.0, 0.0): dbm.rbm.fit(model, v[:, :20], n_iter=5, tol=10.0, seed=0,
-                                         progress=False)}
+    fits = {
+        (0.0, 0.0, 0.0): dbm.rbm.fit(model, v[:, :20], n_iter=5, tol=10.0, seed=0, progress=False)
+    }
     _labelled(plotting.plot_rbm_fits(fits))
     fig, axes = plt.subplots(1, 3)
     assert plotting.plot_rbm_fits(fits, ax=axes) is fig  # the projections, no mismatch panel
@@ -147,23 +164,33 @@ def test_rossler_figures():
     _labelled(plotting.plot_attractor(moments[0, :, :3]))
     with pytest.raises(ValueError, match=r"shape \(n_times, 3\)"):
         plotting.plot_attractor(moments[0])
-    _labelled(plotting.plot_rossler_simulation(states, moments, times, mean_field,
-                                               steps=(0, 5, 10, 20)))
+    _labelled(
+        plotting.plot_rossler_simulation(states, moments, times, mean_field, steps=(0, 5, 10, 20))
+    )
     _labelled(plotting.plot_rossler_snapshot(states, moments[0], times, 5))
     _labelled(plotting.plot_rossler_ensemble(times, moments[..., :3], mean_field))
     theta = RNG.normal(size=(n_times, 9)) * 0.1
     vertices = RNG.random((8, 3))
-    _labelled(plotting.plot_rossler_trajectory(times, mean_field, theta[:, :3], theta, vertices,
-                                               n_cells=1, horizon_time=0.2))
+    _labelled(
+        plotting.plot_rossler_trajectory(
+            times, mean_field, theta[:, :3], theta, vertices, n_cells=1, horizon_time=0.2
+        )
+    )
     tex = ["b_A", "b_B", "b_C", "W_{AX}", "W_{BY}", "W_{CZ}", "b_X", "b_Y", "b_Z"]
     _labelled(plotting.plot_rossler_rhs(times, theta, labels=tex, horizon_time=0.1))
-    _labelled(plotting.plot_rossler_rhs_slice(_grid3(), theta[:, :3] * 0.5, value=0.1,
-                                              label="b_B"))
+    _labelled(plotting.plot_rossler_rhs_slice(_grid3(), theta[:, :3] * 0.5, value=0.1, label="b_B"))
     every = np.arange(0, n_times, 5)
     model_moments = RNG.random((every.size, 3, 6)) * 100
-    _labelled(plotting.plot_rossler_moments(times, moments, times[every], model_moments,
-                                            names=["A", "B", "C", "BB", "CC", "AB"],
-                                            horizon_time=0.1))
+    _labelled(
+        plotting.plot_rossler_moments(
+            times,
+            moments,
+            times[every],
+            model_moments,
+            names=["A", "B", "C", "BB", "CC", "AB"],
+            horizon_time=0.1,
+        )
+    )
     hidden = RNG.dirichlet(np.ones(4), size=(4, 4))
     _labelled(plotting.plot_rossler_coarse_graining(states[0, :, :, 0], hidden))
 
@@ -181,23 +208,27 @@ def test_every_plot_function_is_exported_and_tested():
 def test_closure_figures():
     from dbmtools import annihilation1d
 
-    data = annihilation1d.annihilation_data(3, n_lattices=4, n_sites=40, n_steps=8, seed=0,
-                                            progress=False)
-    run = annihilation1d.learn_closures(data, n_epochs=2, n_chains=2, window=4, seed=1,
-                                        progress=False)
+    data = annihilation1d.annihilation_data(
+        3, n_lattices=4, n_sites=40, n_steps=8, seed=0, progress=False
+    )
+    run = annihilation1d.learn_closures(
+        data, n_epochs=2, n_chains=2, window=4, seed=1, progress=False
+    )
     _labelled(plotting.plot_closure_trajectories(run, data))
     _labelled(plotting.plot_initial_nn_moment(run, data))
     fig = _labelled(plotting.plot_hidden_correlation(run, data))
     assert any(hasattr(a, "_colorbar") for a in fig.axes)  # the line colours are keyed
     res = annihilation1d.closure_moments(run, data, hidden_initial=run.hidden_initial, every=4)
     noise = np.full((res["times"].size, 4), 0.5)
-    fig = _labelled(plotting.plot_closure_rmse(res, extra={"copy": res["visible"]},
-                                               sampling_error=noise))
+    fig = _labelled(
+        plotting.plot_closure_rmse(res, extra={"copy": res["visible"]}, sampling_error=noise)
+    )
     assert "sampling error of the data" in [t.get_text() for t in fig.axes[0].get_legend().texts]
     _, axes = plt.subplots(1, 2)
     assert plotting.plot_closure_rmse(res, ax=axes) is axes[0].figure
-    small = annihilation1d.small_closure_run(0.5, 0.05, n_conditions=2, n_lattices=3,
-                                             n_sites=40, n_steps=10, n_epochs=2, seed=0)
+    small = annihilation1d.small_closure_run(
+        0.5, 0.05, n_conditions=2, n_lattices=3, n_sites=40, n_steps=10, n_epochs=2, seed=0
+    )
     _labelled(plotting.plot_small_closure_run(small))
 
 
@@ -211,10 +242,13 @@ def test_views_compute_then_draw():
 
 # ---- imports ---------------------------------------------------------------------------
 def test_import_dbmtools_needs_neither_matplotlib_nor_ipywidgets():
-    code = ("import sys, dbmtools; "
-            "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, dbmtools; "
+        "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 

@@ -42,8 +42,16 @@ CASES = [
 
 def _reference(model, theta):
     bv, bh, W = model.unpack(theta)
-    return layered_enumerate(model.n_visible, model.n_hidden, model.n_species_v,
-                             model.n_species_h, model.edges, bv[1:], bh[1:], W[1:, 1:])
+    return layered_enumerate(
+        model.n_visible,
+        model.n_hidden,
+        model.n_species_v,
+        model.n_species_h,
+        model.edges,
+        bv[1:],
+        bh[1:],
+        W[1:, 1:],
+    )
 
 
 def _ref_moment_vector(model, cv, ch, cw):
@@ -217,8 +225,19 @@ def test_fit_recovers_parameters():
     L, n = 100, 400
     model = rbm.hidden_model_1d(L)
     data, _ = rbm.gibbs(model, truth, n_sweeps=200, n_chains=n, seed=10)
-    r = rbm.fit(model, data, n_iter=800, lr=0.05, cd_k=1, start="persistent", batch_size=100,
-                n_chains=100, n_average=300, seed=11, progress=False)
+    r = rbm.fit(
+        model,
+        data,
+        n_iter=800,
+        lr=0.05,
+        cd_k=1,
+        start="persistent",
+        batch_size=100,
+        n_chains=100,
+        n_average=300,
+        seed=11,
+        progress=False,
+    )
     assert r.converged and r.n_iter == 800 and r.loss_history.shape == (800,)
     assert r.param_history.shape == (801, 3) and r.names == ("b", "W", "b'")
     d2 = _mahalanobis(data, rbm.effective_ising(r.params), rbm.effective_ising(truth))
@@ -234,10 +253,13 @@ def test_fit_sgd_cd_from_data_and_adam_cd_from_random_states():
     data = (np.random.default_rng(0).random((n, L)) < rho).astype(np.int8)
     model = rbm.hidden_model_1d(L)
     want = [np.log(rho / (1 - rho)), 0.0]
-    for kw in (dict(optimizer="sgd", lr=1.0, start="data", cd_k=1),
-               dict(optimizer="adam", lr=0.05, start="random", cd_k=1)):
-        r = rbm.fit(model, data, n_iter=400, batch_size=100, n_average=200, seed=3,
-                    progress=False, **kw)
+    for kw in (
+        dict(optimizer="sgd", lr=1.0, start="data", cd_k=1),
+        dict(optimizer="adam", lr=0.05, start="random", cd_k=1),
+    ):
+        r = rbm.fit(
+            model, data, n_iter=400, batch_size=100, n_average=200, seed=3, progress=False, **kw
+        )
         d2 = _mahalanobis(data, rbm.effective_ising(r.params), want)
         assert d2 < 2 * stats.chi2.isf(1e-4, 2), (kw, d2, rbm.effective_ising(r.params))
 
@@ -252,40 +274,91 @@ def test_fit_warns_when_not_converged():
 @pytest.mark.parametrize(
     "call,error,match",
     [
-        (lambda m: rbm.gibbs(m, [0.0, np.nan, 0.0], n_sweeps=1, n_chains=1), ValueError,
-         "`theta` must be finite"),
-        (lambda m: rbm.gibbs(m, [0.0, 0.0], n_sweeps=1, n_chains=1), ValueError,
-         r"`theta` must have shape \(3,\)"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=-1, n_chains=1), ValueError,
-         "`n_sweeps` must be an integer >= 0"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1), ValueError,
-         "`n_chains` must be given when `init` is omitted"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, n_chains=0), ValueError,
-         "`n_chains` must be an integer >= 1"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, init=np.zeros((2, 5), np.int8)),
-         ValueError, r"`init` must have shape \(\.\.\., 6\)"),
-        (lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, init=np.full((2, 6), 2, np.int8)),
-         ValueError, r"`init` holds codes in \[2, 2\]"),
-        (lambda m: rbm.moments(m, [0.0] * 3, np.full(6, -1, np.int8)), ValueError,
-         "`states` holds codes"),
-        (lambda m: rbm.moments(m, [0.0] * 3, np.zeros(6)), TypeError,
-         "`states` must be an integer array"),
-        (lambda m: rbm.visible_probabilities(m, [0.0] * 3, np.zeros(4, np.int8)), ValueError,
-         r"`hidden` must have shape \(\.\.\., 5\)"),
-        (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), lr=-1), ValueError,
-         "`lr` must be a finite number > 0"),
-        (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), optimizer="rmsprop"), ValueError,
-         "`optimizer` must be one of 'sgd', 'adam'"),
-        (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), batch_size=5), ValueError,
-         r"`batch_size` must be an integer in \[1, 3\]"),
-        (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), start="noise"), ValueError,
-         "`start` must be one of 'persistent', 'data', 'random'"),
-        (lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), start="data", n_chains=2), ValueError,
-         r"`n_chains` \(2\) must equal `batch_size` \(3\)"),
-        (lambda m: rbm.fit("m", np.zeros((3, 6), np.int8)), TypeError,
-         "`model` must be a LayeredModel"),
-        (lambda m: rbm.enumerate_visible(rbm.rossler_rbm((4, 4, 4)), np.zeros(9)), ValueError,
-         "exact enumeration allows at most"),
+        (
+            lambda m: rbm.gibbs(m, [0.0, np.nan, 0.0], n_sweeps=1, n_chains=1),
+            ValueError,
+            "`theta` must be finite",
+        ),
+        (
+            lambda m: rbm.gibbs(m, [0.0, 0.0], n_sweeps=1, n_chains=1),
+            ValueError,
+            r"`theta` must have shape \(3,\)",
+        ),
+        (
+            lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=-1, n_chains=1),
+            ValueError,
+            "`n_sweeps` must be an integer >= 0",
+        ),
+        (
+            lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1),
+            ValueError,
+            "`n_chains` must be given when `init` is omitted",
+        ),
+        (
+            lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, n_chains=0),
+            ValueError,
+            "`n_chains` must be an integer >= 1",
+        ),
+        (
+            lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, init=np.zeros((2, 5), np.int8)),
+            ValueError,
+            r"`init` must have shape \(\.\.\., 6\)",
+        ),
+        (
+            lambda m: rbm.gibbs(m, [0.0] * 3, n_sweeps=1, init=np.full((2, 6), 2, np.int8)),
+            ValueError,
+            r"`init` holds codes in \[2, 2\]",
+        ),
+        (
+            lambda m: rbm.moments(m, [0.0] * 3, np.full(6, -1, np.int8)),
+            ValueError,
+            "`states` holds codes",
+        ),
+        (
+            lambda m: rbm.moments(m, [0.0] * 3, np.zeros(6)),
+            TypeError,
+            "`states` must be an integer array",
+        ),
+        (
+            lambda m: rbm.visible_probabilities(m, [0.0] * 3, np.zeros(4, np.int8)),
+            ValueError,
+            r"`hidden` must have shape \(\.\.\., 5\)",
+        ),
+        (
+            lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), lr=-1),
+            ValueError,
+            "`lr` must be a finite number > 0",
+        ),
+        (
+            lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), optimizer="rmsprop"),
+            ValueError,
+            "`optimizer` must be one of 'sgd', 'adam'",
+        ),
+        (
+            lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), batch_size=5),
+            ValueError,
+            r"`batch_size` must be an integer in \[1, 3\]",
+        ),
+        (
+            lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), start="noise"),
+            ValueError,
+            "`start` must be one of 'persistent', 'data', 'random'",
+        ),
+        (
+            lambda m: rbm.fit(m, np.zeros((3, 6), np.int8), start="data", n_chains=2),
+            ValueError,
+            r"`n_chains` \(2\) must equal `batch_size` \(3\)",
+        ),
+        (
+            lambda m: rbm.fit("m", np.zeros((3, 6), np.int8)),
+            TypeError,
+            "`model` must be a LayeredModel",
+        ),
+        (
+            lambda m: rbm.enumerate_visible(rbm.rossler_rbm((4, 4, 4)), np.zeros(9)),
+            ValueError,
+            "exact enumeration allows at most",
+        ),
     ],
 )
 def test_bad_input_raises(call, error, match):
@@ -304,8 +377,14 @@ def test_bad_input_raises(call, error, match):
     ],
 )
 def test_layered_model_rejects_bad_input(kwargs, match):
-    args = dict(n_visible=3, n_hidden=2, n_species_v=1, n_species_h=1,
-                edges=np.array([[0, 0], [1, 1]]), weight_mask=np.ones((1, 1), bool))
+    args = dict(
+        n_visible=3,
+        n_hidden=2,
+        n_species_v=1,
+        n_species_h=1,
+        edges=np.array([[0, 0], [1, 1]]),
+        weight_mask=np.ones((1, 1), bool),
+    )
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         rbm.LayeredModel(**args)
@@ -370,8 +449,9 @@ def test_fit_two_stage_is_two_fits_joined():
     r = rbm.fit_two_stage(model, data, n_iter=(30, 20), lr=(0.2, 0.02), seed=7, **kw)
     s_travel, s_settle = np.random.SeedSequence(7).spawn(2)
     travel = rbm.fit(model, data, n_iter=30, lr=0.2, seed=s_travel, **{**kw, "tol": 1.0})
-    settle = rbm.fit(model, data, initial_theta=travel.params, n_iter=20, lr=0.02,
-                     seed=s_settle, **kw)
+    settle = rbm.fit(
+        model, data, initial_theta=travel.params, n_iter=20, lr=0.02, seed=s_settle, **kw
+    )
     assert r.n_iter == 50 and r.param_history.shape == (51, 3)
     np.testing.assert_array_equal(r.params, settle.params)
     np.testing.assert_array_equal(r.param_history[:31], travel.param_history)
@@ -383,8 +463,15 @@ def test_fit_two_stage_is_two_fits_joined():
 def test_fit_reports_divergence_as_divergence():
     data = np.ones((6, 8), dtype=np.int8)
     with pytest.raises(FloatingPointError, match="fit diverged at iteration 0.*lower `lr`"):
-        rbm.fit(rbm.hidden_model_1d(8), data, n_iter=5, lr=1e300, optimizer="sgd", seed=0,
-                progress=False)
+        rbm.fit(
+            rbm.hidden_model_1d(8),
+            data,
+            n_iter=5,
+            lr=1e300,
+            optimizer="sgd",
+            seed=0,
+            progress=False,
+        )
 
 
 def test_fit_interrupted_keeps_its_iterations(monkeypatch):

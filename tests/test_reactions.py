@@ -161,8 +161,11 @@ def test_collisions_with_different_placements_are_different_reactions():
     [
         ({"species": ["A"]}, ValueError, r"lacks the key\(s\) \['reactions'\]"),
         ({"reactions": []}, ValueError, r"lacks the key\(s\) \['species'\]"),
-        ({"species": ["A"], "reactions": [{"equation": "A -> 0", "rate": 1.0}]}, ValueError,
-         r"`data\['reactions'\]\[0\]` lacks the key\(s\) \['prob'\]"),
+        (
+            {"species": ["A"], "reactions": [{"equation": "A -> 0", "rate": 1.0}]},
+            ValueError,
+            r"`data\['reactions'\]\[0\]` lacks the key\(s\) \['prob'\]",
+        ),
         ({"species": ["A"], "reactions": ["A -> 0"]}, TypeError, "must be a dict"),
         ("A + A -> 0", TypeError, "`data` must be a dict"),
     ],

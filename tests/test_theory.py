@@ -137,33 +137,74 @@ def test_fit_pair_rates_recovers_the_rates_of_equation_43():
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
-        (lambda: dbm.theory.annihilation_density_exact(-1.0, 50.0), ValueError,
-         r"`t` must be times >= 0; got -1.0"),
-        (lambda: dbm.theory.annihilation_density_exact([0.0, np.nan], 50.0), ValueError,
-         "`t` must be finite"),
-        (lambda: dbm.theory.annihilation_density_exact("1.0", 50.0), TypeError,
-         "`t` must be real numbers"),
+        (
+            lambda: dbm.theory.annihilation_density_exact(-1.0, 50.0),
+            ValueError,
+            r"`t` must be times >= 0; got -1.0",
+        ),
+        (
+            lambda: dbm.theory.annihilation_density_exact([0.0, np.nan], 50.0),
+            ValueError,
+            "`t` must be finite",
+        ),
+        (
+            lambda: dbm.theory.annihilation_density_exact("1.0", 50.0),
+            TypeError,
+            "`t` must be real numbers",
+        ),
         (lambda: dbm.theory.annihilation_density_exact(1.0, 0.0), ValueError, "`nu` must be"),
-        (lambda: dbm.theory.annihilation_density_reaction_limited(-2.0, 50.0, 0.01), ValueError,
-         "`t` must be times >= 0"),
-        (lambda: dbm.theory.annihilation_density_reaction_limited(1.0, 50.0, 1.5), ValueError,
-         r"`prob` must be a probability in \[0, 1\]"),
-        (lambda: dbm.theory.annihilation_density_asymptotic(0.0, 50.0), ValueError,
-         "`t` must be times > 0"),
-        (lambda: dbm.theory.annihilation_crossover_time(50.0, "0.01"), TypeError,
-         "`prob` must be a real number"),
-        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=0.0, dim=1), ValueError,
-         "`dt` must be a finite number > 0; got 0.0"),
-        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=-0.01, dim=1), ValueError,
-         "`dt` must be a finite number > 0"),
-        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt="0.01", dim=1), TypeError,
-         "`dt` must be a real number"),
-        (lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=0.01, dim=4), ValueError,
-         "`dim` must be an integer in"),
-        (lambda: dbm.theory.solve_mean_field(dbm.annihilation(0.1), [5.0], [0.0, -1.0], dt=0.01,
-                                             shape=(10,)), ValueError, "`times` must be times"),
-        (lambda: dbm.theory.random_mixing_pairs([1.0], n_sites=0, n_bonds=1), ValueError,
-         "`n_sites` must be an integer >= 1"),
+        (
+            lambda: dbm.theory.annihilation_density_reaction_limited(-2.0, 50.0, 0.01),
+            ValueError,
+            "`t` must be times >= 0",
+        ),
+        (
+            lambda: dbm.theory.annihilation_density_reaction_limited(1.0, 50.0, 1.5),
+            ValueError,
+            r"`prob` must be a probability in \[0, 1\]",
+        ),
+        (
+            lambda: dbm.theory.annihilation_density_asymptotic(0.0, 50.0),
+            ValueError,
+            "`t` must be times > 0",
+        ),
+        (
+            lambda: dbm.theory.annihilation_crossover_time(50.0, "0.01"),
+            TypeError,
+            "`prob` must be a real number",
+        ),
+        (
+            lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=0.0, dim=1),
+            ValueError,
+            "`dt` must be a finite number > 0; got 0.0",
+        ),
+        (
+            lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=-0.01, dim=1),
+            ValueError,
+            "`dt` must be a finite number > 0",
+        ),
+        (
+            lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt="0.01", dim=1),
+            TypeError,
+            "`dt` must be a real number",
+        ),
+        (
+            lambda: dbm.theory.mean_field_rates(dbm.annihilation(0.1), dt=0.01, dim=4),
+            ValueError,
+            "`dim` must be an integer in",
+        ),
+        (
+            lambda: dbm.theory.solve_mean_field(
+                dbm.annihilation(0.1), [5.0], [0.0, -1.0], dt=0.01, shape=(10,)
+            ),
+            ValueError,
+            "`times` must be times",
+        ),
+        (
+            lambda: dbm.theory.random_mixing_pairs([1.0], n_sites=0, n_bonds=1),
+            ValueError,
+            "`n_sites` must be an integer >= 1",
+        ),
     ],
 )
 def test_bad_times_and_parameters_are_refused(call, exc, match):

@@ -71,8 +71,14 @@ def _states(n=2, sites=20):
         ({"times": ["0", "1"]}, TypeError, "`times` must be real numbers"),
         ({"states": np.full((2, 20), -1)}, ValueError, r"codes in \[-1, -1\]"),
         ({"states": np.full((2, 20), 257)}, ValueError, r"codes in \[257, 257\]; allowed are 0"),
-        ({"states": np.full((2, 20), 2, np.int8), "meta": {"network": dbm.annihilation(0.1)
-          .to_dict()}}, ValueError, r"allowed are 0 \(empty\) to 1 \(the network's species\)"),
+        (
+            {
+                "states": np.full((2, 20), 2, np.int8),
+                "meta": {"network": dbm.annihilation(0.1).to_dict()},
+            },
+            ValueError,
+            r"allowed are 0 \(empty\) to 1 \(the network's species\)",
+        ),
         ({"meta": {"shape": [99]}}, ValueError, r"`meta\['shape'\]` is \[99\] but the lattices"),
         ({"meta": {"dt": 0.5, "record_every": 1}}, ValueError, r"`times` are not 0.5 x 1 apart"),
         ({"meta": {"dt": 0.5}}, ValueError, "whole multiples of `meta\\['dt'\\]`"),
@@ -93,8 +99,13 @@ def test_construction_refuses_what_was_silently_accepted(kwargs, exc, match):
 
 def test_numpy_scalars_in_meta_are_converted(tmp_path):
     """Issue 16: numpy integers in meta failed JSON."""
-    meta = {"n": np.int64(3), "x": np.float32(0.5), "ok": np.bool_(True), "v": np.arange(2),
-            "dt": np.float64(0.01)}
+    meta = {
+        "n": np.int64(3),
+        "x": np.float32(0.5),
+        "ok": np.bool_(True),
+        "v": np.arange(2),
+        "dt": np.float64(0.01),
+    }
     traj = dbm.Trajectory(times=[0.0, 0.01], states=_states(), meta=meta)
     assert traj.meta == {"n": 3, "x": 0.5, "ok": True, "v": [0, 1], "dt": 0.01}
     assert type(traj.meta["n"]) is int
@@ -127,10 +138,14 @@ def test_load_validates_exactly_as_construction(tmp_path, ensemble, edit, match)
 
 def test_interrupted_ensembles_save_and_load(tmp_path):
     states = np.stack([dbm.random_state(30, densities=[0.5], seed=k) for k in range(4)])
-    ens = dbm.simulate_ensemble(states, dbm.annihilation(0.5), n_steps=4, dt=0.01, dim=1, seed=1,
-                                progress=False)
-    part = dbm.Ensemble(times=ens.times, states=ens.states[:2],
-                        meta={**ens.meta, "interrupted": True, "n_requested": 4})
+    ens = dbm.simulate_ensemble(
+        states, dbm.annihilation(0.5), n_steps=4, dt=0.01, dim=1, seed=1, progress=False
+    )
+    part = dbm.Ensemble(
+        times=ens.times,
+        states=ens.states[:2],
+        meta={**ens.meta, "interrupted": True, "n_requested": 4},
+    )
     part.save(tmp_path / "part.npz")
     back = dbm.Ensemble.load(tmp_path / "part.npz")
     assert back.meta["interrupted"] and back.n_samples == 2
@@ -138,8 +153,17 @@ def test_interrupted_ensembles_save_and_load(tmp_path):
 
 def test_moment_ensemble_round_trip_and_checks(tmp_path):
     states = np.stack([dbm.random_state(30, densities=[0.5], seed=k) for k in range(3)])
-    m = dbm.simulate_ensemble(states, dbm.annihilation(0.5), n_steps=4, dt=0.01, dim=1, seed=1,
-                              record=["counts", "chain_moments"], max_order=3, progress=False)
+    m = dbm.simulate_ensemble(
+        states,
+        dbm.annihilation(0.5),
+        n_steps=4,
+        dt=0.01,
+        dim=1,
+        seed=1,
+        record=["counts", "chain_moments"],
+        max_order=3,
+        progress=False,
+    )
     assert len(m) == 3 and m.chain_moments().shape == (3, 5, 3)
     m.save(tmp_path / "m.npz")
     back = dbm.MomentEnsemble.load(tmp_path / "m.npz")

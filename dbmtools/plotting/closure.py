@@ -52,8 +52,12 @@ def plot_closure_trajectories(
     vis = run.visible.solve(data.initial_theta, n_steps)
     hid = run.hidden.solve(run.hidden_initial, n_steps)
     fig, axes = _four_panels(ax)
-    panels = [(vis, 0, 1, "b", "J"), (vis, 1, 2, "J", "K"), (hid, 0, 1, "b", "W"),
-              (hid, 1, 2, "W", "b'")]
+    panels = [
+        (vis, 0, 1, "b", "J"),
+        (vis, 1, 2, "J", "K"),
+        (hid, 0, 1, "b", "W"),
+        (hid, 1, 2, "W", "b'"),
+    ]
     for ax, (tr, i, j, xi, yj) in zip(axes, panels, strict=True):
         for traj in tr:
             ax.plot(traj[:, i], traj[:, j], "k", lw=0.6, alpha=0.6)
@@ -88,8 +92,13 @@ def plot_closure_rmse(
         for name, mom in models.items():
             ax.plot(res["times"], closure_rmse(mom, res["simulation"])[:, k - 1], label=name)
         if sampling_error is not None:
-            ax.plot(res["times"], np.asarray(sampling_error)[:, k - 1], ":", color="k",
-                    label="sampling error of the data")
+            ax.plot(
+                res["times"],
+                np.asarray(sampling_error)[:, k - 1],
+                ":",
+                color="k",
+                label="sampling error of the data",
+            )
         ax.set_xlabel("t")
         ax.set_ylabel("RMSE (raw lattice sum)")
         ax.set_title(f"order-{k} chain moment")
@@ -111,11 +120,16 @@ def plot_initial_nn_moment(run: ClosureRun, data: AnnihilationData, *, ax=None) 
     hid = hidden_chain_moments(run.hidden_initial, L)[:, 1]
     lo, hi = min(vis.min(), hid.min()), max(vis.max(), hid.max())
     fig, axes = _four_panels(ax)
-    panels = [(data.initial_theta, vis, 0, 1, "b", "J"), (data.initial_theta, vis, 1, 2, "J", "K"),
-              (run.hidden_initial, hid, 0, 1, "b", "W"), (run.hidden_initial, hid, 1, 2, "W", "b'")]
+    panels = [
+        (data.initial_theta, vis, 0, 1, "b", "J"),
+        (data.initial_theta, vis, 1, 2, "J", "K"),
+        (run.hidden_initial, hid, 0, 1, "b", "W"),
+        (run.hidden_initial, hid, 1, 2, "W", "b'"),
+    ]
     for ax, (th, m, i, j, xi, yj) in zip(axes, panels, strict=True):
-        sc = ax.scatter(th[:, i], th[:, j], c=m, vmin=lo, vmax=hi, cmap="viridis", s=25,
-                        edgecolor="k", lw=0.3)
+        sc = ax.scatter(
+            th[:, i], th[:, j], c=m, vmin=lo, vmax=hi, cmap="viridis", s=25, edgecolor="k", lw=0.3
+        )
         ax.set_xlabel(f"${xi}$")
         ax.set_ylabel(f"${yj}$")
     axes[0].set_title("visible model (37)")
@@ -153,12 +167,18 @@ def plot_hidden_correlation(
         axes[0].plot(times, hid[c, :, 1], color=colours[c], lw=0.8)
         axes[1].plot(times, hid[c, :, 2], color=colours[c], lw=0.8)
         axes[2].plot(times, corr[c], color=colours[c], lw=0.8)
-    for ax, lab in zip(axes, ("learned $W$", "learned $b'$",
-                              r"simulations: $2\langle v_i v_{i+1}\rangle - 1$"), strict=True):
+    for ax, lab in zip(
+        axes,
+        ("learned $W$", "learned $b'$", r"simulations: $2\langle v_i v_{i+1}\rangle - 1$"),
+        strict=True,
+    ):
         ax.set_xlabel("t")
         ax.set_title(lab)
-    fig.colorbar(ScalarMappable(norm, "coolwarm"), ax=list(axes),
-                 label=r"line colour: $2\langle v_i v_{i+1}\rangle - 1$ at $t = 0$")
+    fig.colorbar(
+        ScalarMappable(norm, "coolwarm"),
+        ax=list(axes),
+        label=r"line colour: $2\langle v_i v_{i+1}\rangle - 1$ at $t = 0$",
+    )
     return fig
 
 
@@ -184,9 +204,11 @@ def plot_small_closure_run(r: SmallRun, *, ax=None) -> Figure:
     loss = np.convolve(r.fit.loss_history, np.ones(n) / n, mode="valid")
     axes[2].semilogy(np.arange(len(loss)) + n - 1, loss)
     err = closure_rmse(r.model, r.simulation).mean(0)
-    axes[2].set(xlabel="step", ylabel="moment mismatch (mean over a sweep)",
-                title=f"cell {r.ode.cell_size[0]:g}: time-mean RMSE of the sums "
-                      f"{err[0]:.1f}, {err[1]:.1f}")
+    axes[2].set(
+        xlabel="step",
+        ylabel="moment mismatch (mean over a sweep)",
+        title=f"cell {r.ode.cell_size[0]:g}: time-mean RMSE of the sums {err[0]:.1f}, {err[1]:.1f}",
+    )
     return fig
 
 
@@ -211,8 +233,11 @@ def plot_maxent_trajectories(
         for c in range(min(n_show, th.shape[0])):
             a.plot(times, th[c, :, j], lw=0.9)
         a.axvline(times[1], color="k", lw=0.6, ls=":")
-        a.set(xlabel="t (linear up to the first step, logarithmic after)", ylabel=f"${names[j]}$",
-              title=f"MaxEnt ${names[j]}$ of the ensembles")
+        a.set(
+            xlabel="t (linear up to the first step, logarithmic after)",
+            ylabel=f"${names[j]}$",
+            title=f"MaxEnt ${names[j]}$ of the ensembles",
+        )
         a.set_xscale("symlog", linthresh=times[1])
         a.set_xlim(0, times[-1])
     return fig
