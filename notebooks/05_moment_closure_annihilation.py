@@ -118,6 +118,11 @@ ax[1].legend()
 plt.show()
 
 # %% [markdown]
+# **Figure 5.1.** Left: the mean particle count $\langle\sum_i v_i\rangle$ against $t$ for 10 of
+# the 50 training conditions. Right: the rate $k_r$ of the first line of (36), measured at every
+# time from all 50 conditions, against $p/\Delta t$ (dashed); it scatters closely around that
+# value.
+#
 # **The second line.** Count how $\sum_i v_i v_{i+1}$ changes, with $D = a^2\nu$ the
 # diffusion constant (in 1D with $a = 1$ it equals $\nu$, the rate of a hop to one given
 # side; $D = 1/(2\Delta t)$ here: each particle hops once per step, left or right) and
@@ -237,6 +242,12 @@ dbm.plotting.plot_closure_trajectories(run, data)
 plt.show()
 
 # %% [markdown]
+# **Figure 5.2.** The paper's Fig. 2 (left panels) recomputed: the trajectories of the learned
+# ODEs from the 50 training conditions over the 200 steps, in the $(b, J)$ and $(J, K)$ planes
+# of the visible model and the $(b, W)$ and $(W, b')$ planes of the hidden model (cyan: $t = 0$;
+# magenta: the end). The visible trajectories gather at negative $b$ with $J$ and $K$ near 0; in
+# the hidden model $W$ moves but $b'$ hardly does.
+#
 # ### Fig. 3(a): the nearest-neighbour moment over the initial conditions
 #
 # The same 50 initial distributions in both parametrisations, coloured by the model's exact
@@ -253,6 +264,11 @@ dbm.plotting.plot_initial_nn_moment(run, data)
 plt.show()
 
 # %% [markdown]
+# **Figure 5.3.** The paper's Fig. 3(a) recomputed: the 50 training initial conditions in the
+# visible model's $(b, J)$ and $(J, K)$ planes and, after static learning, in the hidden model's
+# $(b, W)$ and $(W, b')$ planes, coloured by each model's exact
+# $\langle\sum_i v_i v_{i+1}\rangle$ at $t = 0$ (one colour scale for all four panels).
+#
 # ### Fig. 3(b): hidden-layer parameters and nearest-neighbour correlation
 #
 # The learned $W(t)$ and $b'(t)$ of the hidden model from the 50 training conditions, next to
@@ -265,6 +281,11 @@ dbm.plotting.plot_hidden_correlation(run, data, pair_moments=mom[..., 1])
 plt.show()
 
 # %% [markdown]
+# **Figure 5.4.** The paper's Fig. 3(b) recomputed, one line per training condition: the hidden
+# model's learned $W(t)$ (left) and $b'(t)$ (middle), and the simulations'
+# $2\langle v_i v_{i+1}\rangle - 1$ per site (right), each line coloured by that quantity at
+# $t = 0$ (red high, blue low).
+#
 # Here $W$ of the positively correlated conditions (red) decays with their correlation and
 # most trajectories drift to negative $W$, as in the paper; but the learned $b'$ hardly moves
 # ($F_{b'}$ is a few hundredths, see the heat maps below), so the two kinds of correlation
@@ -305,6 +326,12 @@ dbm.widgets.slider_view(show_f, **sliders)
 show_f(**dbm.widgets.defaults(sliders))
 
 # %% [markdown]
+# **Figure 5.5.** The slider view above at its defaults: the visible model's learned $F_b$,
+# $F_J$ and $F_K$ in turn, as heat maps on the slice $K = 0$ over $b$ (across) and $J$ (up),
+# with the cell faces drawn (red positive, blue negative, each with its own colour bar). Each is
+# nonzero only in a patch of the plane near where training trajectories passed; elsewhere it
+# keeps its initial value 0.
+#
 # The hidden model's $F_b$, $F_W$, $F_{b'}$, with the same two sliders (0: $b$, 1: $W$, 2: $b'$;
 # cells of $0.05$ in $b'$). The default slice holds $b'$ at the median initial $b'$ of the
 # training conditions.
@@ -328,6 +355,12 @@ dbm.widgets.slider_view(show_f_hidden, **sliders_h)
 show_f_hidden(**dbm.widgets.defaults(sliders_h))
 
 # %% [markdown]
+# **Figure 5.6.** The slider view above at its defaults: the hidden model's learned $F_b$, $F_W$
+# and $F_{b'}$ in turn, on the slice through the median initial $b'$ of the training conditions,
+# over $b$ (across) and $W$ (up), with the cell faces drawn. All three differ from 0 only in a
+# small patch near $W = 0$, and $F_{b'}$ is far smaller than the other two (compare the colour
+# bars).
+#
 # ### Fig. 3(c): moment errors on a test set
 #
 # A held-out test set of 20 initial conditions (50 lattices each) is simulated; both learned
@@ -354,6 +387,13 @@ per_lattice = dbm.chain_moments(test.states[:, :, ::10], max_order=4, boundary="
 se = dbm.theory.mean_and_sem(per_lattice, axis=1)[1]  # standard errors (condition, time, order)
 dbm.plotting.plot_closure_rmse(res, extra=classical, sampling_error=np.sqrt((se**2).mean(0)))
 plt.show()
+
+# %% [markdown]
+# **Figure 5.7.** The paper's Fig. 3(c) recomputed: the RMSE over the 20 test conditions of the
+# 3rd-order (left) and 4th-order (right) chain moments (raw lattice sums, log scale) against
+# $t$, for the two learned models and the two classical closures; dotted: the RMS sampling error
+# of the simulation means. The learned models' errors rise far above the classical closures',
+# which fall towards the sampling error after the first steps.
 
 # %%
 noise = np.sqrt((se**2).mean(0)).mean(0)  # time-mean RMS sampling error per order
@@ -472,6 +512,12 @@ dbm.widgets.slider_view(show_small, **sliders_s)
 show_small(**dbm.widgets.defaults(sliders_s))
 
 # %% [markdown]
+# **Figure 5.8.** The slider view above at its defaults (cell size 0.5, $p = 0.01$). Left and
+# middle: the density and the nearest-neighbour moment per site of the 8 conditions, simulations
+# (dots) and the learned model's exact moments (lines, one colour per condition). Right: the
+# moment mismatch during training, averaged over each sweep (log scale); it first rises, then
+# falls, as the window moves.
+#
 # **Why the training loss rises as the window moves.** The third panel's mismatch grows
 # during training, which looks like failure but is not: each step measures the loss of the
 # *current* window, and later windows are further from $t = 0$. The window starts at the
@@ -533,6 +579,11 @@ dbm.plotting.plot_maxent_trajectories(tidx * dt, maxent.params)
 plt.show()
 
 # %% [markdown]
+# **Figure 5.9.** The maximum-entropy $b$, $J$ and $K$ (left to right) of the simulated
+# ensembles of 12 of the 100 training conditions, against $t$ on an axis linear up to the first
+# step (dotted) and logarithmic after. Most $J$ jump close to 0 in the first step, $K$ relaxes
+# more slowly, and $b$ falls as the particles annihilate.
+#
 # **The first sweep is a jump.** In the simulator every particle hops in every step
 # ($D\Delta t = 1/2$): the first sweep destroys the nearest-neighbour correlation $J$ at
 # once, and $K$ relaxes over about ten steps (the dotted line marks the first step).
@@ -638,6 +689,10 @@ dbm.plotting.glue_figure("intro-04")  # the book's intro page shows it too
 plt.show()
 
 # %% [markdown]
+# **Figure 5.10.** As Figure 5.7, with the MaxEnt closure and the learned closure of this
+# section added. The learned closure (brown) has the lowest error at $t = 0.1$, where the
+# classical closures are at their worst, and stays close to the sampling error (dotted) afterwards.
+#
 # The learned closure's time-mean error of the triples is
 # {glue:text}`key-05-rmse3-learned:.2f`, against {glue:text}`key-05-rmse3-pair:.2f` for the pair
 # approximation, {glue:text}`key-05-rmse3-meanfield:.2f` for mean field and
@@ -802,6 +857,12 @@ _ = dbm.plotting.glue_value("key-05-dl-density-err-meanfield", dl_err["mean fiel
 _ = dbm.plotting.glue_value("key-05-dl-density-err-pair", dl_err["pair"][window].mean())
 
 # %% [markdown]
+# **Figure 5.11.** The density in the diffusion-limited regime ($p = 1$, hop probability 0.1)
+# from the half-filled random start, log-log: the exact result (thick grey), the mean of the 100
+# simulated lattices (dots) and the four closures. The learned $(b, J)$ closure lies on the
+# exact curve; mean field decays too fast, and the pair approximation and the MaxEnt closure,
+# nearly on top of each other, lie in between.
+#
 # The learned $(b, J)$ closure follows the exact density within
 # {glue:text}`key-05-dl-density-err-learned:.1%` on average over $0.1 \le t \le 2$, about the
 # standard error of the simulated density, while mean field is off by
@@ -953,6 +1014,10 @@ print("exact at K = 0:", dbm.theory.pair_approximation(
     dbm.ising.exact_moments_per_site(0.3, -0.5, 0.0, max_order=3)[2])
 
 # %% [markdown] tags=["solution"]
+# **Figure 5.12.** The relative error of the pair approximation's triple $q^2/\rho$ against the
+# exact $\langle v_i v_{i+1} v_{i+2}\rangle$ per site, for the 50 training initial conditions at
+# $t = 0$, plotted against their $K$.
+#
 # The error has the opposite sign of $K$ (for $K < 0$, $q^2/\rho$ overestimates the triples,
 # which the coupling suppresses) and grows with $|K|$: a three-site coupling makes the chain
 # non-Markovian, which the pair approximation cannot represent. At $K = 0$ the chain is
