@@ -148,7 +148,8 @@ print(ens.states.shape, moments.shape)
 
 # %% [markdown]
 # **Fig. 4.** (a) Snapshots of one simulation, the middle plane $z = 5$ of the lattice (use
-# the slider below to scrub through all of them in 3D). (b) Its stochastic attractor in $(\mu_A, \mu_B, \mu_C)$; the dot marks $t = 0$.
+# the slider below to scrub through all of them in 3D). (b) Its stochastic attractor in
+# $(\mu_A, \mu_B, \mu_C)$; the dot marks $t = 0$.
 # (c) Its nearest-neighbour pairs $(\Delta_{BB}, \Delta_{CC}, \Delta_{AB})$, which trace a
 # similar loop. (d) The ensemble means with $\pm 2$ standard errors, relaxing as the 300
 # oscillators drift out of phase, and the mean-field ODE (dashed).
@@ -640,8 +641,8 @@ plt.show()
 # data-driven model's own pair correlations, $\Delta_{\alpha\beta} = g_{\alpha\beta}(t)\,
 # \Delta^{\text{mixed}}_{\alpha\beta}(\mu)$ with $g$ the model's ratio of pairs to random
 # mixing (`solve_pair_closure`, $\kappa = 2\nu p$; $g = 1$ is the mean field; its pair
-# columns would be the model's, so we leave them out). The last row is the sampling error of the simulation means (their
-# standard error, relative), the floor no model can go below.
+# columns would be the model's, so we leave them out). The last row is the sampling error of
+# the simulation means (their standard error, relative), the floor no model can go below.
 
 # %%
 visible, hidden = dbm.sample_rossler(theta[every], n_chains=100, n_sweeps=25, seed=[SEED, 6])
@@ -714,10 +715,10 @@ assert np.all(errors["data-driven F", short][:3] < errors["Algorithm 1, paper", 
 # **Fig. 8(b): the coarse-graining.** A sample of the model trained by Algorithm 1 (section
 # 6.1) at timepoint 20 (the plane $z = 0$) and the hidden probabilities $\tilde p(h_j = X,
 # Y, Z \mid \vV)$ of the units whose cubes span the planes $z = 0$ and $1$; each unit is drawn
-# at its cube's centre, half a site from the sites. Where a weight is non-zero, the hidden
-# layer is a coarse-grained copy of that species' pattern; where it is near zero, the
-# hidden probabilities are flat (the learned weights are printed below). The data-driven
-# model has $W = 0$, so its hidden layer would be flat everywhere.
+# at its cube's centre, half a site from the sites. The larger a weight, the more the hidden
+# layer is a coarse-grained copy of that species' pattern; where a weight is small, the
+# hidden probabilities are nearly flat (the learned weights, all a few tenths, are printed
+# below). The data-driven model has $W = 0$, so its hidden layer would be flat everywhere.
 
 # %%
 t20 = 4  # every[4] = 20
@@ -926,7 +927,7 @@ assert np.allclose(curvature, formula, atol=1e-5)
 #   misses volume exclusion and the clustering of like species, oscillates with a growing
 #   amplitude and exceeds the 1,000 sites. At these collision probabilities even the rates
 #   of (43) are not $2\nu p$.
-# * The authors' wall rule and their choice of molecule each change the ensemble by many
+# * The authors' wall rule and their choice of molecule each change the ensemble by several
 #   standard errors (section 3); we use the uniform rule with rejecting walls, which the
 #   paper's text describes.
 # * The RBM of eq. (44) with a body-centred hidden layer turns its weights into effective
