@@ -49,7 +49,7 @@
 # machines), 04 (the adjoint method and Algorithm 1); ODEs and the chain rule.
 #
 # **Time.** Two to three hours to work through, with the exercises; the notebook runs in
-# about 70 s on 2 cores (measured; up to two and a half minutes on a busy machine).
+# about a minute (53 s in the book's build; up to two and a half minutes on a busy machine).
 
 # %% tags=["colab-setup", "remove-cell"]
 # Google Colab only: install dbmtools, pinned to the version of this book
@@ -519,11 +519,11 @@ show_small(**dbm.widgets.defaults(sliders_s))
 # falls, as the window moves.
 #
 # **Why the training loss rises as the window moves.** The third panel's mismatch grows
-# during training, which looks like failure but is not: each step measures the loss of the
-# *current* window, and later windows are further from $t = 0$. The window starts at the
-# model's own $\vtheta(\tau)$, which carries every error made before $\tau$, and the
-# truncated gradient (41) cannot correct those. The fully trained model shows the same
-# growth when it is evaluated window by window after training:
+# over the first part of training, which looks like failure but is not: each step measures
+# the loss of the *current* window, and later windows are further from $t = 0$. The window
+# starts at the model's own $\vtheta(\tau)$, which carries every error made before $\tau$,
+# and the truncated gradient (41) cannot correct those. The fully trained model, evaluated window
+# by window after training, also does worse on the later windows than on the first:
 
 # %%
 small = dbm.annihilation1d.small_closure_run(**dbm.widgets.defaults(sliders_s), seed=SEED)
@@ -691,7 +691,8 @@ plt.show()
 # %% [markdown]
 # **Figure 5.10.** As Figure 5.7, with the MaxEnt closure and the learned closure of this
 # section added. The learned closure (brown) has the lowest error at $t = 0.1$, where the
-# classical closures are at their worst, and stays close to the sampling error (dotted) afterwards.
+# classical closures are at their worst after the start, and stays close to the sampling error
+# (dotted) afterwards.
 #
 # The learned closure's time-mean error of the triples is
 # {glue:text}`key-05-rmse3-learned:.2f`, against {glue:text}`key-05-rmse3-pair:.2f` for the pair
@@ -700,8 +701,8 @@ plt.show()
 # sampling error of the test means is {glue:text}`key-05-rmse3-sampling:.2f`, so the learned
 # closure is within about half a sampling error of the best these data can show. At $t = 0$
 # it is exact up to sampling (it starts from the lattices' own distribution), and at
-# $t = 0.1$, where the classical closures are at their worst, its error is about half of
-# theirs. The MaxEnt closure, with no data at all, is also better than the pair
+# $t = 0.1$, where the classical closures are at their worst after the start, its error is
+# about half of theirs. The MaxEnt closure, with no data at all, is also better than the pair
 # approximation on the time mean.
 
 # %% [markdown]
@@ -710,8 +711,10 @@ plt.show()
 # The script `benchmarks/closures.py` runs every variant on the same test set, with the
 # paper's training data and with more (it takes several minutes, so the notebook does not
 # run it; the numbers below are pasted from its output, `NUMBA_NUM_THREADS=1 python
-# benchmarks/closures.py`, 582 s on a shared 2-core machine; the notebook's own runs above,
-# with 100 training conditions on cells of side 1, reproduce its main rows). Time-mean RMSE
+# benchmarks/closures.py`, 582 s on a shared 2-core machine). The notebook's own runs above
+# print the same values for the classical, MaxEnt and paper-faithful rows, in the columns
+# they print; its learned closure (100 training conditions, cells of side 1: 1.42 and 1.03)
+# is close to the 200 x 20 row. Time-mean RMSE
 # of the raw chain moments; the columns after order 4 are order 3 at single times and over
 # $t \le 1$ and $t > 1$; the last column is the wall time of the row's training.
 #
@@ -903,15 +906,16 @@ _ = dbm.plotting.glue_value("key-05-dl-density-err-pair", dl_err["pair"][window]
 #   {glue:text}`key-05-rmse3-sampling:.2f`. The learned closure wins, clearly in the first
 #   steps where the initial correlations matter (half the classical closures' error at
 #   $t = 0.1$), but on the time mean by about one sampling error, for the price of
-#   thousands of simulations and a minute of fitting.
+#   thousands of simulations and the fits (2 s for the flow above; 98 s for the ablation's
+#   best row).
 # * **Where correlations control the dynamics, it pays.** In the diffusion-limited regime
 #   mean field and the pair approximation miss the density by tens of percent; the learned
 #   closure is within about one percent.
 # * **It needs a family that represents the lattices.** Exact moment matching needs a model
 #   whose moments can be computed (here by the transfer matrix) and that contains the data:
-#   the hidden model (39) cannot represent anticorrelated lattices (trained the same way,
-#   its family's order-3 error is 3.34 against the visible model's 1.37), and $K$ had to go
-#   when the triples vanish.
+#   the hidden model (39) cannot represent anticorrelated lattices (trained the same way in
+#   the ablation, its family's order-3 error is 3.34 against the visible model's 1.37), and
+#   $K$ had to go when the triples vanish.
 # * **It needs coverage.** A learned $\vF$ is known only where training trajectories went.
 #   From $\vF = 0$ on the paper's 50 conditions, test starts in unvisited cells froze; the
 #   roughness penalty and many cheap training conditions fixed that. Outside the training
@@ -1047,8 +1051,9 @@ print("exact at K = 0:", dbm.theory.pair_approximation(
 # * A dynamic Boltzmann distribution closes the hierarchy with a whole distribution whose
 #   parameters follow ODEs. Trained by the paper's recipe (Algorithm 1 from $\vF = 0$,
 #   50 conditions, $t \le 1$), both models lose to mean field and the pair approximation by
-#   two orders of magnitude on our test set: $\vF$ is learned only where training
-#   trajectories pass, and the hidden model cannot represent anticorrelated lattices.
+#   factors of 50 to 150 (time-mean error of the triples) on our test set: $\vF$ is learned
+#   only where training trajectories pass, and the hidden model cannot represent
+#   anticorrelated lattices.
 # * Mapping every simulated ensemble to its exact maximum-entropy parameters turns learning
 #   $\vF$ into a smoothed least-squares problem; with the first sweep modelled as a map of
 #   its own and the smoothing chosen on validation data, the learned closure beats mean field,
@@ -1056,7 +1061,7 @@ print("exact at K = 0:", dbm.theory.pair_approximation(
 # * Maximum entropy is also a closure without data ($\vF = \mathrm{Cov}^{-1} d\boldsymbol
 #   \mu/dt$), better than the pair approximation in the paper's regime.
 # * In the diffusion-limited regime ($p = 1$), where mean field and the pair approximation
-#   fail, the learned $(b, J)$ closure follows the exact density within a few percent.
+#   fail, the learned $(b, J)$ closure follows the exact density within about one percent.
 #
 # ## References
 #
