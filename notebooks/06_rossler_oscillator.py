@@ -934,7 +934,8 @@ assert np.allclose(curvature, formula, atol=1e-5)
 #   pair couplings, but at the paper's initial condition $W = 0$ the gradient of the weights
 #   does not see the pairs. Algorithm 1 with the paper's settings (batch 1, 10,000 steps, about
 #   a minute here against the authors' 23 minutes) has not converged: it ends its windows
-#   several times above the noise floor of its loss and misses the means by 0.13 to 0.44
+#   a median {glue:text}`rossler-floor-ratio:.1f` times above the noise floor of its loss
+#   (some windows end below it) and misses the means by 0.13 to 0.44
 #   (relative RMS error) over its trained horizon.
 # * A data-driven start, the right-hand sides fitted to the MaxEnt path of eq. (46) over all
 #   500 steps, follows the means to within {glue:text}`key-06-means-err-learned:.3f`
