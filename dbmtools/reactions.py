@@ -3,6 +3,9 @@
 A :class:`Network` holds an ordered list of species (coded ``1..M`` on the
 lattice, ``0`` is an empty site) and the reactions between them:
 
+* zero-order creation ``0 -> X``, with a rate per *empty site* per unit time
+  (a molecule appears on a uniformly random empty site; adsorption, or prey
+  growing in the authors' Lotka-Volterra lattice);
 * unimolecular, with a rate per unit time:
   ``X -> 0`` (decay), ``X -> Y`` (conversion in place) and ``X -> X + X``
   (birth: the child goes to a uniformly random *empty* nearest neighbour);
@@ -63,12 +66,14 @@ class Reaction:
     Attributes
     ----------
     reactants : tuple of str
-        One species (unimolecular) or two (bimolecular, a collision).
+        None (creation, ``0 -> X``), one species (unimolecular) or two
+        (bimolecular, a collision).
     products : tuple of str
         Zero, one or two species. For a collision the first product is placed
         on the target site and the second on the mover's old site.
     rate : float or None
-        Rate per unit time of a unimolecular reaction (per molecule).
+        Rate per unit time of a unimolecular reaction (per molecule), or of a
+        creation (per empty site).
     prob : float or None
         Probability that a collision of the two reactants reacts.
 
@@ -78,6 +83,8 @@ class Reaction:
     Reaction('A + B -> B + B', prob=0.4)
     >>> Reaction.parse("A -> A + A", rate=30).kind
     'birth'
+    >>> Reaction.parse("0 -> X", rate=0.025).kind
+    'creation'
     """
 
     reactants: tuple[str, ...]
@@ -99,7 +106,17 @@ class Reaction:
     def __post_init__(self) -> None:
         eq = self.equation
         n_in, n_out = len(self.reactants), len(self.products)
-        if n_in == 1:
+        if n_in == 0:
+            if n_out != 1:
+                raise ValueError(
+                    f"Reaction `{eq}`: a creation from nothing must make one molecule, `0 -> X`."
+                )
+            if self.rate is None or self.prob is not None:
+                raise ValueError(
+                    f"Reaction `{eq}` is a creation: give `rate` (per empty site), not `prob`."
+                )
+            _check_number("rate", self.rate, eq, upper=math.inf)
+        elif n_in == 1:
             x = self.reactants[0]
             allowed = n_out == 0 or n_out == 1 or self.products == (x, x)
             if not allowed:
@@ -130,9 +147,11 @@ class Reaction:
 
     @property
     def kind(self) -> str:
-        """``'decay'``, ``'conversion'``, ``'birth'`` or ``'collision'``."""
+        """``'creation'``, ``'decay'``, ``'conversion'``, ``'birth'`` or ``'collision'``."""
         if len(self.reactants) == 2:
             return "collision"
+        if not self.reactants:
+            return "creation"
         return {0: "decay", 1: "conversion", 2: "birth"}[len(self.products)]
 
     def __repr__(self) -> str:
@@ -250,7 +269,9 @@ class Network:
         lines = [f"Network with species {codes}"]
         width = max((len(r.equation) for r in self.reactions), default=0)
         for r in self.reactions:
-            if r.rate is not None:
+            if r.kind == "creation":
+                what = f"rate {r.rate:g} per empty site per unit time"
+            elif r.rate is not None:
                 what = f"rate {r.rate:g} per unit time"
             else:
                 what = f"prob {r.prob:g} per collision"
@@ -347,6 +368,8 @@ class NetworkTables:
     @classmethod
     def from_network(cls, net: Network) -> NetworkTables:
         m = net.n_species
+        if any(r.kind == "creation" for r in net.reactions):
+            raise NotImplementedError("the simulator's tables do not hold `0 -> X` yet")
         uni = [r for r in net.reactions if len(r.reactants) == 1]
         uni_reactant = np.array([net.code(r.reactants[0]) for r in uni], dtype=np.int64)
         uni_kind = np.array([_KIND_CODE[r.kind] for r in uni], dtype=np.int64)

@@ -181,3 +181,20 @@ def test_numbers_as_strings_are_refused():
         dbm.Network([("A + A -> 0", "0.5")])
     with pytest.raises(TypeError, match="`rate` must be a number"):
         Reaction.parse("A -> 0", rate=True)
+
+
+def test_creation_from_nothing_parses_with_a_rate_per_empty_site():
+    r = Reaction.parse("0 -> X", rate=0.025)
+    assert r.kind == "creation" and r.reactants == () and r.products == ("X",)
+    net = dbm.Network([("0 -> X", 0.025), ("Y -> 0", 0.06), ("X + Y -> Y + Y", 0.4)])
+    assert net.species == ("X", "Y") and net.reactions[0].rate == 0.025
+    assert "per empty site" in str(net)
+    assert dbm.Network.from_dict(net.to_dict()) == net
+    for eq, kwargs, match in (
+        ("0 -> X + X", {"rate": 1.0}, "one molecule"),
+        ("0 -> 0", {"rate": 1.0}, "one molecule"),
+        ("0 -> X", {"prob": 0.5}, "give `rate`"),
+        ("0 -> X", {"rate": -1.0}, "rate.*>= 0"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            Reaction.parse(eq, **kwargs)
