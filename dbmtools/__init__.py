@@ -11,8 +11,9 @@ observables (moments) -> model (energy + F on Hermite grids) -> train
 Where things are (one module a concept; CONTRIBUTING.md has the full map):
 ``reactions``, ``lattice``, ``simulate``, ``trajectory``, ``observables`` (the
 simulator and what it records); ``hermite`` (Q3 C1 elements); ``ising``,
-``rbm`` (Boltzmann machines on lattices); ``estimators`` (moment estimators for
-Algorithm 1); ``dynamics`` (parameter ODEs, adjoint, training); ``theory``
+``rbm`` (Boltzmann machines on lattices); ``families`` (any lattice Boltzmann
+family as a plug-in) and ``maxent`` (MaxEnt fits of any family to moments);
+``estimators`` (moment estimators for Algorithm 1); ``dynamics`` (parameter ODEs, adjoint, training); ``theory``
 (exact results and closures); the paper's two experiments ``annihilation1d``
 and ``rossler3d``; ``plotting`` and ``widgets`` (imported on first use, so
 ``import dbmtools`` needs neither matplotlib nor ipywidgets).
@@ -25,16 +26,26 @@ from . import (
     closures,
     dynamics,
     estimators,
+    families,
     hermite,
     ising,
+    maxent,
     rbm,
     rossler3d,
     theory,
 )
 from .dynamics import ParameterODE, TrainResult, predict, train
-from .estimators import ExactMoments, HiddenMoments, IsingMoments, RosslerMoments
+from .estimators import (
+    ExactMoments,
+    FamilyMoments,
+    HiddenMoments,
+    IsingMoments,
+    RosslerMoments,
+)
+from .families import ChainFamily, LatticeFamily, LatticeGas, LayeredFamily
 from .hermite import HermiteGrid
 from .lattice import bond_table, neighbour_table, random_state
+from .maxent import MaxEntFit, fit_maxent, maxent_path
 from .observables import chain_moments, counts, pair_counts
 from .rbm import FitResult, LayeredModel, hidden_model_1d, rossler_rbm
 from .reactions import Network, Reaction, annihilation, rossler
@@ -54,8 +65,18 @@ __version__ = "0.1.0"
 _LAZY_MODULES = ("plotting", "widgets")
 
 __all__ = [
+    "ChainFamily",
     "Ensemble",
     "ExactMoments",
+    "FamilyMoments",
+    "LatticeFamily",
+    "LatticeGas",
+    "LayeredFamily",
+    "MaxEntFit",
+    "families",
+    "fit_maxent",
+    "maxent",
+    "maxent_path",
     "FitResult",
     "HermiteGrid",
     "HiddenMoments",

@@ -39,7 +39,9 @@ import numpy as np
 from ._checks import check_finite_array, check_int, check_nonnegative, check_positive
 from .dynamics import ParameterODE
 from .hermite import HermiteGrid
+from .families import ChainFamily
 from .ising import exact_chain_covariance, exact_chain_moments
+from .maxent import MaxEntFit, fit_maxent
 
 __all__ = [
     "MaxEntFit",
@@ -61,28 +63,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # Maximum-entropy parameters of simulated ensembles
 # ---------------------------------------------------------------------------
-@dataclass
-class MaxEntFit:
-    """Result of :func:`maxent_theta`.
-
-    Attributes
-    ----------
-    params : ndarray, shape (..., 3) or (..., 2)
-        ``(b, J, K)`` (or ``(b, J)``) whose exact moments match the given ones.
-    residual : ndarray, shape (...)
-        Largest ``|mu~ - mu|`` (raw sums) left at each point.
-    n_iter : int
-        Newton iterations run.
-    converged : bool
-        Whether every point reached ``tol``.
-    """
-
-    params: np.ndarray
-    residual: np.ndarray
-    n_iter: int
-    converged: bool
-
-
 def maxent_theta(
     moments: np.ndarray,
     n_sites: int,
@@ -99,12 +79,13 @@ def maxent_theta(
 
     Maximum entropy subject to the three moments is the exponential family
     (37) with the moment-matching parameters, so this inverts
-    :func:`dbmtools.ising.exact_chain_moments` (orders 1-3): damped Newton,
-    ``theta += s Cov^-1 (mu - mu~(theta))``, the step ``s`` halved until the
-    residual falls. ``Cov`` is the exact covariance
-    (:func:`dbmtools.ising.exact_chain_covariance`); with ``jacobian_sites``
-    that of a shorter chain scaled to ``n_sites``, cheaper but slower to
-    converge (it only sets the step; the residual is always exact).
+    :func:`dbmtools.ising.exact_chain_moments` (orders 1-3): the exact Newton
+    fit of :func:`dbmtools.maxent.fit_maxent` on the
+    :class:`~dbmtools.families.ChainFamily`, ``theta += s Cov^-1 (mu -
+    mu~(theta))``, the step ``s`` halved until the residual falls. ``Cov`` is
+    the exact covariance (:func:`dbmtools.ising.exact_chain_covariance`); with
+    ``jacobian_sites`` that of a shorter chain scaled to ``n_sites``, cheaper
+    but slower to converge (it only sets the step; the residual is always exact).
 
     Parameters
     ----------
@@ -128,7 +109,7 @@ def maxent_theta(
     --------
     >>> mu = exact_chain_moments([0.3, -0.5, 0.4], 1000, max_order=3)
     >>> fit = maxent_theta(mu, 1000)
-    >>> fit.params.round(6).tolist(), fit.converged
+    >>> fit.params.round(6).tolist(), fit.all_converged
     ([0.3, -0.5, 0.4], True)
     """
     m = check_finite_array("moments", moments)
@@ -136,8 +117,6 @@ def maxent_theta(
         raise ValueError(f"`moments` must have shape (..., 3) or (..., 2); got {m.shape}.")
     n_par = m.shape[-1]
     L = check_int("n_sites", n_sites, 3)
-    tol = check_positive("tol", tol)
-    max_iter = check_int("max_iter", max_iter, 1)
     lj = L if jacobian_sites is None else min(L, check_int("jacobian_sites", jacobian_sites, 3))
     target = m.reshape(-1, n_par)
     if np.any(target[:, 0] <= 0) or np.any(target[:, 0] >= L) or np.any(target[:, 1:] <= 0):
@@ -145,56 +124,16 @@ def maxent_theta(
             "`moments`: the density must lie strictly between 0 and 1 and the "
             "higher moments be positive (a zero moment needs an infinite parameter)."
         )
-    if initial_theta is None:
-        theta = np.zeros_like(target)
-    else:
-        theta = check_finite_array("initial_theta", initial_theta).reshape(-1, n_par).copy()
-        if theta.shape != target.shape:
-            raise ValueError(
-                f"`initial_theta` must have shape {m.shape}; got {np.shape(initial_theta)}."
-            )
+    family = ChainFamily(L, order=n_par)
+    jacobian = None
+    if lj != L:
+        short = ChainFamily(lj, order=n_par)
 
-    def moments_of(th):
-        full = th if n_par == 3 else np.concatenate([th, np.zeros((len(th), 1))], axis=1)
-        return exact_chain_moments(full, L, 3)[:, :n_par]
+        def jacobian(th):
+            return short._exact_covariance(th) * (L / lj)
 
-    def cov_of(th):
-        full = th if n_par == 3 else np.concatenate([th, np.zeros((len(th), 1))], axis=1)
-        return exact_chain_covariance(full, lj)[:, :n_par, :n_par] * (L / lj)
-
-    res = target - moments_of(theta)
-    err = np.abs(res).max(-1)
-    n_iter = 0
-    active = err > tol
-    while active.any() and n_iter < max_iter:
-        n_iter += 1
-        th, r = theta[active], res[active]
-        cov = cov_of(th)
-        cov += 1e-10 * np.trace(cov, axis1=-2, axis2=-1)[:, None, None] * np.eye(n_par)
-        step = np.linalg.solve(cov, r[..., None])[..., 0]
-        norm = np.abs(step).max(-1)
-        step *= np.minimum(1.0, 1.0 / np.maximum(norm, 1e-300))[:, None]  # at most 1 per step
-        scale = np.ones(len(th))
-        best_th, best_r, best_e = th, r, err[active]
-        pending = np.ones(len(th), dtype=bool)
-        for _ in range(12):
-            trial = th[pending] + scale[pending, None] * step[pending]
-            tr = target[active][pending] - moments_of(trial)
-            te = np.abs(tr).max(-1)
-            ok = np.isfinite(te) & (te < best_e[pending])
-            where = np.flatnonzero(pending)[ok]
-            best_th[where], best_r[where], best_e[where] = trial[ok], tr[ok], te[ok]
-            pending[where] = False
-            if not pending.any():
-                break
-            scale[pending] *= 0.5
-        theta[active], res[active], err[active] = best_th, best_r, best_e
-        stalled = np.zeros_like(active)
-        stalled[np.flatnonzero(active)[pending]] = True  # no decrease: rounding floor reached
-        active &= (err > tol) & ~stalled
-    shape = m.shape
-    return MaxEntFit(
-        theta.reshape(shape), err.reshape(shape[:-1]), n_iter, bool(np.all(err <= tol))
+    return fit_maxent(
+        family, m, initial_theta=initial_theta, tol=tol, max_iter=max_iter, jacobian=jacobian
     )
 
 
@@ -223,29 +162,34 @@ def maxent_trajectories(
     Returns
     -------
     MaxEntFit
-        ``params`` of shape (n_conditions, n_times, 3); ``n_iter`` the most
-        Newton iterations any time needed.
+        ``params`` of shape (n_conditions, n_times, 3); ``n_iter`` the Newton
+        iterations of every point.
 
     Examples
     --------
     >>> th = np.array([[[0.1, 0.2, 0.0], [0.0, 0.1, 0.1]]])
     >>> fit = maxent_trajectories(exact_chain_moments(th, 200, 3), 200, th[:, 0])
-    >>> bool(np.allclose(fit.params, th, atol=1e-6)), fit.converged
+    >>> bool(np.allclose(fit.params, th, atol=1e-6)), fit.all_converged
     (True, True)
     """
     m = check_finite_array("moments", moments, ndim=3)
     start = check_finite_array("initial_theta", initial_theta, ndim=2)
-    out = np.empty(m.shape)
-    res = np.empty(m.shape[:2])
-    n_iter, ok = 0, True
+    fits = []
     for t in range(m.shape[1]):
         fit = maxent_theta(
             m[:, t], n_sites, initial_theta=start, tol=tol, jacobian_sites=jacobian_sites
         )
-        out[:, t], res[:, t] = fit.params, fit.residual
-        n_iter, ok = max(n_iter, fit.n_iter), ok and fit.converged
+        fits.append(fit)
         start = fit.params
-    return MaxEntFit(out, res, n_iter, ok)
+    return MaxEntFit(
+        *(
+            np.stack([getattr(f, name) for f in fits], axis=1)
+            for name in (
+                "params", "residual", "z", "n_iter", "converged", "covariance", "model_moments"
+            )
+        ),
+        method=fits[0].method,
+    )  # fmt: skip
 
 
 def project_nonneg_coupling(params: np.ndarray, density: np.ndarray, n_sites: int) -> np.ndarray:

@@ -12,7 +12,10 @@ given the parameters ``theta`` there. Every estimator here derives from
   (a transfer matrix, an enumeration);
 * :class:`IsingMoments`: the fully visible 1D b/J/K chain of eq. (37);
 * :class:`HiddenMoments`: the 1D hidden-layer model of eq. (39);
-* :class:`RosslerMoments`: the Rössler RBM of eq. (44).
+* :class:`RosslerMoments`: the Rössler RBM of eq. (44);
+* :class:`FamilyMoments`: any :class:`~dbmtools.families.LatticeFamily` (the
+  generic path; the three above are its fused fast paths for the paper's
+  families, and are tested to agree with it within sampling error).
 
 The sampled estimators run ``cd_k`` Gibbs sweeps of ``n_chains`` chains per
 data time, started (``start``) from the data lattices (CD-k, the paper), from
@@ -50,6 +53,7 @@ __all__ = [
     "IsingMoments",
     "HiddenMoments",
     "RosslerMoments",
+    "FamilyMoments",
     "check_window",
     "neighbour_cubes",
 ]
@@ -551,6 +555,168 @@ class RosslerMoments(_SampledEstimator):
         if self._chains is not None:
             self._chains[t_idx] = chains
         return model, data
+
+
+class FamilyMoments(_SampledEstimator):
+    """Moments of any lattice family for Algorithm 1: the generic estimator.
+
+    Data moments are the family's statistics
+    (:meth:`~dbmtools.families.LatticeFamily.statistics`) averaged over a random
+    batch of ``n_chains`` of a trajectory's lattices (the same lattices at every
+    time of a window); model moments are exact (``exact=True``, for a family
+    that has them) or the statistics of ``n_chains`` chains after ``cd_k`` Gibbs
+    sweeps at ``theta`` (:meth:`~dbmtools.families.LatticeFamily.sample`),
+    started from the batch's lattices (CD-k), from random lattices, or where the
+    same chains stopped at the previous call (PCD). For a family with hidden
+    units both phases use ``p(h | v)`` at ``theta``, as the paper does.
+
+    Parameters
+    ----------
+    family : LatticeFamily
+    data : ndarray of int, shape (n_traj, n_lattices, n_times, *shape), or a sequence of
+        Ensemble / MomentEnsemble (one per trajectory, the same number of
+        samples and times each). A MomentEnsemble gives statistics only: its
+        model moments must be exact or start from random lattices.
+    initial_theta : array_like, shape (n_traj, K)
+    n_chains : int
+        Lattices per estimate and chains of the asleep phase.
+    cd_k : int
+        Gibbs sweeps per estimate.
+    start : {"data", "random", "persistent"}
+    exact : bool, optional
+        Exact model moments; by default when the family has them.
+
+    Examples
+    --------
+    >>> from dbmtools.families import ChainFamily
+    >>> data = np.zeros((1, 4, 3, 30), dtype=np.int8)       # empty lattices
+    >>> p = FamilyMoments(ChainFamily(30), data, np.zeros((1, 3)), n_chains=2)
+    >>> model, mu = p.moments(0, np.array([0, 2]), np.zeros((2, 3)), seed=0)
+    >>> model.round(3).tolist()[0], mu.tolist()[0]              # exact: fair coins
+    ([15.0, 7.25, 3.5], [0.0, 0.0, 0.0])
+    """
+
+    def __init__(
+        self,
+        family,
+        data,
+        initial_theta,
+        *,
+        n_chains: int = 10,
+        cd_k: int = 1,
+        start: str = "data",
+        exact: bool | None = None,
+    ) -> None:
+        from .families import check_family
+
+        self.family = fam = check_family(family)
+        self.exact = fam.exact if exact is None else bool(exact)
+        if self.exact and not fam.exact:
+            raise ValueError(f"`exact`: {type(fam).__name__} has no exact moments here.")
+        self.states, self._stats = _family_data(fam, data)
+        n_traj, n_lat, n_times = self._stats.shape[:3] if self.states is None else (
+            self.states.shape[:3]
+        )  # fmt: skip
+        self._set_trajectories(initial_theta, n_traj, fam.n_params, n_times)
+        self._set_sampling(n_chains, cd_k, start, n_lat)
+        if self.states is None and not self.exact and self.start == "data":
+            raise ValueError(
+                "`start='data'` needs the lattices: these data are recorded moments "
+                "(a MomentEnsemble); use start='random' or 'persistent', or exact moments."
+            )
+        self._chains: dict[int, np.ndarray] = {}
+
+    def moments(self, i, time_indices, theta, seed=None):
+        """``(model, data)`` moments, each (n, K), for trajectory ``i`` (see the class)."""
+        fam = self.family
+        rng = np.random.default_rng(as_seed_sequence(seed))
+        n_lat = (self._stats if self.states is None else self.states).shape[1]
+        pick = np.sort(rng.choice(n_lat, self.n_chains, replace=False))
+        t_idx, th = self._check_call(i, time_indices, theta)
+        th = fam.check_theta(th)[0]
+        if self._stats is not None:
+            data = self._stats[i][pick][:, t_idx].mean(axis=0)
+        else:
+            batch = self.states[i][pick][:, t_idx]  # (n_chains, n, *shape)
+            data = np.stack(
+                [fam._statistics(batch[:, n], th[n]).mean(0) for n in range(t_idx.size)]
+            )
+        if self.exact:
+            return fam._exact_moments(th), data
+        if self.start == "data":
+            init = np.ascontiguousarray(np.swapaxes(self.states[i][pick][:, t_idx], 0, 1))
+        elif self.start == "persistent":
+            init = self._persistent(i)[t_idx]
+        else:
+            init = None
+        seeds = draw_seeds(rng, (t_idx.size, self.n_chains))
+        chains = fam._sample(th, init, self.n_chains, self.cd_k, seeds)
+        if self.start == "persistent":
+            self._chains[i][t_idx] = chains
+        model = np.stack(
+            [
+                fam._statistics(chains[n], None if fam.visible else th[n]).mean(0)
+                for n in range(t_idx.size)
+            ]
+        )
+        return model, data
+
+    def _persistent(self, i: int) -> np.ndarray:
+        """Persistent chains of trajectory ``i``, (n_times, n_chains, *shape): first a copy of
+        its first ``n_chains`` lattices (uniformly random lattices for recorded moments)."""
+        if i not in self._chains:
+            fam = self.family
+            if self.states is not None:
+                first = self.states[i, : self.n_chains]
+                self._chains[i] = np.ascontiguousarray(np.swapaxes(first, 0, 1))
+            else:
+                rng = np.random.default_rng(i)
+                self._chains[i] = rng.integers(
+                    0, fam.n_species + 1, (self.n_times, self.n_chains, *fam.shape), np.int8
+                )
+        return self._chains[i]
+
+
+def _family_data(fam, data):
+    """``(states, statistics)``: lattices (n_traj, n_lat, n_times, *shape) int8 (None for
+    recorded moments) and, for a visible family, their statistics (n_traj, n_lat, n_times, K)."""
+    from .trajectory import Ensemble, MomentEnsemble
+
+    if isinstance(data, (list, tuple)):
+        if not data:
+            raise ValueError("`data` must hold at least one trajectory's ensemble.")
+        if all(isinstance(d, Ensemble) for d in data):
+            for d in data:
+                fam._check_simulation(d)
+            sizes = {d.states.shape[:2] for d in data}
+            if len(sizes) != 1:
+                raise ValueError(
+                    f"Every ensemble in `data` must have the same (n_samples, n_times); got "
+                    f"{sorted(sizes)}."
+                )
+            data = np.stack([d.states for d in data])
+        elif all(isinstance(d, MomentEnsemble) for d in data):
+            stats = [fam.statistics(d) for d in data]
+            if len({s.shape for s in stats}) != 1:
+                raise ValueError("Every ensemble in `data` must have the same samples and times.")
+            return None, np.ascontiguousarray(np.stack(stats))
+        else:
+            raise TypeError(
+                "`data` must be an array of lattices or a list of Ensembles (or of "
+                f"MomentEnsembles); got {[type(d).__name__ for d in data]}."
+            )
+    arr = np.asarray(data)
+    if arr.ndim != 3 + fam.dim or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            "`data` must be integer lattices of shape (n_traj, n_lattices, n_times, "
+            f"*{fam.shape}); got {arr.dtype} {arr.shape}."
+        )
+    flat, _ = fam.check_states(arr, "data")
+    states = flat.reshape(arr.shape)
+    if not fam.visible:
+        return states, None
+    stats = fam._statistics(flat, None).reshape(*arr.shape[:3], fam.n_params)
+    return states, np.ascontiguousarray(stats)
 
 
 # --------------------------------------------------------------------------

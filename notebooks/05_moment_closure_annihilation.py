@@ -574,7 +574,7 @@ maxent = dbm.closures.maxent_trajectories(big_mom, big.states.shape[-1], big.ini
                                           tol=1e-4)
 print(f"{maxent.params.shape[0] * maxent.params.shape[1]} MaxEnt fits, largest moment "
       f"residual {maxent.residual.max():.1e} (raw counts; the sampling error is about 1)")
-assert maxent.converged
+assert maxent.all_converged
 dbm.plotting.plot_maxent_trajectories(tidx * dt, maxent.params)
 plt.show()
 
