@@ -747,6 +747,16 @@ class TrainResult:
     interrupted : bool
         Whether training was stopped early by Ctrl-C (KeyboardInterrupt): the
         histories then hold the ``n_iter`` steps that finished.
+    validation_history, validation_steps : ndarray
+        Validation losses (:func:`validation_loss`; ``inf`` where a validation
+        trajectory left the domain) and the steps after which they were taken.
+    best_step : int or None
+        The step whose coefficients ``ode`` was left with (with ``validation``).
+    stopped_early : bool
+        Whether ``patience`` ran out.
+    failure : str or None
+        Why training stopped before ``n_iter`` steps when a training trajectory
+        left the finite-element domain: the steps finished so far are kept.
     """
 
     params: np.ndarray
@@ -761,6 +771,7 @@ class TrainResult:
     validation_steps: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     best_step: int | None = None
     stopped_early: bool = False
+    failure: str | None = None
 
 
 def validation_loss(
@@ -915,7 +926,9 @@ def train(
     ValueError
         Bad schedule (window longer than the data, ``shift_every < 1``,
         ``batch_size`` out of range), learning rates that are not finite and
-        positive, mismatched shapes, or a trajectory leaving the domain.
+        positive, mismatched shapes, or a trajectory leaving the domain at the
+        first step (later, leaving the domain ends training with a warning and
+        keeps the finished steps: ``failure``).
     FileNotFoundError, PermissionError, IsADirectoryError
         A ``checkpoint_path`` that cannot be written (checked before training).
     FloatingPointError
@@ -924,11 +937,14 @@ def train(
 
     Notes
     -----
-    **Interrupting.** Ctrl-C (KeyboardInterrupt) between steps ends training
-    with a warning and returns the steps done so far (``interrupted=True``):
-    ``ode`` keeps the coefficients of the last finished step, and a checkpoint
-    file (written atomically, through a temporary file) is never left
-    half-written.
+    **Interrupting, and failures that keep the work.** Ctrl-C
+    (KeyboardInterrupt) between steps, or a training trajectory that leaves the
+    finite-element domain after the first step, ends training with a warning
+    and returns the steps done so far (``interrupted=True``, or ``failure``
+    with the reason). ``ode`` then holds the coefficients of the best
+    validation evaluation when ``validation`` is given (as at a normal end),
+    and otherwise those of the last finished step; a checkpoint file (written
+    atomically, through a temporary file) is never left half-written.
 
     Examples
     --------
@@ -995,6 +1011,7 @@ def train(
 
     bar = tqdm(range(n_iter), desc="train", disable=not show_progress(progress))
     n_done = 0
+    failure = None
     try:
         for step in bar:
             start, stop, trunc = schedule(step)
@@ -1022,15 +1039,30 @@ def train(
                 except ValueError as err:
                     if step == 0 or "finite-element domain" not in str(err):
                         raise
-                    raise ValueError(
+                    failure = (
                         f"{err} (at training step {step}; the largest |coefficient| of F is now "
                         f"{np.abs(ode.coeffs).max():.3g} and the mismatch went from "
                         f"{loss[0]:.3g} to {loss[step - 1]:.3g}: if F grew far beyond the "
                         "data's rates, training diverged: lower `lr`)"
-                    ) from err
+                    )
+                    break
                 diff = r.model_moments - r.data_moments
                 sq += float(np.sum(diff * diff))
                 count += diff.size
+            if failure is not None:  # a trajectory left the domain: keep the finished steps
+                warnings.warn(
+                    f"train stopped after {n_done} of {n_iter} steps: {failure}. The result "
+                    "holds those steps"
+                    + (
+                        " and `ode` the coefficients of the best validation."
+                        if monitor.problem is not None and monitor.best_coeffs is not None
+                        else " and `ode` the coefficients of the last finished step."
+                    ),
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                total[:] = 0.0
+                break
             loss[step] = np.sqrt(sq / count)
             taus[step] = start
             pen = penalty.gradient()  # at the coefficients before this step
@@ -1049,7 +1081,12 @@ def train(
     except KeyboardInterrupt:
         warnings.warn(
             f"train was interrupted after {n_done} of {n_iter} steps; the result holds those "
-            "steps and `ode` their coefficients.",
+            "steps and `ode` "
+            + (
+                "the coefficients of the best validation."
+                if monitor.problem is not None and monitor.best_coeffs is not None
+                else "the coefficients of the last finished step."
+            ),
             RuntimeWarning,
             stacklevel=2,
         )
@@ -1066,11 +1103,12 @@ def train(
         tau_history=taus,
         grad_norm_history=gnorm,
         settings=settings,
-        interrupted=n_done < n_iter and not monitor.stopped,
+        interrupted=n_done < n_iter and not monitor.stopped and failure is None,
         validation_history=np.array(monitor.history),
         validation_steps=np.array(monitor.steps, dtype=np.int64),
         best_step=monitor.best_step,
         stopped_early=monitor.stopped,
+        failure=failure,
     )
 
 
@@ -1120,7 +1158,12 @@ class _Validation:
         """Evaluate if due; return True to stop training."""
         if self.problem is None or not ((step + 1) % self.every == 0 or step == n_iter - 1):
             return False
-        value = validation_loss(self.ode, self.problem, seed=int(rng.integers(2**63)))
+        try:
+            value = validation_loss(self.ode, self.problem, seed=int(rng.integers(2**63)))
+        except ValueError as err:
+            if "finite-element domain" not in str(err):
+                raise
+            value = np.inf  # a validation trajectory left the domain: the worst score
         self.history.append(value)
         self.steps.append(step + 1)
         if value < self.best:

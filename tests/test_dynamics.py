@@ -612,8 +612,21 @@ def test_divergence_is_reported_as_divergence():
     th0 = np.array([[-1.5], [1.5]])
     p = ExactMoments(_mu_sites(true.solve(th0, 10)) + 3.0, th0, model_moments=_mu_sites)
     ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
-    with pytest.raises(ValueError, match=r"training diverged: lower `lr`"):
-        train(ode, p, n_iter=5, lr=1e6, progress=False)
+    # issue 20: leaving the domain keeps the finished steps and says why it stopped
+    with pytest.warns(RuntimeWarning, match=r"train stopped after 2 of 5 steps.*lower `lr`"):
+        r = train(ode, p, n_iter=5, lr=1e6, progress=False)
+    assert r.failure is not None and "training diverged" in r.failure
+    assert r.n_iter == 2 and r.loss_history.shape == (2,) and not r.interrupted
+    np.testing.assert_array_equal(r.params, ode.coeffs)  # the last finished step's
+    # with a validation set, the coefficients of the best validation are kept
+    tv = np.array([[-1.5]])  # validation trajectories far from where F blows up
+    v = ExactMoments(_mu_sites(true.solve(tv, 10)), tv, model_moments=_mu_sites)
+    p1 = ExactMoments(_mu_sites(true.solve(th0[1:], 10)) + 3.0, th0[1:], model_moments=_mu_sites)
+    ode = ParameterODE(["a"], [0], [-2.0], [2.0], 0.5, dt=0.1)
+    with pytest.warns(RuntimeWarning, match="stopped after 1 of 20 steps.*best validation"):
+        r = train(ode, p1, n_iter=20, lr=1e3, validation=v, validate_every=1, progress=False)
+    assert r.failure is not None and r.best_step == 1 and r.validation_history.tolist() == [0.0]
+    np.testing.assert_array_equal(r.params, ode.coeffs)
 
 
 def test_interrupted_training_keeps_its_history():
