@@ -170,7 +170,8 @@ def _check_theta(theta, n_species: int, dim: int, per_axis: bool, *, stack: bool
     if th.ndim == 0 or th.shape[-1] != K or (not stack and th.ndim > 2):
         raise ValueError(
             f"`theta` must have shape {layout} with K = {K} (n_species={n_species}, dim={dim}, "
-            f"per_axis={per_axis}: {', '.join(parameter_names(n_species, dim=dim, per_axis=per_axis))}"
+            f"per_axis={per_axis}: "
+            f"{', '.join(parameter_names(n_species, dim=dim, per_axis=per_axis))}"
             f"); got shape {th.shape}."
         )
     flat = np.ascontiguousarray(th.reshape(-1, K))
@@ -393,7 +394,7 @@ def exact_moments_1d(
     >>> exact_moments_1d([0.0, 0.0], 10, 1, boundary="periodic").round(4).tolist()
     [5.0, 2.5]
     >>> exact_moments_1d([0.5, -1.0, 1.0, 0.0, -2.0], 1000, 2).round(3).tolist()
-    [478.6, 286.776, 158.216, 89.442, 27.064]
+    [863.953, 33.433, 761.938, 52.093, 0.328]
     """
     flat, lead, M, L, periodic = _check_exact(theta, n_sites, n_species, boundary)
     K = flat.shape[1]
@@ -461,8 +462,8 @@ def exact_covariance_1d(
     >>> c = exact_covariance_1d([0.0, 0.0], 10, 1)   # fair coins: Var(n) = L / 4
     >>> float(c[0, 0].round(10)), bool(np.allclose(c, c.T))
     (2.5, True)
-    >>> c = exact_covariance_1d([30.0, 0.0], 1000, 1)   # full chain: Var(n) = L p (1 - p)
-    >>> p = 1 / (1 + np.exp(-30.0))
+    >>> c = exact_covariance_1d([3.0, 0.0], 1000, 1)   # J = 0: Var(n) = L p (1 - p)
+    >>> p = 1 / (1 + np.exp(-3.0))
     >>> float(np.round(c[0, 0] / (1000 * p * (1 - p)), 12))
     1.0
     """
@@ -497,15 +498,15 @@ def _exact_kernel(theta, M, L, periodic, want_cov, col, mean, cov):
 
 
 @njit
-def _site_indicator(l, q, M):
-    """``f_l(q)``: statistic ``l`` of one site in state ``q`` (1 for ``n_q``)."""
-    return 1.0 if (l < M and q == l + 1) else 0.0
+def _site_indicator(ell, q, M):
+    """``f_l(q)``: statistic ``ell`` of one site in state ``q`` (1 for ``n_q``)."""
+    return 1.0 if (ell < M and q == ell + 1) else 0.0
 
 
 @njit
-def _bond_indicator(l, q, r, M, col):
-    """``g_l(q, r)``: statistic ``l`` of one bond joining ``q`` and ``r``."""
-    return 1.0 if (l >= M and col[q, r] == l - M) else 0.0
+def _bond_indicator(ell, q, r, M, col):
+    """``g_l(q, r)``: statistic ``ell`` of one bond joining ``q`` and ``r``."""
+    return 1.0 if (ell >= M and col[q, r] == ell - M) else 0.0
 
 
 @njit
@@ -622,27 +623,27 @@ def _open_row(lw, lJ, col, M, L, want_cov, mean, cov):
     csite = np.empty((L, Q), dtype=np.complex128)
     cbond = np.empty((L - 1, Q, Q), dtype=np.complex128)
     stat = np.empty(K, dtype=np.complex128)
-    for l in range(K):
+    for ell in range(K):
         if lone:
-            f0 = _site_indicator(l, mode_last, M)
+            f0 = _site_indicator(ell, mode_last, M)
             for q in range(Q):
-                X[L - 1, q] = complex(1.0, _STEP * (_site_indicator(l, q, M) - f0))
+                X[L - 1, q] = complex(1.0, _STEP * (_site_indicator(ell, q, M) - f0))
         for i in range(L - 1):
             half = 1.0 if i % 2 == 0 else 0.0  # bond 2j carries sites 2j and 2j + 1
             q0, r0 = mode_q[i], mode_r[i]
-            g0 = _bond_indicator(l, q0, r0, M, col) + half * (
-                _site_indicator(l, q0, M) + _site_indicator(l, r0, M)
+            g0 = _bond_indicator(ell, q0, r0, M, col) + half * (
+                _site_indicator(ell, q0, M) + _site_indicator(ell, r0, M)
             )
             for q in range(Q):
                 for r in range(Q):
-                    g = _bond_indicator(l, q, r, M, col) + half * (
-                        _site_indicator(l, q, M) + _site_indicator(l, r, M)
+                    g = _bond_indicator(ell, q, r, M, col) + half * (
+                        _site_indicator(ell, q, M) + _site_indicator(ell, r, M)
                     )
                     Y[i, q, r] = complex(1.0, _STEP * (g - g0))
         _open_pass(T, w0, X, Y, calpha, cbeta, csite, cbond)
         _accumulate(csite, cbond, col, M, stat)
         for k in range(K):
-            cov[k, l] = stat[k].imag / _STEP
+            cov[k, ell] = stat[k].imag / _STEP
     _symmetrise(cov)
 
 
@@ -650,10 +651,10 @@ def _open_row(lw, lJ, col, M, L, want_cov, mean, cov):
 def _symmetrise(cov):
     K = cov.shape[0]
     for k in range(K):
-        for l in range(k + 1, K):
-            x = 0.5 * (cov[k, l] + cov[l, k])
-            cov[k, l] = x
-            cov[l, k] = x
+        for ell in range(k + 1, K):
+            x = 0.5 * (cov[k, ell] + cov[ell, k])
+            cov[k, ell] = x
+            cov[ell, k] = x
 
 
 @njit
@@ -741,20 +742,20 @@ def _ring_row(lw, lJ, col, M, L, want_cov, mean, cov):
     Tc = np.empty((Q, Q), dtype=np.complex128)
     cbond = np.empty((Q, Q), dtype=np.complex128)
     stat = np.empty(K, dtype=np.complex128)
-    for l in range(K):
-        g0 = _bond_indicator(l, q0, r0, M, col) + 0.5 * (
-            _site_indicator(l, q0, M) + _site_indicator(l, r0, M)
+    for ell in range(K):
+        g0 = _bond_indicator(ell, q0, r0, M, col) + 0.5 * (
+            _site_indicator(ell, q0, M) + _site_indicator(ell, r0, M)
         )
         for q in range(Q):
             for r in range(Q):
-                g = _bond_indicator(l, q, r, M, col) + 0.5 * (
-                    _site_indicator(l, q, M) + _site_indicator(l, r, M)
+                g = _bond_indicator(ell, q, r, M, col) + 0.5 * (
+                    _site_indicator(ell, q, M) + _site_indicator(ell, r, M)
                 )
                 Tc[q, r] = T[q, r] * complex(1.0, _STEP * (g - g0))
         _ring_bonds(Tc, L, cbond)
         _ring_stats(cbond, col, M, L, stat)
         for j in range(K):
-            cov[j, l] = stat[j].imag / _STEP
+            cov[j, ell] = stat[j].imag / _STEP
     _symmetrise(cov)
 
 
@@ -835,22 +836,74 @@ def _sampler_setup(theta, shape, n_species, n_chains, boundary, per_axis, init, 
         have_init = True
     nbr = neighbour_table(dims, boundary)
     nbr = np.where(nbr < 0, n_sites, nbr).astype(np.int32)  # a wall: slot n_sites, always 0
-    group = (np.arange(2 * dim) // 2 if per_axis else np.zeros(2 * dim)).astype(np.int64)
-    n_blocks = dim if per_axis else 1
-    P = _n_pairs(M)
-    col = _pair_columns(M)
-    # exp tables: eb[t, c] = exp(b_c), ej[t, g, c', c] = exp(J^(g)_{c c'}); code 0 weighs 1
-    eb = np.ones((n_theta, M + 1))
-    eb[:, 1:] = np.exp(th[:, :M])
-    ej = np.ones((n_theta, n_blocks, M + 1, M + 1))
-    for g in range(n_blocks):
-        J = th[:, M + g * P : M + (g + 1) * P]
-        ej[:, g, 1:, 1:] = np.exp(J[:, col[1:, 1:]])
+    tables = _update_tables(th, M, dim, per_axis)
     seeds = _chain_seeds(seed, n_theta, n_chains)
     return dict(
         th=th, dims=dims, M=M, n_chains=n_chains, v0=v0, have_init=have_init,
-        per_theta=per_theta, nbr=nbr, group=group, eb=eb, ej=ej, col=col, P=P, seeds=seeds,
+        per_theta=per_theta, nbr=nbr, tables=tables, seeds=seeds,
     )  # fmt: skip
+
+
+#: Largest conditional table (entries per parameter set) the table route builds (256 kB).
+_TABLE_LIMIT = 2**15
+
+
+def _update_tables(th: np.ndarray, M: int, dim: int, per_axis: bool):
+    """What a heat-bath update reads, packed once per call into one tuple for the kernel.
+
+    ``(use_table, stride, cdf, eb, ej, sidx, cidx)``, with ``S = 2 dim`` neighbour slots
+    (slots ``2a``, ``2a + 1`` up and down along axis ``a``) and ``G`` coupling blocks:
+
+    * table route (``use_table``): the conditional of a site depends on its
+      neighbours only through the number of each species in each block, which
+      ``idx = sum_k stride[k, v_k]`` encodes in mixed radix (``stride[k, 0] = 0``);
+      ``cdf[t, idx, c] = P(v_i <= c | idx)``, ``c < M``. Used when the table has
+      at most :data:`_TABLE_LIMIT` entries per parameter set (up to M = 4 in 3D,
+      M = 3 per axis in 2D);
+    * product route: ``eb[t, c] = exp(b_c)`` and ``ej[t, g, c', c] = exp(J^(g)_{c c'})``,
+      row and column 0 ones (an empty neighbour or a wall multiplies by 1);
+    * tracking: ``sidx[k, a, b]`` is the statistic of a bond through slot ``k``
+      joining ``a`` and ``b``, ``cidx[a]`` that of a site holding ``a``; both
+      point to a scratch slot ``K`` when a code is 0, so updates need no branch.
+    """
+    n_theta, K = th.shape
+    S = 2 * dim
+    G = dim if per_axis else 1
+    P = _n_pairs(M)
+    col = _pair_columns(M)
+    group = np.arange(S) // 2 if per_axis else np.zeros(S, dtype=np.int64)
+    sidx = np.full((S, M + 1, M + 1), K, dtype=np.int64)
+    for k in range(S):
+        sidx[k, 1:, 1:] = M + group[k] * P + col[1:, 1:]
+    cidx = np.concatenate([[K], np.arange(M)]).astype(np.int64)
+    # couplings J[t, g, c, c'] of code c with neighbour code c' (codes 1..M)
+    J = np.stack([th[:, M + g * P : M + (g + 1) * P][:, col[1:, 1:]] for g in range(G)], axis=1)
+    per_block = S // G  # neighbour slots in a block
+    n_idx = (per_block + 1) ** (G * M)
+    use_table = n_idx * M <= _TABLE_LIMIT
+    if use_table:
+        weight = (per_block + 1) ** np.arange(G * M).reshape(G, M)  # digit of (block, code)
+        stride = np.zeros((S, M + 1), dtype=np.int64)
+        for k in range(S):
+            stride[k, 1:] = weight[group[k]]
+        digits = (np.arange(n_idx)[:, None] // weight.ravel()) % (per_block + 1)  # (n_idx, G M)
+        # field[t, idx, c] = b_c + sum_{g, c'} n_{g c'} J[t, g, c, c']
+        coupling = J.transpose(0, 1, 3, 2).reshape(n_theta, G * M, M)
+        field = th[:, None, :M] + np.einsum("ij,tjc->tic", digits.astype(np.float64), coupling)
+        top = np.maximum(field.max(axis=2, keepdims=True), 0.0)
+        w = np.concatenate([np.exp(-top), np.exp(field - top)], axis=2)  # codes 0..M
+        cum = np.cumsum(w, axis=2)
+        cdf = np.ascontiguousarray(cum[:, :, :M] / cum[:, :, M:])  # P(v <= c), c < M
+        eb = np.ones((1, M + 1))
+        ej = np.ones((1, G, M + 1, M + 1))
+    else:
+        stride = np.zeros((S, M + 1), dtype=np.int64)
+        cdf = np.zeros((1, 1, M))
+        eb = np.ones((n_theta, M + 1))
+        eb[:, 1:] = np.exp(th[:, :M])
+        ej = np.ones((n_theta, G, M + 1, M + 1))
+        ej[:, :, 1:, 1:] = np.exp(J.transpose(0, 1, 3, 2))
+    return (use_table, stride, cdf, eb, ej, sidx, cidx)
 
 
 def sample_lattice_gas(
@@ -926,8 +979,8 @@ def sample_lattice_gas(
     ...                        n_chains=4, n_sweeps=50, seed=0)
     >>> v.shape, v.dtype
     ((1, 4, 16, 16), dtype('int8'))
-    >>> [round(float((v == s).mean()), 2) for s in (0, 1, 2)]
-    [0.22, 0.6, 0.18]
+    >>> [round(float((v == s).mean()), 2) for s in (0, 1, 2)]   # J_22 = -1 keeps 2 rare
+    [0.17, 0.82, 0.01]
     """
     a = _sampler_setup(theta, shape, n_species, n_chains, boundary, per_axis, init, seed)
     n_sweeps = check_int("n_sweeps", n_sweeps, 0)
@@ -936,8 +989,8 @@ def sample_lattice_gas(
     out = np.empty((th.shape[0], a["n_chains"], int(np.prod(dims))), dtype=np.int8)
     empty = np.empty((0, 0, K))
     _gibbs_kernel(
-        a["v0"], a["have_init"], a["per_theta"], a["nbr"], a["group"], a["eb"], a["ej"],
-        a["col"], M, a["P"], n_sweeps, 0, a["seeds"], out, empty, np.empty((0, 0, K, K)), empty,
+        a["v0"], a["have_init"], a["per_theta"], a["nbr"], a["tables"], M, n_sweeps, 0,
+        a["seeds"], out, empty, np.empty((0, 0, K, K)), empty,
     )  # fmt: skip
     return out.reshape(th.shape[0], a["n_chains"], *dims)
 
@@ -1008,7 +1061,9 @@ def sampled_moments(
     ...                     n_chains=8, n_sweeps=50, seed=0)
     >>> r.mean.shape, r.covariance.shape, r.states.shape
     ((1, 5), (1, 5, 5), (1, 8, 16, 16))
-    >>> bool(np.all(r.sem < 0.05 * r.mean)), r.n_burn
+    >>> r.mean.round(1).tolist()   # counts of 1 and 2, then pairs (1,1), (1,2), (2,2)
+    [[202.7, 2.4, 327.3, 4.7, 0.3]]
+    >>> bool(np.all(r.sem[0, :4] < 0.05 * r.mean[0, :4])), r.n_burn
     (True, 50)
     """
     a = _sampler_setup(theta, shape, n_species, n_chains, boundary, per_axis, init, seed)
@@ -1024,8 +1079,8 @@ def sampled_moments(
     chain_sq = np.zeros((n_theta, n_chains, K, K))
     ref = np.zeros((n_theta, n_chains, K))
     _gibbs_kernel(
-        a["v0"], a["have_init"], a["per_theta"], a["nbr"], a["group"], a["eb"], a["ej"],
-        a["col"], M, a["P"], n_burn, n_sweeps, a["seeds"], out, chain_sum, chain_sq, ref,
+        a["v0"], a["have_init"], a["per_theta"], a["nbr"], a["tables"], M, n_burn, n_sweeps,
+        a["seeds"], out, chain_sum, chain_sq, ref,
     )  # fmt: skip
     d_mean = chain_sum / n_sweeps  # (n_theta, n_chains, K)
     chain_means = ref + d_mean
@@ -1041,23 +1096,23 @@ def sampled_moments(
 
 
 @pjit
-def _gibbs_kernel(v0, have_init, per_theta, nbr, group, eb, ej, col, M, P, n_burn, n_record,
-                  seeds, out, chain_sum, chain_sq, ref):  # fmt: skip
+def _gibbs_kernel(v0, have_init, per_theta, nbr, tables, M, n_burn, n_record, seeds, out,
+                  chain_sum, chain_sq, ref):  # fmt: skip
     """Run one Gibbs chain per (theta, chain) pair; final lattices into ``out`` (T, C, N) int8.
 
     ``v0`` (T or 1, C, N) start lattices if ``have_init`` (row ``t`` if
     ``per_theta``, else row 0); otherwise each site starts uniform over
     ``0..M`` from the chain's stream. ``nbr`` (N, 2 dim) int32 neighbours, ``N``
-    at a wall (the work lattice has a slot ``N`` that stays 0); ``group`` (2 dim,)
-    the coupling block of each neighbour slot; ``eb`` (T, M+1), ``ej`` (T, G,
-    M+1, M+1) exp tables (row and column 0 are ones); ``seeds`` (T * C,) uint64.
-    ``n_burn`` sweeps, then ``n_record`` sweeps after each of which ``d = phi -
-    ref`` is added to ``chain_sum`` (T, C, K) and ``d d^T`` to ``chain_sq``
-    (T, C, K, K), both zeros; ``ref`` (T, C, K) gets ``phi`` after the burn-in.
-    With ``n_record = 0`` the three may be empty.
+    at a wall (the work lattice has a slot ``N`` that stays 0); ``tables`` as
+    :func:`_update_tables`; ``seeds`` (T * C,) uint64. ``n_burn`` sweeps, then
+    ``n_record`` sweeps after each of which ``d = phi - ref`` is added to
+    ``chain_sum`` (T, C, K) and ``d d^T`` to ``chain_sq`` (T, C, K, K), both
+    zeros; ``ref`` (T, C, K) gets ``phi`` after the burn-in. With ``n_record =
+    0`` the three may be empty.
     """
+    use_table, stride, cdf, eb, ej, sidx, cidx = tables
     n_theta, n_chains, n = out.shape
-    K = M + ej.shape[1] * P
+    K = cidx[0]  # the scratch slot of an empty code is index K
     for p in numba.prange(n_theta * n_chains):
         t = p // n_chains
         c = p - t * n_chains
@@ -1072,58 +1127,116 @@ def _gibbs_kernel(v0, have_init, per_theta, nbr, group, eb, ej, col, M, P, n_bur
             for i in range(n):
                 v[i] = rng_below(rng, M + 1)
         w = np.empty(M + 1)
-        cur = np.zeros(K, dtype=np.int64)
-        ebt = eb[t]
-        ejt = ej[t]
+        nb = np.empty(nbr.shape[1], dtype=np.int64)
+        cur = np.zeros(K + 1, dtype=np.int64)  # slot K: scratch for empty codes
+        pairs = np.zeros((nbr.shape[1] // 2, M + 1, M + 1), dtype=np.int64)
+        tt = t if use_table else 0
+        te = 0 if use_table else t
+        cdft, ebt, ejt = cdf[tt], eb[te], ej[te]
         for _ in range(n_burn):
-            _sweep(v, nbr, group, ebt, ejt, col, M, P, w, rng, False, cur)
+            if use_table:
+                _sweep_table(v, nbr, stride, cdft, M, rng, False, sidx, cidx, nb, cur)
+            else:
+                _sweep_product(v, nbr, ebt, ejt, M, w, rng, False, sidx, cidx, nb, cur)
         if n_record > 0:
-            _lattice_stats(v, nbr, group, col, M, P, cur)
+            _lattice_stats(v, nbr, sidx, cidx, pairs, cur)
             for k in range(K):
                 ref[t, c, k] = cur[k]
             for _ in range(n_record):
-                _sweep(v, nbr, group, ebt, ejt, col, M, P, w, rng, True, cur)
+                if use_table:
+                    _sweep_table(v, nbr, stride, cdft, M, rng, False, sidx, cidx, nb, cur)
+                else:
+                    _sweep_product(v, nbr, ebt, ejt, M, w, rng, False, sidx, cidx, nb, cur)
+                _lattice_stats(v, nbr, sidx, cidx, pairs, cur)
                 for k in range(K):
                     dk = float(cur[k]) - ref[t, c, k]
                     chain_sum[t, c, k] += dk
-                    for l in range(K):
-                        chain_sq[t, c, k, l] += dk * (float(cur[l]) - ref[t, c, l])
+                    for ell in range(K):
+                        chain_sq[t, c, k, ell] += dk * (float(cur[ell]) - ref[t, c, ell])
         for i in range(n):
             out[t, c, i] = v[i]
 
 
 @njit
-def _lattice_stats(v, nbr, group, col, M, P, cur):
-    """``cur`` (K,) = statistics of the work lattice ``v`` (N + 1,), from the up slots."""
+def _lattice_stats(v, nbr, sidx, cidx, pairs, cur):
+    """``cur`` (K + 1,) = statistics of the work lattice ``v`` (N + 1,), from the up slots.
+
+    Counts ordered pairs ``(v_i, v_up)`` into ``pairs`` (S / 2, M+1, M+1) scratch first
+    (a direct 2-D index per bond), then folds them into the statistics.
+    """
     n, S = nbr.shape
-    for k in range(cur.size):
-        cur[k] = 0
+    Q = pairs.shape[1]
+    pairs[:] = 0
     for i in range(n):
         a = v[i]
-        if a == 0:
-            continue
-        cur[a - 1] += 1
         for k in range(0, S, 2):
-            b = v[nbr[i, k]]
-            if b != 0:
-                cur[M + group[k] * P + col[a, b]] += 1
+            pairs[k >> 1, a, v[nbr[i, k]]] += 1
+    for k in range(cur.size):
+        cur[k] = 0
+    for d in range(S // 2):
+        for a in range(Q):
+            for b in range(Q):
+                x = pairs[d, a, b]
+                cur[sidx[2 * d, a, b]] += x
+                if d == 0:
+                    cur[cidx[a]] += x  # every site has exactly one up slot along axis 0
+
+
+@njit(inline="always")
+def _track(cur, sidx, cidx, nb, old, new):
+    """Follow a change ``old -> new`` of one site whose neighbour codes are ``nb`` (S,).
+
+    One bond per neighbour slot (a periodic side of 2 has two slots, two bonds,
+    to the same neighbour); empty codes land in the scratch slot.
+    """
+    cur[cidx[old]] -= 1
+    cur[cidx[new]] += 1
+    for k in range(nb.size):
+        cur[sidx[k, old, nb[k]]] -= 1
+        cur[sidx[k, new, nb[k]]] += 1
 
 
 @njit
-def _sweep(v, nbr, group, ebt, ejt, col, M, P, w, rng, track, cur):
-    """One systematic heat-bath sweep of the work lattice ``v`` (N + 1,) in place.
+def _sweep_table(v, nbr, stride, cdft, M, rng, track, sidx, cidx, nb, cur):
+    """One systematic heat-bath sweep of ``v`` (N + 1,) in place, by the conditional table.
 
-    ``w`` (M+1,) scratch. With ``track``, ``cur`` (K,) int64 follows every
-    change: the counts of the old and new code and the pairs of each of the
-    site's bonds (one per neighbour slot; a periodic side of 2 has two slots,
-    two bonds, to the same neighbour).
+    ``cdft`` (n_idx, M): ``P(v_i <= c)`` given the neighbour configuration ``idx``.
+    With ``track``, ``cur`` (K + 1,) follows every change.
     """
     n, S = nbr.shape
+    for i in range(n):
+        idx = 0
+        for k in range(S):
+            b = v[nbr[i, k]]
+            nb[k] = b
+            idx += stride[k, b]
+        u = rng_uniform(rng)
+        new = 0
+        for s in range(M):  # branch-free: the comparisons are unpredictable
+            new += u >= cdft[idx, s]
+        old = v[i]
+        v[i] = new
+        if track and new != old:
+            _track(cur, sidx, cidx, nb, old, new)
+
+
+@njit
+def _sweep_product(v, nbr, ebt, ejt, M, w, rng, track, sidx, cidx, nb, cur):
+    """One systematic heat-bath sweep of ``v`` (N + 1,) in place, by products of exp tables.
+
+    ``w`` (M+1,) scratch; ``ebt`` (M+1,), ``ejt`` (G, M+1, M+1) as
+    :func:`_update_tables`; the block of slot ``k`` is read off ``sidx`` (its
+    first pair index). With ``track``, ``cur`` (K + 1,) follows every change.
+    """
+    n, S = nbr.shape
+    G = ejt.shape[0]
     for i in range(n):
         for s in range(1, M + 1):
             w[s] = ebt[s]
         for k in range(S):
-            row = ejt[group[k], v[nbr[i, k]]]  # ones for an empty neighbour or a wall
+            b = v[nbr[i, k]]
+            nb[k] = b
+            row = ejt[0 if G == 1 else k // 2, b]  # ones for an empty neighbour or a wall
             for s in range(1, M + 1):
                 w[s] *= row[s]
         total = 1.0
@@ -1131,7 +1244,6 @@ def _sweep(v, nbr, group, ebt, ejt, col, M, P, w, rng, track, cur):
             total += w[s]
         u = rng_uniform(rng) * total
         # the new code is the number of cumulative weights 1, 1 + w_1, ... that u reaches
-        # (branch-free: the comparisons are unpredictable)
         new = 0
         acc = 1.0
         for s in range(1, M + 1):
@@ -1140,16 +1252,4 @@ def _sweep(v, nbr, group, ebt, ejt, col, M, P, w, rng, track, cur):
         old = v[i]
         v[i] = new
         if track and new != old:
-            if old != 0:
-                cur[old - 1] -= 1
-            if new != 0:
-                cur[new - 1] += 1
-            for k in range(S):
-                b = v[nbr[i, k]]
-                if b == 0:
-                    continue
-                base = M + group[k] * P
-                if old != 0:
-                    cur[base + col[old, b]] -= 1
-                if new != 0:
-                    cur[base + col[new, b]] += 1
+            _track(cur, sidx, cidx, nb, old, new)
