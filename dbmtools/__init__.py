@@ -13,8 +13,11 @@ Where things are (one module a concept; CONTRIBUTING.md has the full map):
 simulator and what it records); ``hermite`` (Q3 C1 elements); ``ising``,
 ``rbm`` (Boltzmann machines on lattices); ``families`` (any lattice Boltzmann
 family as a plug-in) and ``maxent`` (MaxEnt fits of any family to moments);
-``estimators`` (moment estimators for Algorithm 1); ``dynamics`` (parameter ODEs, adjoint, training); ``theory``
-(exact results and closures); the paper's two experiments ``annihilation1d``
+``estimators`` (moment estimators for Algorithm 1); ``dynamics`` (parameter
+ODEs, adjoint, training); ``flows`` (sums of low-dimensional grids for larger
+families); ``data_closure`` (learn a closure from any family and ensembles) and
+``comparison`` (score it against classical closures on held-out starts);
+``theory`` (exact results and classical closures); the paper's two experiments ``annihilation1d``
 and ``rossler3d``; ``plotting`` and ``widgets`` (imported on first use, so
 ``import dbmtools`` needs neither matplotlib nor ipywidgets).
 """
@@ -24,9 +27,12 @@ from importlib import import_module
 from . import (
     annihilation1d,
     closures,
+    comparison,
+    data_closure,
     dynamics,
     estimators,
     families,
+    flows,
     hermite,
     ising,
     lattice_gas,
@@ -35,6 +41,8 @@ from . import (
     rossler3d,
     theory,
 )
+from .comparison import ClosureComparison, compare_closures
+from .data_closure import ClosureData, LearnedClosure, closure_data, learn_closure
 from .dynamics import ParameterODE, TrainResult, predict, train
 from .estimators import (
     ExactMoments,
@@ -44,6 +52,7 @@ from .estimators import (
     RosslerMoments,
 )
 from .families import ChainFamily, LatticeFamily, LatticeGas, LayeredFamily
+from .flows import AdditiveFlow, flow_groups
 from .hermite import HermiteGrid
 from .lattice import bond_table, neighbour_table, random_state
 from .maxent import MaxEntFit, fit_maxent, maxent_path
@@ -66,6 +75,17 @@ __version__ = "0.1.0"
 _LAZY_MODULES = ("plotting", "widgets")
 
 __all__ = [
+    "AdditiveFlow",
+    "ClosureComparison",
+    "ClosureData",
+    "LearnedClosure",
+    "closure_data",
+    "compare_closures",
+    "comparison",
+    "data_closure",
+    "flow_groups",
+    "flows",
+    "learn_closure",
     "ChainFamily",
     "Ensemble",
     "ExactMoments",

@@ -38,9 +38,9 @@ import numpy as np
 
 from ._checks import check_finite_array, check_int, check_nonnegative, check_positive
 from .dynamics import ParameterODE
-from .hermite import HermiteGrid
 from .families import ChainFamily
-from .ising import exact_chain_covariance, exact_chain_moments
+from .hermite import HermiteGrid
+from .ising import exact_chain_covariance, exact_chain_moments  # noqa: F401 (doctests)
 from .maxent import MaxEntFit, fit_maxent
 
 __all__ = [
@@ -332,47 +332,11 @@ def fit_flow(
     >>> ode.rhs([[0.5]]).round(6).tolist()
     [[-0.5]]
     """
-    pts = check_finite_array("x", x, ndim=2)
-    rates = check_finite_array("y", y, ndim=2)
-    if pts.shape[1] != ode.n_params or rates.shape != pts.shape:
-        raise ValueError(
-            f"`x` and `y` must both have shape (n, {ode.n_params}); got "
-            f"{pts.shape} and {rates.shape}."
-        )
-    import scipy.sparse
-    import scipy.sparse.linalg
+    from .flows import AdditiveFlow
 
-    ridge = check_nonnegative("ridge", ridge)
-    roughness = check_nonnegative("roughness", roughness)
-    wts = np.ones(len(pts)) if weights is None else check_finite_array("weights", weights, ndim=1)
-    if wts.shape != (len(pts),) or np.any(wts < 0):
-        raise ValueError(f"`weights` must be {len(pts)} non-negative numbers.")
-    base = ode.rhs(pts)
-    grid = ode.grid(0)  # every F_k lives on the same grid: one factorisation for all of them
-    idx, w = grid.basis(pts[:, ode.args])
-    n, nb = w.shape
-    a = scipy.sparse.csr_matrix(
-        (w.ravel(), idx.ravel(), np.arange(0, n * nb + 1, nb)), shape=(n, ode.n_dofs)
-    )
-    normal = a.T @ scipy.sparse.diags(wts) @ a + ridge * scipy.sparse.identity(ode.n_dofs)
-    if roughness > 0:
-        normal = normal + roughness * grid.roughness_matrix(order)
-    diag = normal.diagonal()
-    if np.any(diag <= 0):
-        raise ValueError(
-            f"{int(np.sum(diag <= 0))} degrees of freedom see no sample and no "
-            "penalty: pass `ridge` > 0 or `roughness` > 0."
-        )
-    scale = 1.0 / np.sqrt(diag)
-    scaled = (scipy.sparse.diags(scale) @ normal @ scipy.sparse.diags(scale)).tocsc()
-    lu = scipy.sparse.linalg.splu(scaled)
-    rhs = a.T @ (wts[:, None] * (rates - base))
-    change = scale[:, None] * lu.solve(scale[:, None] * rhs)
-    change += scale[:, None] * lu.solve(scale[:, None] * (rhs - normal @ change))  # refine
-    if not np.all(np.isfinite(change)):
-        raise ValueError("The least-squares system is singular; raise `ridge` or `roughness`.")
-    coeffs = ode.coeffs + change.T
-    ode.coeffs = coeffs
+    if not isinstance(ode, ParameterODE):
+        raise TypeError(f"`ode` must be a ParameterODE; got {type(ode).__name__}.")
+    AdditiveFlow([ode]).fit(x, y, ridge=ridge, roughness=roughness, order=order, weights=weights)
     return ode
 
 

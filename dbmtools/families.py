@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_finite_array, check_int
+from ._checks import check_int
 from ._random import SeedLike, as_seed_sequence, draw_seeds
 from .lattice import check_boundary, check_shape, check_state
 
@@ -188,8 +188,7 @@ class LatticeFamily:
             raise TypeError(f"`{name}` must be an array of real numbers; got {theta!r}.") from None
         if th.ndim == 0 or th.shape[-1] != self.n_params:
             raise ValueError(
-                f"`{name}` must have shape (..., {self.n_params}) = {self.names}; got "
-                f"{th.shape}."
+                f"`{name}` must have shape (..., {self.n_params}) = {self.names}; got {th.shape}."
             )
         if not np.all(np.isfinite(th)):
             raise ValueError(f"`{name}` must be finite; got NaN or inf.")
@@ -313,9 +312,7 @@ class LatticeFamily:
         """
         th, lead = self.check_theta(theta)
         start, n_chains = self._check_init(init, n_chains, th.shape[0])
-        n_sweeps = check_int(
-            "n_sweeps", self.default_sweeps if n_sweeps is None else n_sweeps, 0
-        )
+        n_sweeps = check_int("n_sweeps", self.default_sweeps if n_sweeps is None else n_sweeps, 0)
         rng = np.random.default_rng(as_seed_sequence(seed))
         seeds = draw_seeds(rng, (th.shape[0], n_chains))
         out = self._sample(th, start, n_chains, n_sweeps, seeds)
@@ -430,6 +427,75 @@ class LatticeFamily:
             *lead, self.n_params, self.n_params
         )
 
+    def observables(
+        self,
+        theta,
+        *,
+        n_chains: int = 32,
+        n_sweeps: int = 20,
+        seed: SeedLike = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean species counts and nearest-neighbour pair counts the family gives at ``theta``.
+
+        What a closure is compared on, whatever the family's own statistics:
+        from the model moments where they contain them (:class:`LatticeGas`,
+        :class:`ChainFamily`; exact where the moments are), otherwise from
+        ``n_chains`` chains per parameter set, each run ``default_sweeps`` sweeps
+        from a random start and then ``n_sweeps`` sweeps with a record after each.
+        Rows of ``theta`` holding NaN (a closure that left its domain) give NaN.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., K)
+        n_chains, n_sweeps : int
+        seed : None, int, SeedSequence or Generator
+
+        Returns
+        -------
+        counts : ndarray, shape (..., M)
+        pairs : ndarray, shape (..., M, M)
+            In the layout of :func:`dbmtools.pair_counts` (symmetric).
+
+        Examples
+        --------
+        >>> counts, pairs = ChainFamily(10, order=2).observables([0.0, 0.0])
+        >>> counts.tolist(), pairs.tolist()
+        ([5.0], [[2.25]])
+        """
+        raw = np.asarray(theta, dtype=np.float64)
+        if raw.ndim == 0 or raw.shape[-1] != self.n_params:
+            raise ValueError(
+                f"`theta` must have shape (..., {self.n_params}) = {self.names}; got {raw.shape}."
+            )
+        lead, M = raw.shape[:-1], self.n_species
+        flat = raw.reshape(-1, self.n_params)
+        good = np.all(np.isfinite(flat), axis=1)
+        counts = np.full((flat.shape[0], M), np.nan)
+        pairs = np.full((flat.shape[0], M, M), np.nan)
+        if good.any():
+            c, p = self._observables(flat[good], n_chains, n_sweeps, seed)
+            counts[good], pairs[good] = c, p
+        return counts.reshape(*lead, M), pairs.reshape(*lead, M, M)
+
+    def _observables(self, theta, n_chains, n_sweeps, seed):
+        """Counts (n, M) and pairs (n, M, M) at validated-or-finite ``theta`` (n, K): sampled."""
+        from .observables import counts as lattice_counts
+        from .observables import pair_counts
+
+        th = self.check_theta(theta)[0]
+        n_chains = check_int("n_chains", n_chains, 1)
+        n_sweeps = check_int("n_sweeps", n_sweeps, 1)
+        rng = np.random.default_rng(as_seed_sequence(seed))
+        n, M = th.shape[0], self.n_species
+        v = self._sample(th, None, n_chains, self.default_sweeps, draw_seeds(rng, (n, n_chains)))
+        counts, pairs = np.zeros((n, M)), np.zeros((n, M, M))
+        opts = dict(dim=self.dim, n_species=M)
+        for _ in range(n_sweeps):
+            v = self._sample(th, v, n_chains, 1, draw_seeds(rng, (n, n_chains)))
+            counts += lattice_counts(v, **opts).mean(axis=1)
+            pairs += pair_counts(v, boundary=self.boundary, **opts).mean(axis=1)
+        return counts / n_sweeps, pairs / n_sweeps
+
 
 def check_family(family) -> LatticeFamily:
     """``family`` if it is a :class:`LatticeFamily`; a TypeError naming what to pass otherwise."""
@@ -512,6 +578,10 @@ class ChainFamily(LatticeFamily):
 
         cov = exact_chain_covariance(self._full(theta), self.n_sites)
         return cov[..., : self.order, : self.order]
+
+    def _observables(self, theta, n_chains, n_sweeps, seed):
+        m = self.moments(theta, n_chains=max(2, n_chains), n_sweeps=n_sweeps, seed=seed)
+        return m[:, :1], m[:, 1:2, None]
 
     def _sample(self, theta, init, n_chains, n_sweeps, seeds):
         from .ising import sample
@@ -736,16 +806,12 @@ class LatticeGas(LatticeFamily):
     def _exact_moments(self, theta):
         from .lattice_gas import exact_moments_1d
 
-        return exact_moments_1d(
-            theta, self.n_sites, self.n_species, boundary=self.boundary
-        )
+        return exact_moments_1d(theta, self.n_sites, self.n_species, boundary=self.boundary)
 
     def _exact_covariance(self, theta):
         from .lattice_gas import exact_covariance_1d
 
-        return exact_covariance_1d(
-            theta, self.n_sites, self.n_species, boundary=self.boundary
-        )
+        return exact_covariance_1d(theta, self.n_sites, self.n_species, boundary=self.boundary)
 
     def _sample(self, theta, init, n_chains, n_sweeps, seeds):
         from .lattice_gas import sample_lattice_gas
@@ -754,6 +820,16 @@ class LatticeGas(LatticeFamily):
             theta, self.shape, n_chains=n_chains, n_sweeps=n_sweeps, init=init,
             seed=np.random.SeedSequence(seeds.ravel().tolist()), **self._options(),
         )  # fmt: skip
+
+    def _observables(self, theta, n_chains, n_sweeps, seed):
+        M = self.n_species
+        m = self.moments(theta, n_chains=max(2, n_chains), n_sweeps=n_sweeps, seed=seed)
+        blocks = m[:, M:].reshape(m.shape[0], -1, M * (M + 1) // 2).sum(axis=1)
+        pairs = np.zeros((m.shape[0], M, M))
+        iu = np.triu_indices(M)
+        pairs[:, iu[0], iu[1]] = blocks
+        pairs[:, iu[1], iu[0]] = blocks
+        return m[:, :M], pairs
 
     def _estimate(self, th, start, n_chains, n_sweeps, n_burn, rng):
         from .lattice_gas import sampled_moments

@@ -228,8 +228,8 @@ def fit_maxent(
     else:
         default = 12 if fam.visible else 40
         max_iter = check_int("max_iter", default if max_iter is None else max_iter, 1)
-        damp = (1.0 if fam.visible else 0.5) if damping is None else check_positive(
-            "damping", damping
+        damp = (
+            (1.0 if fam.visible else 0.5) if damping is None else check_positive("damping", damping)
         )
         start = None if init is None else fam._check_init(init, n_chains, n)[0]
         out, chains = _sampled_newton(
@@ -499,7 +499,9 @@ def maxent_path(
         if sem is not None:
             s = check_finite_array("sem", sem)
             if s.shape != m.shape:
-                raise ValueError(f"`sem` must have the shape of `moments` {m.shape}; got {s.shape}.")
+                raise ValueError(
+                    f"`sem` must have the shape of `moments` {m.shape}; got {s.shape}."
+                )
     start = None if initial_theta is None else _start(fam, initial_theta, (n_cond,))
     rng = np.random.default_rng(as_seed_sequence(options.pop("seed", None)))
     fields = {}

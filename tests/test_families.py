@@ -130,9 +130,7 @@ def test_layered_family_estimate_matches_enumeration():
 def test_exact_maxent_fit_recovers_the_parameters_and_the_path():
     fam = ChainFamily(300)
     th = np.random.default_rng(4).uniform(-1, 1, (2, 5, 3))
-    fit = maxent_path(
-        fam, fam.moments(th), initial_theta=th[:, 0] + 0.2, tol=1e-9, progress=False
-    )
+    fit = maxent_path(fam, fam.moments(th), initial_theta=th[:, 0] + 0.2, tol=1e-9, progress=False)
     assert fit.all_converged and fit.method == "exact newton"
     np.testing.assert_allclose(fit.params, th, atol=1e-7)
     assert fit.params.shape == (2, 5, 3) and fit.n_iter.shape == (2, 5)
