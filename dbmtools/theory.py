@@ -18,9 +18,9 @@ reaction-limited ``1 / (4 nu p t)`` meets the diffusion-limited
 
 Beyond 1D annihilation:
 
-* the mean-field (well-mixed) ODE of any lattice network and eq. (43) with
-  measured pair counts (:func:`solve_mean_field`, :func:`moment_rhs`,
-  :func:`fit_pair_rates`);
+* the mean-field (well-mixed) ODE of any lattice network, with volume
+  exclusion in its births and creations, and eq. (43) with measured pair
+  counts (:func:`solve_mean_field`, :func:`moment_rhs`, :func:`fit_pair_rates`);
 * the classical closures of the 1D moment hierarchy (36), mean field and the
   pair (Kirkwood) approximation (:func:`classical_closure`,
   :func:`pair_approximation`), the check of its second line on simulations
@@ -132,6 +132,50 @@ def _check_times(t, name: str = "t", *, positive: bool = False) -> np.ndarray:
     return arr
 
 
+def _check_output_times(times) -> np.ndarray:
+    """``times`` as float64: 1-D, non-empty, finite, >= 0 and strictly increasing."""
+    t = _check_times(times, "times")
+    if t.ndim != 1 or t.size < 1:
+        raise ValueError(f"`times` must be a non-empty 1-D array; got shape {t.shape}.")
+    if np.any(np.diff(t) <= 0):
+        i = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        raise ValueError(
+            f"`times` must be strictly increasing; got times[{i}] = {t[i]:g} followed by "
+            f"{t[i + 1]:g}."
+        )
+    return t
+
+
+def _real_array(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array of real numbers (bools, strings, objects refused)."""
+    raw = np.asarray(value)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"`{name}` must hold real numbers; got dtype {raw.dtype} ({value!r}).")
+    arr = raw.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` must be finite; got NaN or inf in {arr.tolist()!r}.")
+    return arr
+
+
+def _check_counts(name: str, value, n_species: int, n_sites: int) -> np.ndarray:
+    """Mean counts (..., n_species): finite, >= 0, at most ``n_sites`` in all."""
+    arr = _real_array(name, value)
+    if arr.ndim < 1 or arr.shape[-1] != n_species:
+        raise ValueError(
+            f"`{name}` must have shape (..., {n_species}), one count per species of the "
+            f"network; got shape {arr.shape}."
+        )
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"`{name}` must be counts >= 0; got {arr.min():g}.")
+    total = arr.sum(-1)
+    if total.size and total.max() > n_sites * (1 + 1e-12):
+        raise ValueError(
+            f"`{name}` must sum to at most the {n_sites} sites of the lattice (one particle a "
+            f"site); got {total.max():g}."
+        )
+    return arr
+
+
 def mean_and_sem(samples: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Sample mean and its standard error ``std(ddof=1) / sqrt(n)`` along ``axis``.
 
@@ -164,13 +208,15 @@ def mean_field_rates(
     probability that ``r`` is the first success among the pair's reactions,
     ``p_r prod_{r' < r} (1 - p_r')`` (the simulator's rule). Hence the
     bimolecular rate per bond, the paper's ``kappa`` of eq. (43), is
-    ``kappa_r = 2 nu p_r prod (1 - p_r')``.
+    ``kappa_r = 2 nu p_r prod (1 - p_r')``. A creation ``0 -> X`` keeps its
+    rate ``c`` per empty site.
 
     Returns
     -------
     rates : ndarray, shape (n_reactions,)
-        ``k_r`` for unimolecular reactions (per molecule), ``kappa_r`` for
-        bimolecular ones (per bond), in network order.
+        ``k_r`` for unimolecular reactions (per molecule), ``c_r`` for
+        creations (per empty site), ``kappa_r`` for bimolecular ones (per
+        bond), in network order.
     stoichiometry : ndarray of int, shape (n_reactions, n_species)
         Net change of each species' count per event.
 
@@ -204,24 +250,57 @@ def mean_field_rates(
     return rates, stoich
 
 
+def _eligible(empty, n_parents, z):
+    """``1 - (1 - p)^(z max(n, 1))``: the chance that some of ``n`` parents has one
+    of its ``z`` neighbours empty, each empty with probability ``p`` (broadcasts)."""
+    # p > 1 only when an integrator overshoots to negative counts: read as an empty
+    # lattice (every parent has room). p < 0 (overfull) continues smoothly to a
+    # negative factor that pushes the lattice back; no clamp there.
+    p = np.minimum(empty, 1.0)
+    safe = np.where(p == 1.0, 0.5, p)
+    return np.where(p == 1.0, 1.0, -np.expm1(z * np.maximum(n_parents, 1.0) * np.log1p(-safe)))
+
+
 def mean_field_rhs(
     network: Network, *, dt: float, dim: int, n_sites: int, n_bonds: int, hop_prob: float = 1.0
 ):
     """The well-mixed ODE ``d mu / dt = f(mu)`` for the mean counts ``mu`` of a network.
 
-    Each unimolecular reaction fires at ``k mu_X``. Each bimolecular one fires
-    at ``kappa Delta_XY``, with the pair counts closed at mean field: particles
-    placed independently at densities ``mu / n_sites`` give
+    Each decay or conversion fires at ``k mu_X``, each creation at ``c`` times
+    the number of empty sites ``n_sites - sum(mu)``, and each bimolecular
+    reaction at ``kappa Delta_XY``, with the pair counts closed at mean field:
+    particles placed independently at densities ``mu / n_sites`` give
     ``Delta_XX = n_bonds (mu_X / n_sites)^2`` and
     ``Delta_XY = 2 n_bonds (mu_X / n_sites)(mu_Y / n_sites)`` for ``X != Y``.
     For the Rössler network this is eq. (43) with that closure: the
-    Willamowski–Rössler ODE. Births ignore crowding (a parent almost always has
-    an empty neighbour), as the lattice rule does until the lattice is full.
+    Willamowski–Rössler ODE, with volume exclusion in the births.
+
+    A birth ``X -> X + X`` fires at ``k mu_X (1 - (1 - P(0))^(z max(mu_X, 1)))``,
+    the simulator's rule in a well-mixed lattice (Notes), with
+    ``P(0) = 1 - sum(mu) / n_sites`` and the coordination ``z = 2 n_bonds / n_sites``.
 
     Returns
     -------
     callable
-        ``rhs(t, mu)`` for :func:`scipy.integrate.solve_ivp`.
+        ``rhs(t, mu)`` for :func:`scipy.integrate.solve_ivp`; ``mu`` of shape
+        ``(..., n_species)``.
+
+    Notes
+    -----
+    The simulator (:mod:`dbmtools.simulate`) draws births with propensity
+    ``k N_X`` and gives each to a parent chosen uniformly among the ``X`` that
+    have an empty neighbour; the event is dropped only when no ``X`` has one.
+    So the birth rate is ``k N_X Pr(some X has an empty neighbour)``. In a
+    well-mixed lattice each of the ``z N_X`` neighbour slots of the ``X`` is
+    empty independently with probability ``P(0)``, so
+    ``Pr(no X has an empty neighbour) = (1 - P(0))^(z N_X)`` and the birth rate
+    is ``k N_X [1 - (1 - P(0))^(z N_X)]``: ``k N_X`` until the lattice is all
+    but full (fewer than about ``1 / z`` empty sites), then it stops. The
+    exponent uses ``max(N_X, 1)``: a mean count below one stands for a single
+    ``X`` present in that fraction of the lattices. The textbook rule, where
+    each ``X`` picks one neighbour and the birth fails if it is occupied
+    (the contact process), would give ``k N_X P(0)``, the logistic law; it is
+    not the simulator's (``tests/test_theory.py`` measures the difference).
 
     Examples
     --------
@@ -229,11 +308,26 @@ def mean_field_rhs(
     >>> f = mean_field_rhs(annihilation(0.01), dt=0.01, dim=1, n_sites=1000, n_bonds=1000)
     >>> float(f(0.0, np.array([500.0]))[0])   # -4 nu p rho^2 L with nu = 50, rho = 1/2
     -500.0
+    >>> from dbmtools import Network
+    >>> g = mean_field_rhs(Network([("X -> X + X", 1.0)]), dt=0.01, dim=2, n_sites=100,
+    ...                    n_bonds=200)
+    >>> [round(float(g(0.0, np.array([n]))[0]), 3) for n in (50.0, 99.0, 99.9, 100.0)]
+    [50.0, 97.15, 32.922, 0.0]
     """
+    rates, stoich = mean_field_rates(network, dt=dt, dim=dim, hop_prob=hop_prob)
+    n_sites, n_bonds = check_int("n_sites", n_sites, 1), check_int("n_bonds", n_bonds, 0)
+    z = 2.0 * n_bonds / n_sites
+    births = [r for r, reaction in enumerate(network.reactions) if reaction.kind == "birth"]
+    parents = [network.code(network.reactions[r].reactants[0]) - 1 for r in births]
 
     def rhs(t: float, mu: np.ndarray) -> np.ndarray:
+        mu = np.asarray(mu, dtype=np.float64)
         pairs = random_mixing_pairs(mu, n_sites=n_sites, n_bonds=n_bonds)
-        return moment_rhs(network, mu, pairs, dt=dt, dim=dim, hop_prob=hop_prob)
+        base = _propensity_bases(network, mu, pairs, n_sites=n_sites)
+        if births:
+            empty = 1.0 - mu.sum(-1, keepdims=True) / n_sites
+            base[..., births] *= _eligible(empty, mu[..., parents], z)
+        return (rates * base) @ stoich
 
     return rhs
 
@@ -275,13 +369,17 @@ def moment_rhs(
     dt: float,
     dim: int,
     hop_prob: float = 1.0,
+    n_sites: int | None = None,
 ) -> np.ndarray:
     """The right-hand side of eq. (43): ``d mu / dt`` from counts and nearest-neighbour pairs.
 
-    Unimolecular reaction ``r`` fires at ``k_r mu_X``, bimolecular at
+    Unimolecular reaction ``r`` fires at ``k_r mu_X``, a creation at ``c_r``
+    times the number of empty sites ``n_sites - sum(mu)``, a bimolecular one at
     ``kappa_r Delta_XY`` (:func:`mean_field_rates`). With the *measured* pair
     counts this is the first line of the moment hierarchy, no closure made;
-    :func:`mean_field_rhs` closes it by random mixing.
+    :func:`mean_field_rhs` closes it by random mixing. A birth fires at
+    ``k mu_X``, exactly the simulator's rate as long as some ``X`` has an empty
+    neighbour (:func:`mean_field_rhs` adds the factor for a full lattice).
 
     Parameters
     ----------
@@ -294,6 +392,8 @@ def moment_rhs(
         joining one of each.
     dt, dim, hop_prob
         As in :func:`mean_field_rates`.
+    n_sites : int, optional
+        Sites of the lattice; required when the network has a creation.
 
     Returns
     -------
@@ -301,16 +401,27 @@ def moment_rhs(
 
     Examples
     --------
-    >>> from dbmtools import annihilation
+    >>> from dbmtools import Network, annihilation
     >>> float(moment_rhs(annihilation(0.01), [500.0], [[120.0]], dt=0.01, dim=1)[0])
     -240.0
+    >>> net = Network([("0 -> A", 0.5), ("A + A -> 0", 0.01)])
+    >>> float(moment_rhs(net, [500.0], [[120.0]], dt=0.01, dim=1, n_sites=1000)[0])
+    10.0
     """
     rates, stoich = mean_field_rates(network, dt=dt, dim=dim, hop_prob=hop_prob)
-    return (rates * _propensity_bases(network, counts, pairs)) @ stoich
+    return (rates * _propensity_bases(network, counts, pairs, n_sites=n_sites)) @ stoich
 
 
-def _propensity_bases(network: Network, counts, pairs) -> np.ndarray:
-    """Per reaction: the count of its reactant (unimolecular) or its pair count (bimolecular)."""
+def _propensity_bases(network: Network, counts, pairs, *, n_sites: int | None = None) -> np.ndarray:
+    """Per reaction: the number of empty sites (creation), the count of its reactant
+    (unimolecular) or its pair count (bimolecular)."""
+    if any(r.kind == "creation" for r in network.reactions):
+        if n_sites is None:
+            raise ValueError(
+                "This network has a creation `0 -> X`, whose rate is per empty site: give "
+                "`n_sites` (the number of lattice sites); got None."
+            )
+        n_sites = check_int("n_sites", n_sites, 1)
     c = np.asarray(counts, dtype=np.float64)
     p = np.asarray(pairs, dtype=np.float64)
     n = network.n_species
@@ -321,6 +432,9 @@ def _propensity_bases(network: Network, counts, pairs) -> np.ndarray:
         )
     base = np.empty((*c.shape[:-1], len(network.reactions)))
     for r, reaction in enumerate(network.reactions):
+        if reaction.kind == "creation":
+            base[..., r] = n_sites - c.sum(-1)
+            continue
         a = network.code(reaction.reactants[0]) - 1
         if len(reaction.reactants) == 1:
             base[..., r] = c[..., a]
@@ -337,11 +451,12 @@ def fit_pair_rates(
     dt: float,
     dim: int,
     hop_prob: float = 1.0,
+    n_sites: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares ``kappa_r`` of eq. (43) from measured mean counts and pairs over time.
 
     Regresses ``d mu / dt`` (central differences of ``counts`` recorded every
-    ``dt``) minus the unimolecular terms on the measured pair counts: one
+    ``dt``) minus the unimolecular and creation terms on the measured pair counts: one
     unknown rate per bimolecular reaction, all species' equations at once.
     A test of how well eq. (43) with ``kappa = 2 nu p`` (:func:`mean_field_rates`)
     describes a simulation, given its real pair counts.
@@ -354,6 +469,8 @@ def fit_pair_rates(
         As :func:`dbmtools.pair_counts` returns them (ensemble means).
     dt, dim, hop_prob
         As in :func:`mean_field_rates`.
+    n_sites : int, optional
+        Sites of the lattice; required when the network has a creation.
 
     Returns
     -------
@@ -379,7 +496,7 @@ def fit_pair_rates(
     if c.ndim != 2 or c.shape[0] < 3:
         raise ValueError(f"`counts` must have shape (n_times >= 3, n_species); got {c.shape}.")
     rates, stoich = mean_field_rates(network, dt=dt, dim=dim, hop_prob=hop_prob)
-    base = _propensity_bases(network, c, pairs)[1:-1]
+    base = _propensity_bases(network, c, pairs, n_sites=n_sites)[1:-1]
     bi = np.array([len(r.reactants) == 2 for r in network.reactions])
     dmu = (c[2:] - c[:-2]) / (2 * dt)
     target = (dmu - (np.where(bi, 0.0, rates) * base) @ stoich).ravel()
@@ -402,11 +519,14 @@ def solve_mean_field(
 ) -> np.ndarray:
     """Integrate :func:`mean_field_rhs` for a lattice of the given shape and boundary.
 
+    Births need an empty neighbour (the simulator's rule, :func:`mean_field_rhs`),
+    so the total count stays below the number of sites.
+
     Parameters
     ----------
     network : Network
     counts0 : array_like, shape (n_species,)
-        Initial counts.
+        Initial counts: finite, >= 0, summing to at most the number of sites.
     times : array_like, shape (n_times,)
         Increasing output times, starting at 0.
     dt, hop_prob : float
@@ -426,24 +546,34 @@ def solve_mean_field(
     >>> mu = solve_mean_field(annihilation(0.01), [500.0], t, dt=0.01, shape=(1000,))
     >>> (mu[:, 0] / 1000).round(4).tolist()   # rho0 / (1 + 4 nu p rho0 t)
     [0.5, 0.25, 0.1667]
+    >>> from dbmtools import Network
+    >>> births = solve_mean_field(Network([("X -> X + X", 3.0)]), [20.0], [0.0, 1.0, 3.0],
+    ...                           dt=0.01, shape=(30, 30))
+    >>> births[:, 0].round(1).tolist()   # 20 e^{3t}, until all but a fraction of a site is full
+    [20.0, 401.7, 900.0]
     """
     from scipy.integrate import solve_ivp
 
     from .lattice import bond_table, check_shape
 
+    if not isinstance(network, Network):
+        raise TypeError(f"`network` must be a dbmtools Network; got {type(network).__name__}.")
     shape = check_shape(shape)
     n_sites = int(np.prod(shape))
     n_bonds = int((bond_table(shape, boundary) >= 0).sum())
+    counts0 = _check_counts("counts0", counts0, network.n_species, n_sites)
+    if counts0.ndim != 1:
+        raise ValueError(
+            f"`counts0` must have shape ({network.n_species},), one start; got {counts0.shape}."
+        )
     rhs = mean_field_rhs(
         network, dt=dt, dim=len(shape), n_sites=n_sites, n_bonds=n_bonds, hop_prob=hop_prob
     )
-    times = _check_times(times, "times")
-    if times.ndim != 1 or times.size < 1 or np.any(np.diff(times) <= 0):
-        raise ValueError(f"`times` must be 1-D and strictly increasing; got {times!r}.")
+    times = _check_output_times(times)
     sol = solve_ivp(
         rhs,
         (times[0], times[-1]),
-        np.asarray(counts0, dtype=np.float64),
+        counts0,
         t_eval=times,
         method="LSODA",
         rtol=1e-8,

@@ -218,3 +218,147 @@ def test_crossover_time_at_zero_probability_is_infinite():
     assert dbm.theory.annihilation_crossover_time(np.float32(50.0), np.int64(1)) == pytest.approx(
         np.pi / 100
     )
+
+
+# --- creation 0 -> X and births that need room, in the eq. (43) tools and the mean field ---
+
+
+def test_creation_in_the_moment_equations_counts_empty_sites():
+    """A creation fires at c per empty site: its propensity base is n_sites - sum(mu)."""
+    net = dbm.Network([("0 -> A", 0.5), ("A -> B", 2.0), ("A + B -> 0", 0.3)])
+    rates, stoich = dbm.theory.mean_field_rates(net, dt=0.01, dim=2)
+    assert np.allclose(rates, [0.5, 2.0, 2 * 25 * 0.3]) and stoich.tolist() == [
+        [1, 0],
+        [-1, 1],
+        [-1, -1],
+    ]
+    mu, pairs = np.array([120.0, 30.0]), np.array([[10.0, 8.0], [8.0, 1.0]])
+    expect = [0.5 * (400 - 150) - 2 * 120 - 15 * 8, 2 * 120 - 15 * 8]
+    got = dbm.theory.moment_rhs(net, mu, pairs, dt=0.01, dim=2, n_sites=400)
+    assert np.allclose(got, expect, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"creation `0 -> X`.*give `n_sites`.*got None"):
+        dbm.theory.moment_rhs(net, mu, pairs, dt=0.01, dim=2)
+    with pytest.raises(TypeError, match="`n_sites` must be an integer; got 400.0"):
+        dbm.theory.moment_rhs(net, mu, pairs, dt=0.01, dim=2, n_sites=400.0)
+
+
+def test_fit_pair_rates_with_a_creation():
+    """Counts integrated from eq. (43) with a creation and a known kappa: the fit returns
+    kappa once it is told the number of sites (the creation term is subtracted)."""
+    net = dbm.Network([("0 -> A", 0.2), ("A + A -> 0", 0.1)])
+    n_sites, kappa, t = 1000, 3.0, np.arange(0, 1.0 + 1e-9, 0.001)
+
+    def pairs_at(s):
+        return np.array([[40.0 * (1 + 0.5 * np.sin(2 * np.pi * s))]])
+
+    def rhs(s, mu):
+        return [0.2 * (n_sites - mu[0]) - 2 * kappa * pairs_at(s)[0, 0]]
+
+    mu = solve_ivp(rhs, (0, 1), [300.0], t_eval=t, rtol=1e-10, atol=1e-10).y.T
+    pairs = np.stack([pairs_at(s) for s in t])
+    fit, _, residual = dbm.theory.fit_pair_rates(net, mu, pairs, dt=0.001, dim=1, n_sites=n_sites)
+    np.testing.assert_allclose(fit, [kappa], rtol=1e-4)
+    assert residual[1] < 1e-4
+    with pytest.raises(ValueError, match="give `n_sites`"):
+        dbm.theory.fit_pair_rates(net, mu, pairs, dt=0.001, dim=1)
+
+
+def test_mean_field_births_need_an_empty_neighbour():
+    """Birth rate k mu (1 - (1 - P0)^(z mu)), written out by hand (z = 2 n_bonds / n_sites),
+    and creation c (n_sites - sum mu); it is k mu while the lattice has room."""
+    net = dbm.Network([("A -> A + A", 2.0), ("0 -> B", 0.7), ("B -> 0", 1.0)])
+    n_sites, n_bonds = 100, 180
+    f = dbm.theory.mean_field_rhs(net, dt=0.1, dim=2, n_sites=n_sites, n_bonds=n_bonds)
+    z = 2 * n_bonds / n_sites
+    for a, b in ((10.0, 20.0), (60.0, 39.0), (70.0, 29.95), (99.5, 0.5)):
+        p0 = 1 - (a + b) / n_sites
+        births = 2.0 * a * (1 - (1 - p0) ** (z * a))
+        expect = [births, 0.7 * (n_sites - a - b) - b]
+        assert np.allclose(f(0.0, np.array([a, b])), expect, rtol=1e-12, atol=1e-12)
+    assert np.isclose(f(0.0, np.array([10.0, 20.0]))[0], 20.0, rtol=1e-12)  # room: k mu
+    assert f(0.0, np.array([100.0, 0.0]))[0] == 0.0  # full: no births
+
+
+def _birth_ensemble(net, n0, *, n_steps, hop_prob, n_samples=40, record_every=None):
+    shape = (30, 30)
+    starts = np.stack(
+        [dbm.random_state(shape, counts=[n0], seed=[11, k]) for k in range(n_samples)]
+    )
+    return dbm.simulate_ensemble(
+        starts,
+        net,
+        n_steps=n_steps,
+        dt=0.01,
+        dim=2,
+        hop_prob=hop_prob,
+        record_every=record_every or n_steps // 10,
+        seed=12,
+        progress=False,
+        record=["counts", "pair_counts"],
+    )
+
+
+def _logistic(n0, k, kd, n_sites, t):
+    """The textbook birth rule k N P(0): dN/dt = (k - kd) N - k N^2 / n_sites, solved."""
+    r = k - kd
+    return r * n0 * np.exp(r * t) / (r + k * n0 / n_sites * (np.exp(r * t) - 1))
+
+
+def test_birth_network_fills_the_lattice_as_the_simulator_rule_says():
+    """X -> X + X on 30 x 30: the simulations grow as 20 e^{3t} until every site is
+    full (the simulator's birth rule: k N_X while any X has room) and stay at 900. The
+    mean field now saturates at the 900 sites (before this rule it ran away to
+    20 e^{3t}); the textbook k N P(0) (logistic) lags by many standard errors."""
+    net = dbm.Network([("X -> X + X", 3.0)])
+    ens = _birth_ensemble(net, 20, n_steps=300, hop_prob=1.0)
+    mean, se = dbm.theory.mean_and_sem(ens.counts()[..., 0])
+    mf = dbm.theory.solve_mean_field(net, [20.0], ens.times, dt=0.01, shape=(30, 30))[:, 0]
+    growing = ens.times <= 1.2  # below 85% filling
+    z = (mf - mean)[1:][growing[1:]] / se[1:][growing[1:]]
+    assert np.all(np.abs(z) < 4), z
+    full = ens.times >= 1.8
+    assert np.all(mean[full] == 900) and np.allclose(mf[full], 900, atol=0.5)
+    assert mf.max() <= 900
+    textbook = _logistic(20.0, 3.0, 0.0, 900, ens.times)
+    z_textbook = (textbook - mean)[1:][growing[1:]] / se[1:][growing[1:]]
+    assert z_textbook[-1] < -10  # at t = 1.2: logistic 409 against 734 +- 18 simulated
+
+
+def test_birth_and_death_below_the_contact_process_threshold_grows():
+    """X -> X + X (k = 1), X -> 0 (0.8) with slow hops: k / kd = 1.25 is below the 2D
+    contact process's critical ratio (about 1.65), yet the simulator's births keep the
+    rate k N_X, so the mean grows as e^{(k - kd) t}, as the mean field says; the
+    textbook rule would stop it at 900 (1 - kd / k) = 180."""
+    net = dbm.Network([("X -> X + X", 1.0), ("X -> 0", 0.8)])
+    ens = _birth_ensemble(net, 100, n_steps=500, hop_prob=0.05, n_samples=60)
+    mean, se = dbm.theory.mean_and_sem(ens.counts()[..., 0])
+    mf = dbm.theory.solve_mean_field(
+        net, [100.0], ens.times, dt=0.01, shape=(30, 30), hop_prob=0.05
+    )[:, 0]
+    assert np.allclose(mf, 100 * np.exp(0.2 * ens.times), rtol=1e-5)
+    assert np.all(np.abs(mf - mean)[1:] / se[1:] < 4)
+    textbook = _logistic(100.0, 1.0, 0.8, 900, ens.times)
+    assert (mean[-1] - textbook[-1]) / se[-1] > 8  # 139 against 289 +- 10 simulated at t = 5
+
+
+@pytest.mark.parametrize(
+    ("counts0", "exc", "match"),
+    [
+        ([-1.0], ValueError, "`counts0` must be counts >= 0; got -1"),
+        ([11.0], ValueError, "`counts0` must sum to at most the 10 sites.*got 11"),
+        ([np.nan], ValueError, "`counts0` must be finite"),
+        ([1.0, 2.0], ValueError, r"`counts0` must have shape \(..., 1\).*got shape \(2,\)"),
+        ([[1.0], [2.0]], ValueError, r"`counts0` must have shape \(1,\), one start"),
+        (["5"], TypeError, "`counts0` must hold real numbers"),
+    ],
+)
+def test_solve_mean_field_refuses_bad_counts(counts0, exc, match):
+    with pytest.raises(exc, match=match):
+        dbm.theory.solve_mean_field(dbm.annihilation(0.1), counts0, [0.0, 1.0], dt=0.01, shape=10)
+
+
+def test_solve_mean_field_refuses_a_non_network_and_bad_times():
+    with pytest.raises(TypeError, match="`network` must be a dbmtools Network; got str"):
+        dbm.theory.solve_mean_field("A + A -> 0", [5.0], [0.0, 1.0], dt=0.01, shape=10)
+    with pytest.raises(ValueError, match=r"strictly increasing; got times\[1\] = 1 followed by 1"):
+        dbm.theory.solve_mean_field(dbm.annihilation(0.1), [5.0], [0, 1, 1], dt=0.01, shape=10)
