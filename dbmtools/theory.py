@@ -1307,10 +1307,13 @@ def _check_table(table, shape, boundary, n_sites: int, n_bonds: int) -> None:
     else:
         degree = (neighbour_table(shape, boundary) >= 0).sum(1)
         slack = 2.0 * np.abs(degree / (2.0 * n_bonds) - 1.0 / n_sites).sum() + 1e-9
-    low = table[:, :, 0].min() if table.size else 0.0
-    if low < -slack:
-        raise ValueError(
-            "`initial_pairs` and `initial_counts` disagree: a species has more occupied "
-            f"neighbours than its count allows (the implied P(a, empty) is {low:.3g}, below "
-            f"-{slack:.3g}); pass pairs measured on the same lattices as the counts."
-        )
+    if not table.size or table[:, :, 0].min() >= -slack:
+        return
+    start, x = np.unravel_index(np.argmin(table[:, :, 0]), table[:, :, 0].shape)
+    what = "the empty sites" if x == 0 else f"species code {x}"
+    raise ValueError(
+        f"`initial_pairs` and `initial_counts` disagree (start {start}): they leave "
+        f"{what} with more occupied neighbours than the counts allow (the implied "
+        f"P({x}, empty) is {table[start, x, 0]:.3g}, below -{slack:.3g}); pass pairs "
+        "measured on the same lattices as the counts."
+    )
