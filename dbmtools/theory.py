@@ -772,13 +772,22 @@ def classical_closure(
 
 
 def _eligible_over_p(p, n_parents, z):
-    """``_eligible(p, n, z) / p``, continued to ``z max(n, 1)`` at ``p = 0``."""
+    """``(1 - (1 - p)^m) / p`` with ``m = z max(n, 1)``: :func:`_eligible` over ``p``.
+
+    ``m`` at ``p = 0`` and 1 for ``p >= 1`` (past an empty lattice, as in
+    :func:`_eligible`). Below 0, an integrator's overshoot past a full lattice,
+    it continues by its tangent at 0, ``m + m (m - 1) |p| / 2``: the birth flux
+    stays restoring and grows linearly, where the power would grow as
+    ``e^(m |p|)`` (rates of 1e11 at ``p = -0.005`` on a 30 x 30 lattice, which
+    stopped Radau). This is a continuation outside the domain, not a clamp: for
+    ``p`` in ``[0, 1]`` the value is exact.
+    """
     m = z * np.maximum(n_parents, 1.0)
-    p = np.minimum(p, 1.0)  # see _eligible
-    edge = (p == 0.0) | (p == 1.0)
-    safe = np.where(edge, 0.5, p)  # any p in (0, 1); the edges take their limits below
+    inside = (p > 0.0) & (p < 1.0)
+    safe = np.where(inside, p, 0.5)  # any p in (0, 1); the others take the branches below
     ratio = -np.expm1(m * np.log1p(-safe)) / safe
-    return np.where(p == 0.0, m, np.where(p == 1.0, 1.0, ratio))
+    tangent = m - 0.5 * m * (m - 1.0) * np.minimum(p, 0.0)
+    return np.where(inside, ratio, np.where(p >= 1.0, 1.0, tangent))
 
 
 @dataclass(frozen=True)
@@ -859,18 +868,32 @@ def _site_generator(g, scale, site):
     return g * scale + site
 
 
-def _pair_rhs(pairs, tables: _EventTables, z: float, n_sites: int):
-    """``dP(a, b)/dt`` of the pair approximation for pair tables ``pairs`` (n, K, K)."""
+def _pair_rhs(pairs, tables: _EventTables, z: float, n_sites: int, floor: float):
+    """``dP(a, b)/dt`` of the pair approximation for pair tables ``pairs`` (n, K, K).
+
+    The Kirkwood conditionals ``P(c | x) = P(x, c) / P(x)`` are taken from the positive
+    parts of the table and blended with the marginal ``P(c)`` below ``floor`` (the
+    integrator's ``atol``): ``(P+(x, c) + floor P(c)) / (P+(x) + floor)``. Inside the
+    domain and above the floor this is the ratio to ``floor / P(x)``. It matters where
+    a lattice fills up (``P(0) -> 0``) and a step leaves entries slightly negative:
+    the raw ratio leaves [0, 1] and turns the other bonds' rates negative, which
+    drives ``P(0, 0)`` and ``P(X, 0)`` apart without bound, and a row with no
+    positive mass would have no rates at all, so nothing would pull an entry such
+    as ``P(0, 0) < 0`` back (both seen with Radau). With the blend every rate is >= 0,
+    bounded and continuous, and the flows, linear in the raw entries, push a negative
+    entry back to 0.
+    """
     n, k = pairs.shape[0], pairs.shape[1]
     single = pairs.sum(axis=-1)
-    cond = np.divide(
-        pairs, single[:, :, None], out=np.zeros_like(pairs), where=single[:, :, None] > 0
-    )  # P(c | x); 0 for an absent state (its pairs are 0 too)
+    positive = np.maximum(pairs, 0.0)
+    norm = positive.sum(axis=-1)
+    marginal = norm / norm.sum(axis=-1, keepdims=True)  # P(c) from the positive parts
+    cond = (positive + floor * marginal[:, None, :]) / (norm + floor)[:, :, None]
     d = (pairs.reshape(n, k * k) @ tables.bond_flat).reshape(n, k, k) - pairs * tables.bond_out
     g = np.matmul(cond.transpose(1, 0, 2), tables.bond_site).transpose(1, 0, 2)
     for x, rate in zip(tables.birth_species, tables.birth_rate, strict=True):
         # per directed (X, 0) bond: k / (z P(0|X)) times the chance that some X has room
-        p = np.divide(pairs[:, x, 0], single[:, x], out=np.ones(n), where=single[:, x] > 0)
+        p = cond[:, x, 0]  # P(0 | X), in [0, 1]
         r = rate / z * _eligible_over_p(p, n_sites * single[:, x], z)
         flow = r * pairs[:, x, 0]  # = r P(0, X): the table is symmetric
         d[:, x, x] += 2.0 * flow
@@ -895,47 +918,48 @@ def _mean_field_single_rhs(single, tables: _EventTables, z: float, n_sites: int)
 class _Closure:
     """A closure's state vector per start and its right-hand side.
 
-    Mean field: ``y = P(1..M)``. Pair approximation: ``y = (P(1..M), P(a, b) for
-    1 <= a <= b <= M)``; the empty entries of the pair table follow from the
-    marginals (:func:`_full_table`).
+    Mean field: ``y = P(1..M)``, ``P(0) = 1 - sum``. Pair approximation: ``y =
+    P(x, y)`` for ``0 <= x <= y <= M``, the upper triangle of the symmetric
+    pair table with its empty entries, marginals ``P(x) = sum_y P(x, y)``.
+    Integrating ``P(a, 0)`` itself, rather than ``P(a) - sum_b P(a, b)``, keeps
+    its relative accuracy as a lattice fills: near full, ``P(a, 0)`` is tiny
+    and the difference would carry the integrator's error on ``P(a)`` (about
+    ``rtol``), enough to turn the triplets ``P(a, 0) P(0, c) / P(0)`` negative.
     """
 
     def __init__(self, method: str, n_species: int) -> None:
         self.method = method
         self.m = m = n_species
-        self.upper = np.triu_indices(m)
-        self.size = m if method == "mean field" else m + m * (m + 1) // 2
-        self.rows, self.cols = self.upper[0] + 1, self.upper[1] + 1  # in the (K, K) table
+        self.rows, self.cols = np.triu_indices(m + 1)
+        self.size = m if method == "mean field" else (m + 1) * (m + 2) // 2
 
-    def pack(self, single, table):
-        """The state (n, size) from singlets (n, K) and pair tables (n, K, K)."""
+    def pack(self, table):
+        """The state (n, size) from pair tables (n, K, K) (mean field: their marginals)."""
         if self.method == "mean field":
-            return single[:, 1:]
-        return np.concatenate([single[:, 1:], table[:, self.rows, self.cols]], 1)
+            return table[:, 1:].sum(-1)
+        return table[:, self.rows, self.cols]
 
     def unpack(self, y):
         """Species probabilities (..., M) and species pair block (..., M, M) of states y."""
-        m = self.m
-        single = y[..., :m]
         if self.method == "mean field":
-            return single, single[..., :, None] * single[..., None, :]
-        block = np.empty((*y.shape[:-1], m, m))
-        block[..., self.upper[0], self.upper[1]] = y[..., m:]
-        block[..., self.upper[1], self.upper[0]] = y[..., m:]
-        return single, block
+            return y, y[..., :, None] * y[..., None, :]
+        table = self.table(y)
+        return table[..., 1:, :].sum(-1), table[..., 1:, 1:]
 
-    def rhs(self, y, tables, z, n_sites):
-        m = self.m
+    def table(self, y):
+        """The symmetric pair tables (..., K, K) of pair-approximation states y."""
+        k = self.m + 1
+        table = np.empty((*y.shape[:-1], k, k))
+        table[..., self.rows, self.cols] = y
+        table[..., self.cols, self.rows] = y
+        return table
+
+    def rhs(self, y, tables, z, n_sites, floor):
         if self.method == "mean field":
-            single = np.empty((y.shape[0], m + 1))
-            single[:, 0] = 1.0 - y.sum(1)
-            single[:, 1:] = y
+            single = np.concatenate([1.0 - y.sum(1, keepdims=True), y], 1)
             return _mean_field_single_rhs(single, tables, z, n_sites)[:, 1:]
-        d = _pair_rhs(_full_table(*self.unpack(y)), tables, z, n_sites)
-        out = np.empty_like(y)
-        out[:, :m] = d[:, 1:].sum(-1)
-        out[:, m:] = d[:, self.rows, self.cols]
-        return out
+        d = _pair_rhs(self.table(y), tables, z, n_sites, floor)
+        return d[:, self.rows, self.cols]
 
 
 def _full_table(single_species, block):
@@ -1118,15 +1142,19 @@ def classical_moments(
     with ``H = (z - 1) G + S`` and ``G(x, y) = sum_{c, d} P(c | x) W[x, c, y, d]``:
     the events on the bond itself, then site events and the events on the
     ``z - 1`` other bonds of each end, whose triplets are closed by the
-    Kirkwood superposition ``P(b, x, c) = P(b, x) P(x, c) / P(x)``. The singlets
-    are the pair table's marginals, ``P(a) = sum_b P(a, b)``, so the state is
-    ``P(a)`` and the symmetric ``P(a, b)`` of the species; the empty entries
-    follow from the marginals.
+    Kirkwood superposition ``P(b, x, c) = P(b, x) P(x, c) / P(x)``. The state is
+    the symmetric table ``P(x, y)``, empty entries included, and the singlets are
+    its marginals, ``P(a) = sum_b P(a, b)``: integrating ``P(a, 0)`` itself keeps
+    its accuracy where a lattice fills up and ``P(0) -> 0``. There the ratios
+    ``P(x, c) / P(x)`` are 0 / 0: they are taken from the table's positive parts
+    and, below ``atol``, blended with ``P(c)`` (:func:`_pair_rhs`), which changes
+    nothing above it and keeps every rate >= 0 and bounded, so a full lattice
+    stays full (``tests/test_theory.py`` checks every solver).
 
-    Both closures are exact for creation, decay and conversion with hops
-    (which keep a product measure), and the pair approximation is exact for a
-    stationary 1D Markov chain; on a cubic lattice (no triangles) it is the
-    Bethe approximation.
+    From random mixing, both closures are exact for creation, decay and
+    conversion with hops (which keep a product measure). The Kirkwood triplets
+    are exact for a 1D nearest-neighbour Markov chain; on a cubic lattice (no
+    triangles) the pair approximation is the Bethe approximation.
 
     Examples
     --------
@@ -1185,11 +1213,10 @@ def classical_moments(
     closure = _Closure(method, m)
     tables = _EventTables.from_network(network, nu)
     n_starts, size = single.shape[0], closure.size
-    full_single = np.concatenate([1.0 - single.sum(1, keepdims=True), single], 1)
-    y0 = closure.pack(full_single, table).ravel()
+    y0 = closure.pack(table).ravel()
 
     def rhs(t, y):
-        return closure.rhs(y.reshape(n_starts, size), tables, z, n_sites).ravel()
+        return closure.rhs(y.reshape(n_starts, size), tables, z, n_sites, atol).ravel()
 
     if solver == "LSODA":  # one dense block per start, handed over in LSODA's band format
         options = {"lband": size - 1, "uband": size - 1, "jac": _block_jacobian(rhs, size, True)}
