@@ -1237,10 +1237,11 @@ def classical_moments(
         )
         if not sol.success or sol.y.shape[1] != times.size or not np.all(np.isfinite(sol.y)):
             reached = sol.t[-1] if sol.t.size else times[0]
+            others = " or ".join(repr(s) for s in SOLVERS if s != solver)
             raise RuntimeError(
                 f"The {method} closure did not integrate with solver={solver!r} (reached "
-                f"t = {reached:g} of {times[-1]:g}): {sol.message} Try solver='Radau' or "
-                "'BDF', or a looser `rtol`."
+                f"t = {reached:g} of {times[-1]:g}): {sol.message} Try solver={others}, "
+                "or a looser `rtol`."
             )
         ys = sol.y
     ys = ys.reshape(n_starts, size, times.size).transpose(0, 2, 1)  # (n, n_times, size)

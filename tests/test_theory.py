@@ -852,3 +852,40 @@ def test_pair_approximation_fills_the_lattice_and_stops_there():
             assert np.all(full.counts <= 900 + 1e-6), (solver, rtol, full.counts.max())
             np.testing.assert_allclose(full.counts[-3:, 0], 900, atol=1e-6)
             np.testing.assert_allclose(full.pairs[-3:, 0, 0], 1800, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_reflecting_walls_count_their_bonds(method):
+    """Reflecting 8 x 8: 112 bonds, z = 3.5; creation from empty keeps pairs at
+    112 rho^2 (the layout of pair_counts(boundary="reflecting"))."""
+    t = np.linspace(0, 2, 3)
+    res = cm(
+        dbm.Network([("0 -> A", 0.5)]),
+        [0.0],
+        t,
+        dt=0.01,
+        shape=(8, 8),
+        boundary="reflecting",
+        method=method,
+    )
+    rho = 1 - np.exp(-0.5 * t)
+    assert (res.n_sites, res.n_bonds, res.coordination) == (64, 112, 3.5)
+    np.testing.assert_allclose(res.counts[:, 0], 64 * rho, rtol=1e-6)
+    np.testing.assert_allclose(res.pairs[:, 0, 0], 112 * rho**2, rtol=1e-6, atol=1e-9)
+
+
+def test_a_failed_integration_raises_naming_the_solver(monkeypatch):
+    from types import SimpleNamespace
+
+    import scipy.integrate
+
+    def failing(fun, t_span, y0, **kw):
+        return SimpleNamespace(success=False, message="boom.", t=np.array([0.0, 0.3]), y=None)
+
+    monkeypatch.setattr(scipy.integrate, "solve_ivp", failing)
+    with pytest.raises(
+        RuntimeError,
+        match=r"solver='BDF' \(reached t = 0.3 of 1\): boom. Try "
+        r"solver='LSODA' or 'Radau'",
+    ):
+        _cm_ab(solver="BDF")
