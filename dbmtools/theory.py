@@ -1311,10 +1311,12 @@ def _check_pairs(value, lead: tuple, n_species: int, n_bonds: int) -> np.ndarray
             f"`initial_pairs` must be symmetric (pair_counts layout); got entries that differ "
             f"by {asym.max():g} from their transposes."
         )
-    if arr.size and arr.sum(axis=(-2, -1)).max() > n_bonds * (1 + 1e-12):
+    # each a-b bond (a != b) appears at [a, b] and at [b, a]
+    occupied = 0.5 * (arr.sum(axis=(-2, -1)) + np.trace(arr, axis1=-2, axis2=-1))
+    if arr.size and occupied.max() > n_bonds * (1 + 1e-12):
         raise ValueError(
-            f"`initial_pairs` must count at most the {n_bonds} bonds of the lattice; got "
-            f"{arr.sum(axis=(-2, -1)).max():g}."
+            f"`initial_pairs` must count at most the {n_bonds} bonds of the lattice (the "
+            f"diagonal plus one triangle); got {occupied.max():g}."
         )
     return 0.5 * (arr + np.swapaxes(arr, -1, -2))
 

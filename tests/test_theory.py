@@ -889,3 +889,25 @@ def test_a_failed_integration_raises_naming_the_solver(monkeypatch):
         r"solver='LSODA' or 'Radau'",
     ):
         _cm_ab(solver="BDF")
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "reflecting"])
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 4)])
+def test_pairs_measured_on_real_lattices_are_accepted_and_returned(shape, boundary):
+    """Counts and pairs measured on random lattices, from sparse to full, pass the
+    checks and come back unchanged at times[0]. Regression: the bond count summed
+    both triangles of pair_counts' layout, so a lattice with many unlike pairs was
+    refused as having more pairs than bonds."""
+    net = dbm.rossler()
+    n_sites = int(np.prod(shape))
+    rng = np.random.default_rng(5)
+    for fill in (0.3, 0.8, 1.0):
+        mix = rng.multinomial(round(fill * n_sites), [1 / 3] * 3)
+        states = np.stack([dbm.random_state(shape, counts=mix, seed=[5, k]) for k in range(4)])
+        counts = np.stack(
+            [(states == c).sum(axis=tuple(range(1, states.ndim))) for c in (1, 2, 3)], -1
+        )
+        pairs = dbm.pair_counts(states, dim=len(shape), n_species=3, boundary=boundary)
+        res = cm(net, counts, [0.0], initial_pairs=pairs, dt=0.01, shape=shape, boundary=boundary)
+        np.testing.assert_allclose(res.counts[:, 0], counts, rtol=1e-12)
+        np.testing.assert_allclose(res.pairs[:, 0], pairs, rtol=1e-12, atol=1e-12)
