@@ -1064,7 +1064,9 @@ def classical_moments(
         Mean pair counts at ``times[0]`` in the layout of
         :func:`dbmtools.pair_counts` (e.g. measured on the initial lattices).
         By default random mixing of ``initial_counts``
-        (:func:`random_mixing_pairs`). Only the pair approximation reads them.
+        (:func:`random_mixing_pairs`). Only the pair approximation starts
+        from them; the mean field checks them but its pairs are random mixing
+        of its counts at every time, ``times[0]`` included.
     dt, hop_prob : float
         The simulator's timestep and hop probability (they set ``nu``).
     shape : tuple of int
