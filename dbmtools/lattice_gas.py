@@ -664,8 +664,8 @@ def _matmul_normalised(A, B, out):
     s = 0.0
     for q in range(Q):
         for r in range(Q):
-            acc = out[0, 0] * 0.0
-            for k in range(Q):
+            acc = A[q, 0] * B[0, r]  # of A's dtype (``out`` may hold garbage)
+            for k in range(1, Q):
                 acc += A[q, k] * B[k, r]
             out[q, r] = acc
             s += acc.real
@@ -695,11 +695,10 @@ def _ring_bonds(T, L, bond):
         if e > 0:
             _matmul_normalised(base, base, tmp)
             base[:] = tmp
-    s = bond[0, 0] * 0.0
     for q in range(Q):
         for r in range(Q):
             bond[q, r] = T[q, r] * R[r, q]
-            s += bond[q, r]
+    s = bond.sum()  # ``bond`` arrives uninitialised: start no sum from its entries
     for q in range(Q):
         for r in range(Q):
             bond[q, r] /= s
