@@ -332,7 +332,7 @@ def _as_reaction(item: ReactionLike) -> Reaction:
     )
 
 
-_KIND_CODE = {"decay": 0, "conversion": 1, "birth": 2}
+_KIND_CODE = {"decay": 0, "conversion": 1, "birth": 2, "creation": 3}
 
 
 @dataclass(frozen=True)
@@ -343,9 +343,13 @@ class NetworkTables:
     ----------
     n_species : int
     uni_reactant, uni_kind, uni_product : ndarray of int64, shape (n_uni,)
-        Reactant code, kind (0 decay, 1 conversion, 2 birth) and product code
-        (conversion only) of each unimolecular reaction.
+        Reactant code, kind (0 decay, 1 conversion, 2 birth, 3 creation) and
+        product code (conversion only) of each reaction with a rate, in network
+        order. A creation ``0 -> X`` has no reactant: its ``uni_reactant`` is
+        the code of ``X``, the species it creates (and whose count the authors'
+        selection rule uses, see :func:`~dbmtools.simulate`).
     uni_rate : ndarray of float64, shape (n_uni,)
+        Per molecule per unit time, or for a creation per empty site.
     pair_start : ndarray of int64, shape ((M + 1) ** 2 + 1,)
         Collisions of mover ``a`` with target ``b`` use entries
         ``pair_start[a * (M + 1) + b] : pair_start[a * (M + 1) + b + 1]`` of
@@ -368,10 +372,10 @@ class NetworkTables:
     @classmethod
     def from_network(cls, net: Network) -> NetworkTables:
         m = net.n_species
-        if any(r.kind == "creation" for r in net.reactions):
-            raise NotImplementedError("the simulator's tables do not hold `0 -> X` yet")
-        uni = [r for r in net.reactions if len(r.reactants) == 1]
-        uni_reactant = np.array([net.code(r.reactants[0]) for r in uni], dtype=np.int64)
+        uni = [r for r in net.reactions if len(r.reactants) < 2]
+        uni_reactant = np.array(
+            [net.code((r.reactants or r.products)[0]) for r in uni], dtype=np.int64
+        )
         uni_kind = np.array([_KIND_CODE[r.kind] for r in uni], dtype=np.int64)
         uni_product = np.array(
             [net.code(r.products[0]) if r.kind == "conversion" else 0 for r in uni], dtype=np.int64

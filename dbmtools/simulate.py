@@ -10,7 +10,12 @@ One timestep ``dt`` of :func:`simulate` does, in order:
    place; ``X -> X + X`` puts a child on a uniformly random *empty* nearest
    neighbour of a parent chosen uniformly among the ``X`` that have one (the
    propensity stays ``k * count(X)``). When no ``X`` has an empty neighbour the
-   event is dropped.
+   event is dropped. A creation ``0 -> X`` at rate ``c`` per empty site has
+   propensity ``c * n_empty`` and puts an ``X`` on a uniformly random empty
+   site: every empty site fills at rate ``c``, independently, so on its own it
+   leaves a fraction ``exp(-c t)`` of an empty lattice empty at time ``t``.
+   (The authors' code counts creations differently; see ``selection`` in
+   :func:`simulate`.)
 2. **Diffusion and collisions.** Every particle present at the start of the
    sweep makes one hop attempt, in uniformly random order: with probability
    ``hop_prob`` it picks one of the ``2 d`` directions uniformly (a wall, with
@@ -164,8 +169,15 @@ def simulate(
         instead of having its hop rejected (so walls are visited less often than
         the bulk, a random walk whose equilibrium is proportional to the number
         of neighbours; this last rule is ``walls="redirect"``, which ``walls``
-        can switch off or turn on alone). It costs O(particles x sites) per
-        step, like the original.
+        can switch off or turn on alone). A creation ``0 -> X`` at rate ``c``
+        follows the authors' tag 2.0 (physics-based-ml/LatticeGillespieCpp,
+        ``src/lattice_gillespie.cpp``, ``_schedule_uni`` and ``do_uni_rxn``,
+        the version arXiv:1905.12122's Lotka-Volterra lattice was run with): its
+        propensity is ``c * max(count(X), 1)``, not ``c * n_empty``, so it acts
+        like a birth whose child lands anywhere (the first empty site of the
+        shuffled scan) and the rate means something else than under
+        ``"uniform"``; on a full lattice the event is dropped. It costs
+        O(particles x sites) per step, like the original.
     record : "states" or sequence of {"counts", "pair_counts", "chain_moments"}
         What is kept every ``record_every`` steps. ``"states"`` (default): the
         whole lattice, ``n_rec * n_sites`` bytes. A sequence of observable
@@ -926,6 +938,27 @@ def _pick_parent(rng, lattice, nbr, members, count, species, cand, cand_n, cand_
     return -1
 
 
+@njit
+def _random_empty_site(rng, lattice, n_empty):
+    """A uniformly random empty site of ``lattice``, which has ``n_empty > 0`` of them.
+
+    By rejection from all sites (exactly uniform); after 64 misses, on a
+    nearly full lattice, the ``k``-th empty site of a scan for a uniform ``k``
+    (also exactly uniform, so the mixture is)."""
+    n = lattice.size
+    for _ in range(64):
+        site = rng_below(rng, n)
+        if lattice[site] == 0:
+            return site
+    k = rng_below(rng, n_empty)
+    for site in range(n):
+        if lattice[site] == 0:
+            if k == 0:
+                return site
+            k -= 1
+    return -1
+
+
 #: Dropped births per step and sample after which no-op births leave the clock
 #: (:func:`_unimolecular_step`); about a millisecond of draws, far more than real runs drop.
 _MAX_DROPS = 10_000
@@ -948,8 +981,14 @@ def _unimolecular_step(
     cand_n,
     cand_of,
     cand_slot,
+    prop,
 ):
     """Gillespie events inside one step of length ``dt``.
+
+    ``prop`` (n_uni,) is a work buffer for the propensities. A creation
+    ``0 -> X`` has propensity ``rate * n_empty`` and fills a uniformly random
+    empty site (:func:`_random_empty_site`); every other reaction has
+    ``rate * count(reactant)``.
 
     A birth with no room (no particle of its species next to an empty site)
     is dropped. After ``_MAX_DROPS`` dropped births in one step, births of a
@@ -960,15 +999,23 @@ def _unimolecular_step(
     nothing changes, draw for draw (the results of earlier versions).
     """
     n_uni = uni_rate.size
+    n_empty = lattice.size
+    for c in range(1, count.size):
+        n_empty -= count[c]
     t = 0.0
     n_dropped = 0
     while True:
         thin = n_dropped >= _MAX_DROPS
         a0 = 0.0
         for r in range(n_uni):
-            if thin and uni_kind[r] == 2 and cand_n[uni_reactant[r]] == 0:
-                continue  # a birth with no room anywhere: a no-op, left out
-            a0 += uni_rate[r] * count[uni_reactant[r]]
+            if uni_kind[r] == 3:  # 0 -> X, per empty site
+                w = uni_rate[r] * n_empty
+            elif thin and uni_kind[r] == 2 and cand_n[uni_reactant[r]] == 0:
+                w = 0.0  # a birth with no room anywhere: a no-op, left out
+            else:
+                w = uni_rate[r] * count[uni_reactant[r]]
+            prop[r] = w
+            a0 += w
         if a0 <= 0.0:
             break
         t += -np.log(1.0 - rng_uniform(rng)) / a0
@@ -979,20 +1026,21 @@ def _unimolecular_step(
         u = rng_uniform(rng) * a0  # the reaction, with probability propensity / a0
         r = 0
         while r < n_uni - 1:
-            if not (thin and uni_kind[r] == 2 and cand_n[uni_reactant[r]] == 0):
-                u -= uni_rate[r] * count[uni_reactant[r]]
-                if u < 0.0:
-                    break
+            u -= prop[r]
+            if u < 0.0:
+                break
             r += 1
-        while (  # guard rounding at the end
-            count[uni_reactant[r]] == 0
-            or uni_rate[r] == 0.0
-            or (thin and uni_kind[r] == 2 and cand_n[uni_reactant[r]] == 0)
-        ):
+        while prop[r] == 0.0:  # guard rounding at the end
             r -= 1
         species = uni_reactant[r]
         kind = uni_kind[r]
-        if kind == 2:  # X -> X + X
+        if kind == 3:  # 0 -> X on a uniformly random empty site
+            site = _random_empty_site(rng, lattice, n_empty)
+            _add(lattice, members, count, slot, site, species)
+            n_empty -= 1
+            if cand_n[species] >= 0:
+                _cand_add(cand, cand_n, cand_of, cand_slot, site, species)
+        elif kind == 2:  # X -> X + X
             parent = -1
             n_free = 0
             if cand_n[species] < 0:  # rejection among all X (exactly uniform over eligible)
@@ -1026,6 +1074,7 @@ def _unimolecular_step(
             members[species, j] = child
             slot[child] = j
             count[species] = j + 1
+            n_empty -= 1
             if cand_n[species] >= 0:
                 _cand_add(cand, cand_n, cand_of, cand_slot, child, species)
         else:
@@ -1043,6 +1092,7 @@ def _unimolecular_step(
                 _add(lattice, members, count, slot, site, uni_product[r])
                 _cand_add(cand, cand_n, cand_of, cand_slot, site, uni_product[r])
             else:  # X -> 0 frees a site: its occupied neighbours may become parents
+                n_empty += 1
                 for d in range(nbr.shape[1]):
                     u = nbr[site, d]
                     if u >= 0 and lattice[u] > 0 and cand_n[lattice[u]] >= 0:
@@ -1088,12 +1138,44 @@ def _authors_pick(rng, lattice, dims, xo, yo, zo, species, moved, step):
 
 
 @njit
+def _authors_pick_empty(rng, lattice, dims, xo, yo, zo):
+    """The authors' "random empty site": the first empty site of the same shuffled
+    nested x-y-z scan as :func:`_authors_pick`, or -1 if the lattice is full."""
+    nx, ny, nz = dims[0], dims[1], dims[2]
+    _shuffled_range(rng, xo, nx)
+    _shuffled_range(rng, yo, ny)
+    _shuffled_range(rng, zo, nz)
+    for a in range(nx):
+        for b in range(ny):
+            base = (xo[a] * ny + yo[b]) * nz
+            for c in range(nz):
+                site = base + zo[c]
+                if lattice[site] == 0:
+                    return site
+    return -1
+
+
+@njit
+def _authors_weight(r, uni_rate, uni_reactant, uni_kind, count, blocked):
+    """Propensity of reaction ``r`` in the authors' clock: ``rate * count``, 0 for
+    births of ``blocked`` species; a creation ``0 -> X`` has ``rate * max(count(X), 1)``
+    (0 while ``blocked[0]``: the lattice was found full)."""
+    kind = uni_kind[r]
+    if kind == 3:
+        if blocked[0]:
+            return 0.0
+        return uni_rate[r] * max(count[uni_reactant[r]], 1)
+    if kind == 2 and blocked[uni_reactant[r]]:
+        return 0.0
+    return uni_rate[r] * count[uni_reactant[r]]
+
+
+@njit
 def _authors_propensity(uni_rate, uni_reactant, uni_kind, count, blocked):
     """Total propensity, leaving out births of ``blocked`` species (no room)."""
     a0 = 0.0
     for r in range(uni_rate.size):
-        if not (uni_kind[r] == 2 and blocked[uni_reactant[r]]):
-            a0 += uni_rate[r] * count[uni_reactant[r]]
+        a0 += _authors_weight(r, uni_rate, uni_reactant, uni_kind, count, blocked)
     return a0
 
 
@@ -1105,17 +1187,12 @@ def _choose_reaction(rng, a0, uni_rate, uni_reactant, uni_kind, count, blocked):
     u = rng_uniform(rng) * a0
     r = 0
     while r < n_uni - 1:
-        if not (uni_kind[r] == 2 and blocked[uni_reactant[r]]):
-            u -= uni_rate[r] * count[uni_reactant[r]]
-            if u < 0.0:
-                break
+        u -= _authors_weight(r, uni_rate, uni_reactant, uni_kind, count, blocked)
+        if u < 0.0:
+            break
         r += 1
-    while (  # guard rounding at the end
-        count[uni_reactant[r]] == 0
-        or uni_rate[r] == 0.0
-        or (uni_kind[r] == 2 and blocked[uni_reactant[r]])
-    ):
-        r -= 1
+    while _authors_weight(r, uni_rate, uni_reactant, uni_kind, count, blocked) == 0.0:
+        r -= 1  # guard rounding at the end
     return r
 
 
@@ -1175,7 +1252,15 @@ def _unimolecular_authors(
     while clock[0] < t1:
         r = int(clock[1])
         species = uni_reactant[r]
-        if count[species] > 0:
+        if uni_kind[r] == 3:  # 0 -> X on the first empty site of the scan
+            site = _authors_pick_empty(rng, lattice, dims, xo, yo, zo)
+            if site >= 0:
+                _add(lattice, members, count, slot, site, species)
+                blocked[species] = False  # the new particle may have room
+            else:
+                n_dropped += 1
+                blocked[0] = n_dropped >= _MAX_DROPS  # full: creations leave the clock
+        elif count[species] > 0:
             if uni_kind[r] == 2:
                 born = False
                 for _ in range(20):
@@ -1374,6 +1459,7 @@ def _simulate_one(
     zo = np.empty(dims[2], dtype=np.int64)
     clock = np.array([0.0, -1.0])  # the authors' persistent Gillespie clock
     blocked = np.zeros(n_species + 1, dtype=np.bool_)  # the authors' births with no room
+    prop = np.empty(uni_rate.size)  # propensities of the uniform clock
     stride = n_species + 1
     for s in range(n_sites):
         slot[s] = -1
@@ -1421,6 +1507,7 @@ def _simulate_one(
                 cand_n,
                 cand_of,
                 cand_slot,
+                prop,
             )
         if authors:
             _authors_sweep(
