@@ -206,12 +206,19 @@ def compare_closures(
         )
     meta = test.meta
     fam = closure.family
+    for key in ("network", "boundary", "dt"):
+        trained = closure.data_meta.get(key)
+        if trained is not None and meta.get(key) != trained:
+            raise ValueError(
+                f"`test` was simulated with {key} {meta.get(key)!r}; the closure was learned "
+                f"on {trained!r}."
+            )
     if tuple(meta["shape"]) != fam.shape:
         raise ValueError(f"`test` lattice {tuple(meta['shape'])} is not the family's {fam.shape}.")
     rng = np.random.default_rng(as_seed_sequence(seed))
 
     n_steps = int(round((test.times[-1] - test.times[0]) / closure.dt))
-    theta = closure.predict(test, n_steps, outside="nan")
+    theta = closure.predict(test, n_steps, seed=rng, outside="nan")
     step = np.rint((test.times - test.times[0]) / closure.dt).astype(np.int64)
     learned = fam.observables(theta[:, step], n_chains=n_chains, n_sweeps=n_sweeps, seed=rng)
     learned[0][:, 0], learned[1][:, 0] = test.counts[:, 0], test.pairs[:, 0]

@@ -219,6 +219,10 @@ class LearnedClosure:
     refine : TrainResult or None
     seconds : dict
         Wall times of the stages.
+    maxent_options : dict
+        The MaxEnt fit settings, reused for new conditions' starts.
+    data_meta : dict
+        The training data's network, lattice, boundary and timestep.
     """
 
     family: LatticeFamily
@@ -234,6 +238,7 @@ class LearnedClosure:
     refine: object = None
     seconds: dict = field(default_factory=dict)
     maxent_options: dict = field(default_factory=dict)
+    data_meta: dict = field(default_factory=dict)
 
     def solve(self, initial_theta, n_steps: int, *, outside: str = "raise") -> np.ndarray:
         """``theta`` (n, n_steps + 1, K) at data steps ``0 .. n_steps`` from ``initial_theta``.
@@ -246,7 +251,12 @@ class LearnedClosure:
         if self.jump is None or n_steps < self.jump_steps:
             return self.flow.solve(th0, n_steps, outside=outside)
         th1 = self._jump(th0, outside)
-        rest = self.flow.solve(th1, n_steps - self.jump_steps, outside=outside)
+        landed = np.isfinite(th1).all(axis=1)  # False only with outside="nan"
+        rest = np.full((th0.shape[0], n_steps - self.jump_steps + 1, fam.n_params), np.nan)
+        if landed.any():
+            rest[landed] = self.flow.solve(
+                th1[landed], n_steps - self.jump_steps, outside=outside
+            ).reshape(-1, n_steps - self.jump_steps + 1, fam.n_params)
         head = np.full((th0.shape[0], self.jump_steps, fam.n_params), np.nan)
         head[:, 0] = th0  # the map gives no values between its two ends
         if self.jump_steps == 1:
@@ -265,33 +275,49 @@ class LearnedClosure:
                 th[ok] = th0[ok] + self.jump_steps * self.dt * self.jump.rhs(th0[ok])
                 return th
             return th0 + self.jump_steps * self.dt * self.jump.rhs(th0)
-        inc = np.stack(
-            [g(th0, outside="raise" if outside == "raise" else "nan") for g in self.jump], -1
-        )
-        return th0 + inc.reshape(th0.shape)
+        inc = np.stack([g(th0, outside="nan") for g in self.jump], -1).reshape(th0.shape)
+        lost = ~np.isfinite(inc).all(axis=1)
+        if outside == "raise" and lost.any():
+            i = int(np.flatnonzero(lost)[0])
+            g = self.jump[0]
+            raise ValueError(
+                f"`initial_theta[{i}]` = {th0[i].tolist()} is outside the first-step map's "
+                f"domain [{g.lower.tolist()}, {g.upper.tolist()}] (pass outside='nan' for NaN)."
+            )
+        return th0 + inc
 
-    def initial_theta(self, data: ClosureData, **options) -> np.ndarray:
+    def initial_theta(self, data: ClosureData, *, seed: SeedLike = None, **options) -> np.ndarray:
         """Where the closure starts for new conditions: MaxEnt fits of their t = 0 moments.
 
-        ``options`` override the training fits' settings (:func:`dbmtools.maxent.fit_maxent`).
+        ``options`` override the training fits' settings (:func:`dbmtools.maxent.fit_maxent`);
+        ``seed`` fixes a sampled fit (a family without exact moments).
         """
         if not isinstance(data, ClosureData):
             raise TypeError(f"`data` must be a ClosureData; got {type(data).__name__}.")
-        opts = {**self.maxent_options, **options}
+        opts = {**self.maxent_options, **options, "seed": seed}
         if data.lattices is not None and not self.family.visible:
             fit = fit_maxent(self.family, lattices=data.lattices[:, :, 0], **opts)
         else:
             fit = fit_maxent(self.family, data.moments[:, 0], sem=data.sem[:, 0], **opts)
         return fit.params
 
-    def predict(self, data: ClosureData | np.ndarray, n_steps: int | None = None, **options):
+    def predict(
+        self,
+        data: ClosureData | np.ndarray,
+        n_steps: int | None = None,
+        *,
+        seed: SeedLike = None,
+        **options,
+    ) -> np.ndarray:
         """``theta`` of new conditions at data steps ``0 .. n_steps`` (n, n_steps + 1, K).
 
         ``data`` is a :class:`ClosureData` (started from the MaxEnt fits of its
-        t = 0 moments; ``n_steps`` defaults to its horizon) or initial parameters.
+        t = 0 moments, sampled with ``seed`` where the family is not exact;
+        ``n_steps`` defaults to its horizon) or initial parameters. ``options``:
+        ``outside`` (:meth:`solve`) and ``maxent``, a dict of fit settings.
         """
         if isinstance(data, ClosureData):
-            th0 = self.initial_theta(data, **options.pop("maxent", {}))
+            th0 = self.initial_theta(data, seed=seed, **options.pop("maxent", {}))
             if n_steps is None:
                 n_steps = int(round((data.times[-1] - data.times[0]) / self.dt))
         else:
@@ -513,7 +539,6 @@ def learn_closure(
     n_excluded = int(np.sum(~pair_ok))
     if not pair_ok.any():
         raise ValueError("No MaxEnt fit converged at two consecutive times: nothing to fit.")
-    w_all = None if pair_ok.all() else pair_ok.astype(np.float64)
     row_cond = np.repeat(np.arange(n_cond), tidx.size - 1 - skip)
     points = theta[ok]
     jcell = cell if jump_cell_size is None else jump_cell_size
@@ -526,9 +551,8 @@ def learn_closure(
 
     def build(cond, weight):
         flow = _zero_flow(fam.names, group_list, points, cell, margin, dt, n_substeps)
-        keep = np.isin(row_cond, cond)
-        wts = None if w_all is None else w_all[keep]
-        flow.fit(x[keep], y[keep], ridge=ridge, roughness=weight, order=order, weights=wts)
+        keep = np.isin(row_cond, cond) & pair_ok  # unconverged ends may lie off the grids
+        flow.fit(x[keep], y[keep], ridge=ridge, roughness=weight, order=order)
         G = None
         if jump:
             j_ok = np.asarray(cond)[ok[cond, 1]]
@@ -536,7 +560,7 @@ def learn_closure(
                           ridge, weight, order, jump_steps * dt, fam.names)  # fmt: skip
         return LearnedClosure(
             fam, flow, G, jump_steps if jump else 0, dt, weight, {}, maxent, tidx,
-            n_excluded, maxent_options=opts,
+            n_excluded, maxent_options=opts, data_meta=dict(data.meta),
         )  # fmt: skip
 
     scorer = default_score if score is None else score

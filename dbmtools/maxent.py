@@ -306,7 +306,12 @@ def _start(fam, initial_theta, lead):
 def _solve(cov, r, ridge):
     k = cov.shape[-1]
     cov = cov + ridge * np.trace(cov, axis1=-2, axis2=-1)[:, None, None] * np.eye(k)
-    return np.linalg.solve(cov, r[..., None])[..., 0]
+    try:
+        return np.linalg.solve(cov, r[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        # A statistic that never varies (a species absent from every chain): no
+        # direction to move it in. The least-norm step leaves it where it is.
+        return (np.linalg.pinv(cov, hermitian=True) @ r[..., None])[..., 0]
 
 
 def _limit(step, max_step):

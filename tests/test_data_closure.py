@@ -119,6 +119,12 @@ def test_jump_map_is_learned_separately():
     a2 = s2 + np.array([0.3, -0.2]) + 0.2 * s2
     want = np.concatenate([s2[:, None], _linear_map_data(a2, A, np.zeros(2), 0.2, 10)], 1)
     np.testing.assert_allclose(closure.solve(s2, 11), want, atol=1e-6)
+    far = np.vstack([s2, [[5.0, 5.0]]])  # a start outside the first-step map's grid
+    with pytest.raises(ValueError, match="initial_theta"):
+        closure.solve(far, 11)
+    lost = closure.solve(far, 11, outside="nan")
+    assert np.isnan(lost[3, 1:]).all()
+    np.testing.assert_allclose(lost[:3], want, atol=1e-6)
 
 
 def test_closure_data_from_simulations_and_errors():
