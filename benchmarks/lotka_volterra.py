@@ -65,6 +65,7 @@ import argparse
 import time
 
 import numpy as np
+from _heldout import learn_by_validation, print_ablation
 
 import dbmtools as dbm
 
@@ -101,31 +102,6 @@ def ensembles(comps, n_samples, n_steps, record_every, seed):
     return out
 
 
-ROUGHNESS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
-SETTINGS = [(g, j) for g in ("singletons", "pairs", "triples") for j in (False, True)]
-
-
-def learn_by_validation(gas, train):
-    """Learn every setting of :data:`SETTINGS`; keep the one of least validation error.
-
-    The MaxEnt paths are fitted once and shared. Only the training conditions'
-    validation split decides; the test conditions play no part. Returns the
-    chosen closure and the ablation rows (groups, jump, dofs, validation dict).
-    """
-    rows, best, maxent = [], None, None
-    for groups, jump in SETTINGS:
-        g = [[k] for k in range(gas.n_params)] if groups == "singletons" else groups
-        c = dbm.learn_closure(
-            gas, train, groups=g, roughness=ROUGHNESS, jump=jump, maxent=maxent, seed=0,
-            progress=False,
-        )  # fmt: skip
-        maxent = c.maxent
-        rows.append((groups, jump, c.flow.n_dofs, c.validation))
-        if best is None or c.validation[c.roughness] < best.validation[best.roughness]:
-            best = c
-    return best, rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -149,14 +125,7 @@ def main() -> None:
     t3 = time.perf_counter()
     print(f"simulated {args.train} + {args.test} conditions x {args.samples} in {t1 - t0:.1f} s;")
     print(f"learned {len(rows)} settings in {t2 - t1:.1f} s; compared in {t3 - t2:.1f} s")
-    print("\nAblation (validation split of the training conditions):")
-    print(f"{'groups':12s}{'jump':>6s}{'dofs':>8s}  validation error per roughness")
-    for groups, jump, dofs, val in rows:
-        errs = "  ".join(f"{r:g}: {v:.4f}" for r, v in val.items())
-        print(f"{groups:12s}{jump!s:>6s}{dofs:>8d}  {errs}")
-    g = closure.flow.groups
-    print(f"chosen: {len(g)} group(s) of {len(g[0])}, jump={closure.jump is not None}, "
-          f"roughness {closure.roughness:g}")  # fmt: skip
+    print_ablation(closure, rows)
     print(f"\nHeld-out test compositions (n_X, n_Y): {compositions(args.test, 2).tolist()}")
     print(result.table())
 

@@ -42,7 +42,13 @@ from . import (
     theory,
 )
 from .comparison import ClosureComparison, compare_closures
-from .data_closure import ClosureData, LearnedClosure, closure_data, learn_closure
+from .data_closure import (
+    ClosureData,
+    LearnedClosure,
+    closure_data,
+    learn_closure,
+    simulate_conditions,
+)
 from .dynamics import ParameterODE, TrainResult, predict, train
 from .estimators import (
     ExactMoments,
@@ -86,6 +92,7 @@ __all__ = [
     "flow_groups",
     "flows",
     "learn_closure",
+    "simulate_conditions",
     "ChainFamily",
     "Ensemble",
     "ExactMoments",

@@ -3,6 +3,8 @@
 Bring a family (:mod:`dbmtools.families`) and simulations of several starting
 conditions; get a learned moment closure ``dtheta/dt = F(theta)``:
 
+0. :func:`simulate_conditions`: an ensemble per starting composition (or
+   bring your own ensembles);
 1. :func:`closure_data`: the family's statistics of every condition's ensemble,
    means and standard errors over its simulations, at every recorded time
    (:class:`ClosureData`; Ensembles or MomentEnsembles alike);
@@ -41,7 +43,122 @@ from .families import LatticeFamily, check_family
 from .flows import AdditiveFlow, domain_around, flow_groups
 from .maxent import MaxEntFit, fit_maxent, maxent_path
 
-__all__ = ["ClosureData", "closure_data", "LearnedClosure", "learn_closure"]
+__all__ = [
+    "ClosureData",
+    "closure_data",
+    "LearnedClosure",
+    "learn_closure",
+    "simulate_conditions",
+]
+
+
+def simulate_conditions(
+    network,
+    shape: int | Sequence[int],
+    compositions,
+    *,
+    n_samples: int,
+    n_steps: int,
+    dt: float,
+    seed: SeedLike = None,
+    record=("counts", "pair_counts"),
+    progress: bool = True,
+    **simulate_options,
+) -> list:
+    """One ensemble per starting composition: ``n_samples`` random placements of each.
+
+    Parameters
+    ----------
+    network : Network
+    shape : int or tuple of int
+        The lattice (its length gives ``dim``).
+    compositions : array_like of int, shape (n_conditions, n_species)
+        The molecules of each species at the start of each condition.
+    n_samples : int
+        Simulations per condition (``>= 2``: a condition's standard errors need two).
+    n_steps : int
+    dt : float
+    seed : None, int, SeedSequence or Generator
+        Condition ``k`` gets the ``k``-th spawned child (placements and
+        simulations), so a condition's ensemble does not depend on the others.
+    record : "states" or sequence of str
+        As :func:`dbmtools.simulate_ensemble`; counts and pair counts by default
+        (what :class:`dbmtools.LatticeGas` needs, without storing lattices).
+    progress : bool
+        One progress bar over the conditions.
+    **simulate_options
+        Passed to :func:`dbmtools.simulate_ensemble` (``boundary``, ``record_every``,
+        ``hop_prob``, ``selection``, ...).
+
+    Returns
+    -------
+    list of Ensemble or MomentEnsemble
+        For :func:`closure_data`.
+
+    Raises
+    ------
+    ValueError
+        For compositions that are not non-negative integers, one per species, that fit
+        the lattice.
+
+    Examples
+    --------
+    >>> import dbmtools as dbm
+    >>> net = dbm.Network([("A + B -> B + B", 0.5), ("B -> A", 0.5)], species=["A", "B"])
+    >>> ens = simulate_conditions(net, (8, 8), [[10, 5], [20, 3]], n_samples=4, n_steps=5,
+    ...                           dt=0.1, seed=0, progress=False)
+    >>> len(ens), ens[0].counts().shape
+    (2, (4, 6, 2))
+    """
+    from tqdm.auto import tqdm
+
+    from .lattice import random_state
+    from .simulate import simulate_ensemble
+
+    dims = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    comps = np.asarray(compositions)
+    n_species = len(network.species)
+    if comps.ndim != 2 or comps.shape[1] != n_species or comps.shape[0] < 1:
+        raise ValueError(
+            f"`compositions` must have shape (n_conditions, {n_species}) (one count per "
+            f"species of the network); got shape {comps.shape}."
+        )
+    if not np.issubdtype(comps.dtype, np.number) or not np.all(np.isfinite(comps)):
+        raise ValueError("`compositions` must be finite non-negative integers.")
+    if np.any(comps < 0) or np.any(comps != np.round(comps)):
+        raise ValueError(f"`compositions` must be non-negative integers; got {comps.tolist()}.")
+    n_sites = int(np.prod(dims))
+    full = comps.sum(axis=1) > n_sites
+    if full.any():
+        k = int(np.flatnonzero(full)[0])
+        raise ValueError(
+            f"`compositions[{k}]` = {comps[k].tolist()} holds more molecules than the "
+            f"{n_sites} sites of the lattice."
+        )
+    n_samples = check_int("n_samples", n_samples, 2)
+    children = as_seed_sequence(seed).spawn(comps.shape[0])
+    out = []
+    bar = tqdm(comps, desc="conditions", disable=not progress)
+    for comp, child in zip(bar, children, strict=True):
+        place, run = child.spawn(2)
+        starts = np.stack(
+            [random_state(dims, counts=comp.astype(int).tolist(), seed=s)
+             for s in place.spawn(n_samples)]
+        )  # fmt: skip
+        out.append(
+            simulate_ensemble(
+                starts,
+                network,
+                n_steps=n_steps,
+                dt=dt,
+                dim=len(dims),
+                seed=run,
+                record=record if isinstance(record, str) else list(record),
+                progress=False,
+                **simulate_options,
+            )  # fmt: skip
+        )
+    return out
 
 
 @dataclass

@@ -16,7 +16,9 @@ The functions are grouped by topic in sub-modules and re-exported here:
 * ``boltzmann``: samples and fits of Boltzmann machines (notebook 03);
 * ``adjoint``: the adjoint method and Algorithm 1 (notebook 04);
 * ``closure``: the 1D moment-closure experiment (notebook 05);
-* ``rossler``: the Rössler experiment (notebook 06).
+* ``rossler``: the Rössler experiment (notebook 06);
+* ``comparison``: a learned closure against classical ones on held-out
+  conditions (notebook 07, any system).
 """
 
 from .adjoint import (
@@ -39,6 +41,7 @@ from .closure import (
     plot_maxent_trajectories,
     plot_small_closure_run,
 )
+from .comparison import plot_closure_errors, plot_heldout_condition
 from .hermite import (
     plot_c0_vs_c1,
     plot_cell_basis,
@@ -124,4 +127,7 @@ __all__ = [
     "plot_rossler_snapshot",
     "plot_rossler_trajectory",
     "plot_window_loss",
+    # comparison
+    "plot_closure_errors",
+    "plot_heldout_condition",
 ]
