@@ -41,10 +41,9 @@ from .dynamics import ParameterODE
 from .families import ChainFamily
 from .hermite import HermiteGrid
 from .ising import exact_chain_covariance, exact_chain_moments  # noqa: F401 (doctests)
-from .maxent import MaxEntFit, fit_maxent
+from .maxent import MaxEntFit, fit_maxent  # noqa: F401 (MaxEntFit: its old home)
 
 __all__ = [
-    "MaxEntFit",
     "maxent_theta",
     "maxent_trajectories",
     "project_nonneg_coupling",

@@ -181,7 +181,7 @@ class ClosureData:
     meta : dict
         ``network`` (dict), ``shape``, ``boundary``, ``dt`` (of the simulator),
         ``hop_prob``, ``names`` (the family's parameter names).
-    lattices : ndarray of int8, shape (n_conditions, n_samples, n_times, *shape) or None
+    lattices : ndarray of int8, shape ``(n_conditions, n_samples, n_times, *shape)`` or None
         Kept for a family with hidden units (whose statistics need ``theta``).
     """
 

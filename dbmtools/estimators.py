@@ -573,7 +573,7 @@ class FamilyMoments(_SampledEstimator):
     Parameters
     ----------
     family : LatticeFamily
-    data : ndarray of int, shape (n_traj, n_lattices, n_times, *shape), or a sequence of
+    data : ndarray of int, shape ``(n_traj, n_lattices, n_times, *shape)``, or a sequence of
         Ensemble / MomentEnsemble (one per trajectory, the same number of
         samples and times each). A MomentEnsemble gives statistics only: its
         model moments must be exact or start from random lattices.
@@ -662,7 +662,7 @@ class FamilyMoments(_SampledEstimator):
         return model, data
 
     def _persistent(self, i: int) -> np.ndarray:
-        """Persistent chains of trajectory ``i``, (n_times, n_chains, *shape): first a copy of
+        """Persistent chains of trajectory ``i``, ``(n_times, n_chains, *shape)``: first a copy of
         its first ``n_chains`` lattices (uniformly random lattices for recorded moments)."""
         if i not in self._chains:
             fam = self.family
@@ -678,7 +678,7 @@ class FamilyMoments(_SampledEstimator):
 
 
 def _family_data(fam, data):
-    """``(states, statistics)``: lattices (n_traj, n_lat, n_times, *shape) int8 (None for
+    """``(states, statistics)``: lattices ``(n_traj, n_lat, n_times, *shape)`` int8 (None for
     recorded moments) and, for a visible family, their statistics (n_traj, n_lat, n_times, K)."""
     from .trajectory import Ensemble, MomentEnsemble
 

@@ -74,7 +74,7 @@ class MomentEstimate:
     sem : ndarray, shape (n, K)
         Standard error of ``mean`` (0 when exact), from the spread over
         independent chains.
-    states : ndarray of int8, shape (n, n_chains, *shape) or None
+    states : ndarray of int8, shape ``(n, n_chains, *shape)`` or None
         The chains' final lattices (to continue them: persistent chains).
     exact : bool
     """
@@ -296,13 +296,13 @@ class LatticeFamily:
             Chains per parameter set (required without ``init``).
         n_sweeps : int, optional
             Sweeps (``default_sweeps`` from a random start; give it with ``init``).
-        init : ndarray of int, shape (..., n_chains, *shape), optional
+        init : ndarray of int, shape ``(..., n_chains, *shape)``, optional
             Lattices to start from (the data for CD-k; persistent chains).
         seed : None, int, SeedSequence or Generator
 
         Returns
         -------
-        ndarray of int8, shape (..., n_chains, *shape)
+        ndarray of int8, shape ``(..., n_chains, *shape)``
 
         Examples
         --------
@@ -363,7 +363,7 @@ class LatticeFamily:
         ----------
         theta : array_like, shape (..., K)
         n_chains, n_sweeps, n_burn : int
-        init : ndarray of int, shape (n_chains, *shape) or (n, n_chains, *shape), optional
+        init : ndarray of int, shape ``(n_chains, *shape)`` or ``(n, n_chains, *shape)``, optional
             Where the chains start (persistent chains: a previous ``states``).
         seed : None, int, SeedSequence or Generator
 

@@ -202,7 +202,7 @@ def lattice_gas_statistics(
 
     Parameters
     ----------
-    states : array_like of int, shape (..., *lattice_shape)
+    states : array_like of int, shape ``(..., *lattice_shape)``
         Codes ``0..n_species``; the last ``dim`` axes are the lattice.
     n_species : int
         ``M``, 1 to 127.
@@ -775,7 +775,7 @@ class SampledMoments:
     sem : ndarray, shape (n_theta, K)
         Standard error of ``mean``: the standard deviation of the chain means
         over ``sqrt(n_chains)`` (chains are independent; sweeps of one chain are not).
-    states : ndarray of int8, shape (n_theta, n_chains, *shape)
+    states : ndarray of int8, shape ``(n_theta, n_chains, *shape)``
         The final lattices (to continue the chains: persistent chains).
     n_burn : int
         The sweeps run before recording.
@@ -935,7 +935,7 @@ def sample_lattice_gas(
     boundary : {"periodic", "reflecting"}
     per_axis : bool
         One coupling block per lattice axis.
-    init : ndarray of int, shape (n_chains, *shape) or (n_theta, n_chains, *shape), optional
+    init : ndarray of int, shape ``(n_chains, *shape)`` or ``(n_theta, n_chains, *shape)``, optional
         Lattices to start from (the first form starts every parameter set from
         the same lattices); without it every site starts uniformly random over
         ``0..M``.
@@ -943,7 +943,7 @@ def sample_lattice_gas(
 
     Returns
     -------
-    ndarray of int8, shape (n_theta, n_chains, *shape)
+    ndarray of int8, shape ``(n_theta, n_chains, *shape)``
         (``n_theta = 1`` for a ``theta`` of shape (K,).)
 
     Raises
@@ -1035,7 +1035,7 @@ def sampled_moments(
         :meth:`dbmtools.LatticeFamily.estimate`, so the family and this function agree.
     boundary : {"periodic", "reflecting"}
     per_axis : bool
-    init : ndarray of int, shape (n_chains, *shape) or (n_theta, n_chains, *shape), optional
+    init : ndarray of int, shape ``(n_chains, *shape)`` or ``(n_theta, n_chains, *shape)``, optional
     seed : None, int, SeedSequence or Generator
 
     Returns

@@ -69,7 +69,7 @@ class MaxEntFit:
     method : str
         ``"exact newton"``, ``"sampled newton"`` or ``"fisher scoring"``.
     chains : ndarray of int8 or None
-        Sampled fits: the chains' final lattices, shape (..., n_chains, *shape)
+        Sampled fits: the chains' final lattices, shape ``(..., n_chains, *shape)``
         (to continue from; :func:`maxent_path` carries them from time to time).
     """
 
@@ -115,7 +115,7 @@ def data_moments(family: LatticeFamily, data, theta=None) -> tuple[np.ndarray, n
     Parameters
     ----------
     family : LatticeFamily
-    data : Ensemble, MomentEnsemble or ndarray of lattices, shape (n_samples, ..., *shape)
+    data : Ensemble, MomentEnsemble or ndarray of lattices, shape ``(n_samples, ..., *shape)``
         The first axis holds the independent lattices (simulations) to average.
     theta : array_like, optional
         For a family with hidden units.
@@ -168,7 +168,7 @@ def fit_maxent(
     moments : array_like, shape (..., K), optional
         Target mean statistics (raw lattice sums), e.g. ensemble means. A
         visible family takes these or ``lattices``.
-    lattices : ndarray of int, shape (..., n_lattices, *shape), optional
+    lattices : ndarray of int, shape ``(..., n_lattices, *shape)``, optional
         The data lattices themselves (required for a family with hidden units,
         whose statistics depend on ``theta``); ``moments`` and ``sem`` are then
         their means and standard errors.
@@ -196,7 +196,7 @@ def fit_maxent(
         ``jacobian(theta (n, K)) -> (n, K, K)``: a cheaper matrix for the exact
         Newton step (e.g. the covariance of a shorter chain); the residual is
         always exact.
-    init : ndarray of int, shape (..., n_chains, *shape), optional
+    init : ndarray of int, shape ``(..., n_chains, *shape)``, optional
         Where the chains of a sampled fit start (e.g. the previous time's).
     seed : None, int, SeedSequence or Generator
 
@@ -427,7 +427,7 @@ def _sampled_newton(
 
 
 def _hidden_targets(fam, lattices, theta):
-    """Mean statistics of the data lattices (n, n_lattices, *shape) at each theta, and sem."""
+    """Mean statistics of the data lattices ``(n, n_lattices, *shape)`` at each theta, and sem."""
     goal = np.empty((len(theta), fam.n_params))
     goal_sem = np.empty_like(goal)
     for r in range(len(theta)):
@@ -454,7 +454,7 @@ def maxent_path(
     family : LatticeFamily
     moments : array_like, shape (n_conditions, n_times, K), optional
         Ensemble-mean statistics of each condition at each recorded time.
-    lattices : ndarray of int, shape (n_conditions, n_times, n_lattices, *shape), optional
+    lattices : ndarray of int, shape ``(n_conditions, n_times, n_lattices, *shape)``, optional
         The lattices themselves (required with hidden units).
     initial_theta : array_like, shape (n_conditions, K), optional
         Start of the fit at the first time (e.g. the parameters the lattices
