@@ -47,7 +47,7 @@ def test_bootstrap_interval_has_the_normal_width():
 
 
 def _sis(n_s, n_i, seed, n_samples=8, net=None, dt=0.01):
-    net = net or dbm.Network([("S + I -> I + I", 0.5), ("I -> S", 1.0)], species=["S", "I"])
+    net = net or dbm.Network([("S + I -> I + I", 0.2), ("I -> S", 1.0)], species=["S", "I"])
     starts = np.stack([dbm.random_state(60, counts=[n_s, n_i], seed=(seed, k))
                        for k in range(n_samples)])  # fmt: skip
     return dbm.simulate_ensemble(starts, net, n_steps=40, dt=dt, dim=1, boundary="periodic",
@@ -69,6 +69,7 @@ def sis():
 def test_baselines_are_the_classical_moments_of_the_test_starts(sis):
     gas, closure, _, test = sis
     res = dbm.compare_closures(closure, test, seed=0, n_boot=200)
+    assert np.isfinite(res.errors["learned"]).all()  # it stays in its domain on these starts
     for method in ("mean field", "pair"):
         cm = dbm.theory.classical_moments(
             dbm.Network.from_dict(test.meta["network"]),
@@ -105,3 +106,29 @@ def test_refuses_data_of_another_system(sis):
         dbm.compare_closures(closure, test, baselines=["moment"])
     with pytest.raises(ValueError, match="level"):
         dbm.compare_closures(closure, test, level=1.0)
+
+
+def test_figures_of_a_comparison(sis):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dbmtools import plotting
+
+    _, closure, _, test = sis
+    res = dbm.compare_closures(closure, test, seed=0, n_boot=200)
+    fig = plotting.plot_heldout_condition(res, test, condition=1)
+    axes = fig.axes
+    assert [a.get_title() for a in axes] == res.columns
+    # per panel: one line per closure, drawing its prediction of that condition
+    learned = axes[0].lines[0].get_ydata()
+    np.testing.assert_allclose(learned, res.predictions["learned"][0][1, :, 0])
+    assert len(axes[2].lines) == 3
+    with pytest.raises(ValueError, match="condition"):
+        plotting.plot_heldout_condition(res, test, condition=2)
+    fig2 = plotting.plot_closure_errors(res)
+    dots = [ln for ln in fig2.axes[0].lines if ln.get_marker() == "o"]
+    assert len(dots) == 3
+    np.testing.assert_allclose(dots[0].get_ydata(), res.errors["learned"].mean(axis=0))
+    plt.close("all")
