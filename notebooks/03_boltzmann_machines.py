@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -45,11 +45,8 @@
 # algebra (eigenvalues), NumPy. Notebook 01 (the lattice simulator) helps for context.
 #
 # **Time.** Two to three hours to work through: there are eight sections of derivations and
-# checks, and the two exercises take a while (the project is extra). Running it takes about
-# 25 seconds in the book build on an otherwise idle 2-core machine with a warm numba cache,
-# almost all of it in the learning cells of section 6; when other jobs share the cores it
-# takes several times longer (81 seconds in one book build, and 5 to 6 minutes when we ran
-# it beside four other busy jobs on 2 cores).
+# checks, and the two exercises take a while (the project is extra). Running it takes
+# about a minute on a 2-core machine, almost all of it in the learning cells of section 6.
 #
 # Symbols are defined once for the whole book on the [notation page](../notation.md).
 

@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -235,7 +235,7 @@ rng = np.random.default_rng(SEED)
 #    to $O(\delta t)$, which hides bugs of that size. The authors' published reference code had such
 #    a bug: its adjoint step (DynamicBoltzmann 3.0/3.1, the version used for
 #    {cite}`ernst2019`) multiplied by a wrong derivative term instead of $\sum_l \phi_l\,
-#    \partial F_l/\partial\theta_k$ of (31) (REFERENCE_NOTES section 4). A
+#    \partial F_l/\partial\theta_k$ of (31) (repository `smrfeld/DynamicBoltzmann`). A
 #    finite-difference check catches such a slip at once (exercise 3 shows how loudly).
 # 3. It costs the same: one backward sweep, plus storing the forward solution at every
 #    substep ($n_\theta$ numbers per substep, one per parameter; negligible here).

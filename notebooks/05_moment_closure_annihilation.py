@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -90,7 +90,8 @@ rng = np.random.default_rng(SEED)
 # (second line of (36)), and so on up the hierarchy. We check the first line on the training
 # data of section IV A: 50 initial distributions $(b, J, K) \in [-1, 1]^3$ of eq. (37),
 # 50 lattices of $L = 1000$ sites each, 200 steps of $\Delta t = 0.01$, $p = 0.01$
-# (REFERENCE_NOTES section 2). This is 2,500 simulations.
+# (the authors' scripts: repository `smrfeld/DynamicBoltzmannPaper`, folders
+# `bimol_train_stoch_sim` and `bimol_train`). This is 2,500 simulations.
 
 # %%
 data = dbm.annihilation1d.annihilation_data(50, seed=[SEED, 0])
@@ -932,7 +933,7 @@ _ = dbm.plotting.glue_value("key-05-dl-density-err-pair", dl_err["pair"][window]
 # ## 7. Exercises
 #
 # Each exercise comes with a code cell to complete (replace every `...`); the solution
-# follows it. (The exercise on the truncated gradient moved to notebook 4.)
+# follows it.
 #
 # ```{exercise-start}
 # :label: closure-ex1

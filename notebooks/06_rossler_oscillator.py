@@ -50,8 +50,7 @@
 # **Prerequisites.** Notebooks 01 (the simulator), 03 (layered Boltzmann machines), 04
 # (Algorithm 1) and 05 (the moment hierarchy).
 #
-# **Time.** About 2 hours; the notebook runs in about 2 minutes on 2 cores (4 minutes
-# while other jobs share them).
+# **Time.** About 2 hours; the notebook runs in about 2 minutes on 2 cores.
 
 # %% tags=["colab-setup", "remove-cell"]
 # Google Colab only: install dbmtools, pinned to the version of this book
@@ -79,8 +78,10 @@ COLORS = dbm.plotting.SPECIES_COLORS[1:4]
 # %% [markdown]
 # ## 1. The reactions and the moment equations
 #
-# The paper's eq. (42) was lost from its text; the reactions it simulated are
-# (REFERENCE_NOTES section 3):
+# The paper's eq. (42) was lost from its text; the reactions it simulated are those of
+# the authors' simulation script (repository `smrfeld/DynamicBoltzmannPaper`, file
+# `rossler_stoch_sims/src/main.cpp`; each collision probability is 0.4 times a rate
+# constant):
 #
 # | reaction | rate or probability |
 # |---|---|
@@ -227,7 +228,7 @@ show_chemistry(**dbm.widgets.defaults(rate_sliders))
 # ## 3. Where the paper's figures came from
 #
 # The authors' simulator differs from the paper's text in two independent ways
-# (REFERENCE_NOTES section 4), and we switch them on one at a time.
+# (`physics-based-ml/LatticeGillespieCpp`, tag 1.0), and we switch them on one at a time.
 #
 # * **The wall rule** (`walls=`). In our simulations a hop towards a wall is rejected and
 #   the particle stays (`walls="reject"`). In the authors' code it goes to another,
@@ -411,9 +412,9 @@ plt.show()
 # **The initial condition, eq. (46).** With $W = 0$ the sites are independent and
 # $\mu_\alpha = 1000\, e^{b_\alpha} / (1 + \sum_\beta e^{b_\beta})$, so $b_\alpha = -\ln 2$
 # gives 200 of each species. The hidden bias is then free; $\ln(1/7)$ makes each hidden
-# species fill a tenth of the units (the paper prints $-\ln(1/7)$, a sign slip: REFERENCE_NOTES
-# section 3). We check both by sampling the model (`sample_rossler`: Gibbs chains from random
-# starts, and $p(\vH | \vV)$).
+# species fill a tenth of the units (the paper prints $-\ln(1/7)$, a sign slip; the
+# authors' training script starts from $-1.95$). We check both by sampling the model
+# (`sample_rossler`: Gibbs chains from random starts, and $p(\vH | \vV)$).
 
 # %%
 theta0 = dbm.rbm.rossler_initial_params()
@@ -430,7 +431,8 @@ assert np.allclose(maxent_biases(counts0.mean(0)), -np.log(2), atol=0.03)
 #
 # ### 6.1 Algorithm 1 with the paper's settings
 #
-# The settings are the paper's (REFERENCE_NOTES section 3):
+# The settings are the paper's, as in the authors' training script (repository
+# `smrfeld/DynamicBoltzmannPaper`, file `rossler_dynamic_3sp/src/learn_sequential.cpp`):
 #
 # * every $F_\gamma$ is a cubic Hermite function of $(b_A, b_B, b_C)$ on cells of side 0.1,
 #   the initial condition at a cell centre (`centred_domain`);
