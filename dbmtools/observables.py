@@ -158,8 +158,7 @@ def _pair_one(lattice, table, stride, out):
     """Add the pair counts of one lattice (N,) to ``out`` (M, M).
 
     ``table[:, ::stride]`` holds each site's up-neighbours (-1 at a wall): a
-    bond table with ``stride=1``, the simulator's neighbour table with
-    ``stride=2``.
+    bond table with ``stride=1``, a neighbour table with ``stride=2``.
     """
     for s in range(lattice.size):
         a = lattice[s]

@@ -835,6 +835,102 @@ def test_results_are_bit_identical_to_earlier_versions():
     )
 
 
+_NETWORKS = {
+    "ann": lambda: dbm.annihilation(0.3),
+    "ross": dbm.rossler,
+    "birth": lambda: dbm.Network([("A -> A + A", 4.0), ("A -> 0", 1.0), ("A + A -> 0", 0.2)]),
+    "ab": lambda: dbm.Network([("A + B -> 0", 0.5), ("A -> B", 0.3)]),
+    "create": lambda: dbm.Network([("0 -> A", 2.0), ("A + A -> A", 0.4)]),
+}
+
+
+@pytest.mark.parametrize(
+    ("net", "dim", "boundary", "selection", "walls", "hop_prob", "expected"),
+    [
+        ("ann", 1, "reflecting", "uniform", None, 1.0, "87e720dd442c"),
+        ("ross", 1, "periodic", "uniform", "redirect", 0.6, "eed7e45b818a"),
+        ("ab", 2, "periodic", "authors", "redirect", 0.6, "4af44aeec8b4"),
+        ("create", 2, "reflecting", "uniform", None, 1.0, "5fef7cdae915"),
+        ("ross", 2, "reflecting", "authors", "reject", 1.0, "3cb298a0b39a"),
+        ("birth", 3, "reflecting", "authors", None, 0.6, "5a408b16bc18"),
+        ("birth", 3, "periodic", "uniform", "reject", 1.0, "32036bcb1085"),
+    ],
+)
+def test_states_and_moments_are_bit_identical_to_the_kernel_before_issue_24(
+    net, dim, boundary, selection, walls, hop_prob, expected
+):
+    """Issue 24 rewrote the kernels (packed tables, neighbours by index
+    arithmetic, histogram pair counts) without changing one draw: SHA-1 digests
+    of states and of counts, pairs and chains recorded on the fly, recorded with
+    commit 7866f07 (360 such configurations agreed; these are a sample)."""
+    import hashlib
+
+    network = _NETWORKS[net]()
+    m = network.n_species
+    shape = {1: (40,), 2: (9, 7), 3: (5, 4, 6)}[dim]
+    s0 = np.stack([dbm.random_state(shape, densities=[0.5 / m] * m, seed=s) for s in range(3)])
+    kw = dict(
+        n_steps=12,
+        dt=0.05,
+        dim=dim,
+        seed=7,
+        boundary=boundary,
+        selection=selection,
+        walls=walls,
+        hop_prob=hop_prob,
+        progress=False,
+    )
+    rec = ["counts", "pair_counts"] + (["chain_moments"] if dim == 1 else [])
+    states = dbm.simulate_ensemble(s0, network, **kw).states
+    extra = {"max_order": 3} if dim == 1 else {}
+    moments = dbm.simulate_ensemble(s0, network, record=rec, **kw, **extra).moments
+    digest = hashlib.sha1()
+    for a in [states, *(moments[r] for r in rec)]:
+        digest.update(np.ascontiguousarray(a).tobytes())
+    assert digest.hexdigest()[:12] == expected
+
+
+@pytest.mark.parametrize(
+    ("boundary", "expected"), [("reflecting", "d7d795a9f22b"), ("periodic", "6340c1d12a9b")]
+)
+def test_a_lattice_large_enough_to_prefetch_is_bit_identical_too(boundary, expected):
+    """Above ``_ssa.PREFETCH_ABOVE`` sites the sweep prefetches its movers' data,
+    which must change no value (digests recorded with commit 7866f07)."""
+    import hashlib
+
+    from dbmtools import _ssa
+
+    s0 = dbm.random_state((41, 41, 41), counts=[20000] * 3, seed=5)
+    assert s0.size > _ssa.PREFETCH_ABOVE
+    traj = dbm.simulate(
+        s0, dbm.rossler(), n_steps=6, dt=0.01, seed=9, boundary=boundary, record_every=6, dim=3
+    )
+    assert hashlib.sha1(np.ascontiguousarray(traj.states).tobytes()).hexdigest()[:12] == expected
+
+
+@pytest.mark.parametrize("shape", [(7,), (2,), (5, 2), (2, 3), (4, 3, 5), (2, 2, 3)])
+@pytest.mark.parametrize("boundary", ["periodic", "reflecting"])
+def test_kernel_neighbours_and_pair_counts_match_the_tables(shape, boundary):
+    """The kernel's index arithmetic gives the neighbour table's columns (walls
+    negative), and its histogram pair count equals :func:`dbm.pair_counts`."""
+    from dbmtools import _ssa
+
+    grid = _ssa.make_grid(shape, boundary == "periodic")
+    table = dbm.neighbour_table(shape, boundary)
+    n_sites, n_dirs = table.shape
+    got = np.empty_like(table)
+    for s in range(n_sites):
+        for d in range(n_dirs):
+            got[s, d] = s + grid.offset[grid.edge[s], d]
+    assert np.array_equal(np.where(got < 0, -1, got), table)
+    states = np.random.default_rng(3).integers(0, 4, size=(20, *shape)).astype(np.int8)
+    hist, out = np.zeros(16, dtype=np.int64), np.zeros((3, 3), dtype=np.int64)
+    expected = dbm.pair_counts(states, dim=len(shape), n_species=3, boundary=boundary)
+    for state, want in zip(states, expected, strict=True):
+        _ssa._pair_counts(state.ravel(), grid, hist, out)
+        assert np.array_equal(out, want)
+
+
 @pytest.mark.parametrize(
     ("args", "exc", "match"),
     [
