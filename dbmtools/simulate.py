@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
@@ -45,6 +44,7 @@ import numpy as np
 
 from ._checks import check_choice, check_int, check_positive, check_probability
 from ._config import show_progress
+from ._memory import check_memory
 from ._random import SeedLike, as_seed_sequence, sample_seeds
 from ._ssa import Rules, make_grid, make_tables
 from ._ssa import run_serial as _run_serial
@@ -673,51 +673,26 @@ def _allocate(job: dict, n_samples: int) -> tuple[np.ndarray, ...]:
     return tuple(np.empty(s, dtype=t) for s, t in _buffer_shapes(job, n_samples))
 
 
-#: Bytes below which a run is not checked against the available memory.
-_CHECK_ABOVE = 2**28
-
-
-def _available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def _check_memory(job: dict, n_samples: int, n_running: int) -> None:
     """Raise ``MemoryError`` naming the arguments if the run cannot fit in memory."""
     n_sites = int(np.prod(job["shape"]))
     m = job["tables"].n_species
     records = sum(
-        int(np.prod(s, dtype=np.float64)) * np.dtype(t).itemsize
+        float(np.prod(s, dtype=np.float64)) * np.dtype(t).itemsize
         for s, t in _buffer_shapes(job, n_samples)
     )
-    work = n_running * (8 * (m + 1) + 25) * n_sites
-    if records + work < _CHECK_ABOVE:
-        return  # not worth reading the system's figures
-    available = _available_memory()
-    if available is None or records + work <= available:
-        return
-    gib = 2.0**30
+    work = n_running * (8.0 * (m + 1) + 25) * n_sites
     what = (
         f"{n_samples} x {job['n_rec']} lattices of {n_sites} sites (shape {job['shape']})"
         if job["record"] == ("states",)
         else f"{n_samples} x {job['n_rec']} records of {list(job['record'])}"
     )
-    raise MemoryError(
-        f"This run needs about {(records + work) / gib:.3g} GiB but {available / gib:.3g} GiB "
-        f"are available: it records {what}, with n_rec = `n_steps` // `record_every` + 1 = "
-        f"{job['n_steps']} // {job['record_every']} + 1. Record less often (a larger "
-        "`record_every`), simulate fewer samples at a time, or keep observables instead of "
-        "lattices: record=['counts', 'pair_counts']."
+    check_memory(
+        records + work,
+        f"{what}, with n_rec = `n_steps` // `record_every` + 1 = "
+        f"{job['n_steps']} // {job['record_every']} + 1",
+        "Record less often (a larger `record_every`), simulate fewer samples at a time, or "
+        "keep observables instead of lattices: record=['counts', 'pair_counts'].",
     )
 
 

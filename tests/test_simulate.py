@@ -442,8 +442,9 @@ def test_memory_estimate_names_the_arguments(monkeypatch):
     msg = str(err.value)
     for word in ("`n_steps`", "`record_every`", "1000000 sites", "GiB", "record=["):
         assert word in msg, (word, msg)
-    monkeypatch.setattr(sim, "_available_memory", lambda: 10 * 2**20)  # 10 MiB free
-    monkeypatch.setattr(sim, "_CHECK_ABOVE", 0)
+    memory = importlib.import_module("dbmtools._memory")
+    monkeypatch.setattr(memory, "memory_limit", lambda: (10 * 2**20, "available memory"))
+    monkeypatch.setattr(memory, "CHECK_ABOVE", 0)
     with pytest.raises(MemoryError, match=r"10 x 101 lattices of 10000 sites"):
         dbm.simulate_ensemble(
             np.zeros((10, 100, 100), np.int8), dbm.annihilation(0.5), n_steps=100, dt=0.01, dim=2
